@@ -1,0 +1,190 @@
+"""Benchmark of the reminder run. Run by hand; prints figures, asserts nothing.
+
+    .venv/bin/python bench/reminder_run.py                      # 100,000 invoices on SQLite
+    .venv/bin/python bench/reminder_run.py --invoices 1000000 --schedule-only
+    .venv/bin/python bench/reminder_run.py --postgres           # also on PostgreSQL
+
+Generates N open invoices over N/5 debtors (all overdue, so every debtor gets an e-mail), then
+1. the schedule step alone: stream every open invoice through the schedule (invoices/s, memory);
+2. the whole run (plan, claim, render, send, record) to an aiosmtpd sink in another process on
+   loopback (e-mails delivered/s).
+"""
+import argparse
+import multiprocessing
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sqlalchemy import insert  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import Customer, Invoice  # noqa: E402
+from reminders.plan import due_reminders  # noqa: E402
+
+AS_OF = date(2026, 3, 2)  # a Monday
+PG_URL = os.environ.get("RELANCE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sink():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                             "-c", "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the aiosmtpd sink did not start")
+
+
+def generate(n_invoices):
+    rng = random.Random(7)
+    n_customers = max(1, n_invoices // 5)
+    started = time.perf_counter()
+    rows = [dict(id=i, ref=f"B{i}", name=f"Client {i} SARL", email=f"c{i}@example.org",
+                 language="fr" if i % 4 else "en", tier="standard", link_version=1)
+            for i in range(1, n_customers + 1)]
+    for start in range(0, len(rows), 20_000):
+        db.session.execute(insert(Customer), rows[start:start + 20_000])
+    chunk = []
+    for i in range(1, n_invoices + 1):
+        due = AS_OF - timedelta(days=rng.randrange(8, 90))
+        chunk.append(dict(id=i, number=f"F{i:08d}", customer_id=(i - 1) % n_customers + 1,
+                          issue_date=due - timedelta(days=30), due_date=due, currency="EUR",
+                          total_cents=rng.randrange(5_000, 900_000), status="open"))
+        if len(chunk) == 50_000:
+            db.session.execute(insert(Invoice), chunk)
+            chunk = []
+    if chunk:
+        db.session.execute(insert(Invoice), chunk)
+    db.session.commit()
+    print(f"  generated {n_invoices:,} invoices over {n_customers:,} debtors in "
+          f"{time.perf_counter() - started:.1f} s")
+
+
+def app_for(url):
+    return create_app("test", {"SQLALCHEMY_DATABASE_URI": url})
+
+
+def setup_database(url, n_invoices):
+    """In a child process, so that the parent's peak memory is the schedule step's own."""
+    with app_for(url).app_context():
+        db.drop_all()
+        db.create_all()
+        generate(n_invoices)
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(db.text("ANALYZE"))  # as autovacuum would on a live database
+            db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def schedule_step(url, n_invoices):
+    with app_for(url).app_context():
+        before = rss_mib()
+        started = time.perf_counter()
+        due = sum(1 for _ in due_reminders(AS_OF))
+        seconds = time.perf_counter() - started
+        print(f"  schedule step: {n_invoices:,} invoices scanned in {seconds:.2f} s = "
+              f"{n_invoices / seconds:,.0f} invoices/s; {due:,} reminders due; "
+              f"peak RSS {before:.0f} MiB before the scan, {rss_mib():.0f} MiB after")
+        db.session.remove()
+        db.engine.dispose()
+
+
+def whole_run(url, senders, batch):
+    """`flask reminders run` in `senders` processes at once (they share the work through
+    claims), delivering to an aiosmtpd sink in its own process."""
+    sink, port = start_sink()
+    env = dict(os.environ, FLASK_APP="wsgi", DATABASE_URL=url, MAIL_PORT=str(port),
+               MAIL_BATCH_SIZE=str(batch), SECRET_KEY="bench-secret")
+    env.pop("MAIL_OUTBOX_DIR", None)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        started = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-m", "flask", "reminders", "run", "--date",
+                                   AS_OF.isoformat()], cwd=root, env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(senders)]
+        outputs = [p.communicate() for p in procs]
+        seconds = time.perf_counter() - started
+    finally:
+        sink.terminate()
+        sink.wait()
+    sent = 0
+    for proc, (out, err) in zip(procs, outputs):
+        if proc.returncode:
+            raise SystemExit(f"reminders run failed: {err}")
+        sent += sum(int(line.split(": ")[1].split()[0]) for line in out.splitlines()
+                    if " email: " in line)
+    print(f"  whole run, {senders} process(es): {sent:,} e-mails delivered in {seconds:.2f} s = "
+          f"{sent / seconds:,.0f} e-mails/s (start-up + plan + claim + render + SMTP + record)")
+
+
+def bench(url, n_invoices, schedule_only, batch, senders):
+    child = multiprocessing.get_context("spawn").Process(target=setup_database,
+                                                         args=(url, n_invoices))
+    child.start()
+    child.join()
+    schedule_step(url, n_invoices)
+    if not schedule_only:
+        for count in senders:
+            if count != senders[0]:
+                reset_reminders(url)
+            whole_run(url, count, batch)
+    with app_for(url).app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+def reset_reminders(url):
+    with app_for(url).app_context():
+        for table in ("event", "task", "reminder", "sent_message"):
+            db.session.execute(db.text(f"DELETE FROM {table}"))
+        db.session.commit()
+        db.engine.dispose()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=100_000)
+    parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
+    parser.add_argument("--schedule-only", action="store_true", help="skip the sending part")
+    parser.add_argument("--batch", type=int, default=200, help="MAIL_BATCH_SIZE")
+    parser.add_argument("--senders", default="1,2",
+                        help="run processes sending at once, one measure per count (default 1,2)")
+    args = parser.parse_args()
+    senders = [int(n) for n in args.senders.split(",")]
+    total = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"SQLite ({args.invoices:,} invoices)")
+        bench(f"sqlite:///{tmp}/bench.db", args.invoices, args.schedule_only, args.batch, senders)
+    if args.postgres:
+        print(f"PostgreSQL ({args.invoices:,} invoices)")
+        bench(PG_URL, args.invoices, args.schedule_only, args.batch, senders)
+    print(f"total {time.perf_counter() - total:.1f} s on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Relance: the Flask application factory."""
+import os
+
+from flask import Flask
+
+from .config import check_production, config_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config=None, overrides=None):
+    """Build the application: load config, bind extensions, register blueprints and commands.
+
+    `config` is a config class or the name of an environment; `overrides` a dict applied last.
+    """
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+        instance_path=os.path.join(ROOT, "instance"),
+    )
+    if config is None or isinstance(config, str):
+        config = config_for(config)
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+    check_production(app.config)
+
+    from . import cli, errors, i18n
+    from .extensions import csrf, db, login_manager, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    _init_login(app, login_manager)
+
+    from .api import bp as api_bp
+    from .debtor import bp as debtor_bp
+    from .backoffice import bp as backoffice_bp
+    from .payments import bp as payments_bp
+
+    app.register_blueprint(debtor_bp)
+    app.register_blueprint(backoffice_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(payments_bp)
+    csrf.exempt(api_bp)
+    csrf.exempt(payments_bp)  # Stripe signs its webhooks instead
+
+    @app.get("/healthz")
+    def healthz():
+        db.session.execute(db.text("SELECT 1"))
+        return {"status": "ok"}
+
+    cli.init_app(app)
+    from reminders.cli import init_app as init_reminders_cli
+
+    init_reminders_cli(app)
+    return app
+
+
+def _init_login(app, login_manager):
+    from .extensions import db
+    from .models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "backoffice.login"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None

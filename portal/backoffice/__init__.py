@@ -1,0 +1,27 @@
+"""The accountant's back office under /admin/: nothing without login, admin pages by role."""
+from functools import wraps
+
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user
+
+bp = Blueprint("backoffice", __name__, url_prefix="/admin")
+PUBLIC = {"backoffice.login"}
+
+
+@bp.before_request
+def require_login():
+    if request.endpoint in PUBLIC or current_user.is_authenticated:
+        return None
+    return redirect(url_for("backoffice.login", next=request.full_path.rstrip("?")))
+
+
+def admin_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user.role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+from . import debtors, preview, views  # noqa: E402,F401

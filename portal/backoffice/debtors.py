@@ -1,0 +1,172 @@
+"""The debtor page (everything about one customer, and what the accountant can do about it) and
+the phone-call sheet with its outcome, which feeds the schedule like the portal's answers."""
+from datetime import date
+
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from reminders.transport import DeliveryError, MessageRejected
+
+from ..answers import AnswerError, promise_payment
+from ..debtor.mailer import send_fresh_link
+from ..extensions import db
+from ..ledger import record_event
+from ..models import Customer, Event, Hold, Invoice, Payment, SentMessage, Task
+from ..payments.ledger import customer_credit_cents
+from ..plans import active_plan
+from . import bp
+from .forms import CallOutcomeForm, PauseForm, PostForm, TierForm
+
+
+def _customer(customer_id):
+    return db.session.get(Customer, customer_id) or abort(404)
+
+
+def _facts(customer):
+    return dict(
+        customer=customer,
+        invoices=db.session.scalars(select(Invoice).where(Invoice.customer_id == customer.id)
+                                    .order_by(Invoice.due_date)).all(),
+        credit_cents=customer_credit_cents(customer.id), plan=active_plan(customer),
+        holds=db.session.scalars(select(Hold).where(Hold.customer_id == customer.id,
+                                                    Hold.released_at.is_(None))).all(),
+        payments=db.session.scalars(select(Payment).where(Payment.customer_id == customer.id)
+                                    .order_by(Payment.received_on.desc())).all(),
+        messages=db.session.scalars(select(SentMessage).where(
+            SentMessage.customer_id == customer.id).order_by(SentMessage.sent_at.desc())).all(),
+        events=db.session.scalars(select(Event).where(Event.customer_id == customer.id)
+                                  .order_by(Event.at.desc(), Event.id.desc())).all(),
+        today=date.today())
+
+
+@bp.get("/customers/<int:customer_id>")
+def customer(customer_id):
+    found = _customer(customer_id)
+    return render_template("backoffice/customer.html", **_facts(found), pause_form=PauseForm(),
+                           tier_form=TierForm(tier=found.tier, policy=found.policy or "default"),
+                           action_form=PostForm())
+
+
+@bp.get("/messages/<path:message_id>")
+def message(message_id):
+    sent = db.session.get(SentMessage, message_id) or abort(404)
+    return render_template("backoffice/message.html", sent=sent)
+
+
+def _act(customer_id, form_class=PostForm):
+    found = _customer(customer_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        abort(400)
+    return found, form
+
+
+def _done(found, kind, message, **details):
+    record_event(found.id, kind, actor="accountant", by=current_user.email, **details)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".customer", customer_id=found.id))
+
+
+@bp.post("/customers/<int:customer_id>/pause")
+def pause(customer_id):
+    found, form = _act(customer_id, PauseForm)
+    found.paused_until = form.until.data or date(9999, 12, 31)
+    return _done(found, "reminders_paused", "Relances suspendues.",
+                 until=form.until.data.isoformat() if form.until.data else None)
+
+
+@bp.post("/customers/<int:customer_id>/resume")
+def resume(customer_id):
+    found, _ = _act(customer_id)
+    found.paused_until = None
+    return _done(found, "reminders_resumed", "Relances reprises.")
+
+
+@bp.post("/customers/<int:customer_id>/tier")
+def tier(customer_id):
+    found, form = _act(customer_id, TierForm)
+    before = (found.tier, found.policy or "default")
+    found.tier = form.tier.data
+    found.policy = None if form.policy.data == "default" else form.policy.data
+    return _done(found, "tier_changed", "Catégorie et politique enregistrées.",
+                 before=list(before), after=[found.tier, form.policy.data])
+
+
+@bp.post("/customers/<int:customer_id>/revoke")
+def revoke(customer_id):
+    found, _ = _act(customer_id)
+    found.link_version += 1
+    return _done(found, "links_revoked", "Tous les liens envoyés jusqu'ici sont révoqués.")
+
+
+@bp.post("/customers/<int:customer_id>/resend")
+def resend(customer_id):
+    found, _ = _act(customer_id)
+    try:
+        send_fresh_link(found)
+    except (DeliveryError, MessageRejected) as exc:
+        flash(f"Le lien n'est pas parti : {exc}", "error")
+        return redirect(url_for(".customer", customer_id=found.id))
+    return _done(found, "link_resent", "Nouveau lien envoyé.")
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+def call(task_id):
+    task = db.session.get(Task, task_id) or abort(404)
+    found = _customer(task.customer_id)
+    form = CallOutcomeForm()
+    numbers = task.details.get("invoices", [])
+    invoices = db.session.scalars(select(Invoice).where(Invoice.customer_id == found.id,
+                                                        Invoice.number.in_(numbers))).all()
+    if form.validate_on_submit():
+        error = _record_call(task, found, invoices, form)
+        if error is None:
+            return redirect(url_for(".inbox"))
+        form.promise_date.errors.append(error)
+    return render_template("backoffice/call.html", task=task, form=form, call_invoices=invoices,
+                           target_cents=sum(i.balance_cents for i in invoices),
+                           **_facts(found)), 422 if form.errors else 200
+
+
+def _record_call(task, found, invoices, form):
+    """The call's outcome: a promise obtained pauses the reminders like the portal's does."""
+    if form.promise_date.data:
+        try:
+            promise_payment(found, [i for i in invoices if i.status == "open"],
+                            form.promise_date.data, date.today(), actor="accountant")
+        except AnswerError as exc:
+            db.session.rollback()
+            return str(exc)
+    record_event(found.id, "call", actor="accountant", by=current_user.email,
+                 reached=form.reached.data == "reached", notes=form.notes.data or None,
+                 promise_date=form.promise_date.data.isoformat() if form.promise_date.data
+                 else None, task_id=task.id)
+    task.state = "done"
+    db.session.commit()
+    flash("Appel enregistré.", "success")
+    return None
+
+
+@bp.get("/tasks/<int:task_id>/letter.pdf")
+def letter(task_id):
+    """The formal-notice letter the run prepared, to print and send by registered mail."""
+    task = db.session.get(Task, task_id) or abort(404)
+    if task.kind != "letter" or not task.pdf:
+        abort(404)
+    return Response(task.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="mise-en-demeure-{task.id}.pdf"'})
+
+
+@bp.post("/tasks/<int:task_id>/done")
+def task_done(task_id):
+    task = db.session.get(Task, task_id) or abort(404)
+    if not PostForm().validate_on_submit():
+        abort(400)
+    task.state = "done"
+    record_event(task.customer_id, f"{task.kind}_task_done", actor="accountant",
+                 by=current_user.email, task_id=task.id)
+    db.session.commit()
+    flash("Tâche terminée.", "success")
+    return redirect(url_for(".inbox"))

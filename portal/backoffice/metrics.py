@@ -1,0 +1,80 @@
+"""Receivables at a glance, as plain functions of the ledger and a date."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import PAID_CENTS, Hold, Invoice, Payment, SentMessage
+
+BUCKETS = ("not_due", "1-30", "31-60", "61-90", "90+")
+BUCKET_LABELS = {"not_due": "Non échu", "1-30": "1-30 j", "31-60": "31-60 j",
+                 "61-90": "61-90 j", "90+": "+ de 90 j"}
+ONLINE = ("stripe", "demo")
+
+
+def bucket(days_late):
+    if days_late <= 0:
+        return "not_due"
+    if days_late <= 30:
+        return "1-30"
+    if days_late <= 60:
+        return "31-60"
+    return "61-90" if days_late <= 90 else "90+"
+
+
+def open_balances(as_of):
+    """(invoice, balance, days late) for every open invoice, oldest due first."""
+    rows = db.session.execute(select(Invoice, Invoice.total_cents - PAID_CENTS)
+                              .where(Invoice.status == "open").order_by(Invoice.due_date))
+    return [(inv, balance, (as_of - inv.due_date).days) for inv, balance in rows if balance > 0]
+
+
+@dataclass
+class Dashboard:
+    outstanding_cents: int
+    aging: dict  # bucket -> cents
+    dso_days: int | None
+    collected_online_cents: int
+    promises_kept: int
+    promises_broken: int
+    promises_running: int
+    reminders_by_level: dict
+
+
+def dashboard(as_of, dso_window_days=90):
+    balances = open_balances(as_of)
+    aging = {b: 0 for b in BUCKETS}
+    for _, balance, late in balances:
+        aging[bucket(late)] += balance
+    outstanding = sum(aging.values())
+    since = as_of - timedelta(days=dso_window_days)
+    sales = db.session.scalar(select(func.coalesce(func.sum(Invoice.total_cents), 0)).where(
+        Invoice.issue_date > since, Invoice.issue_date <= as_of, Invoice.status != "cancelled"))
+    dso = round(outstanding * dso_window_days / sales) if sales else None
+    month_start = as_of.replace(day=1)
+    collected = db.session.scalar(select(func.coalesce(
+        func.sum(Payment.amount_cents - Payment.refunded_cents), 0)).where(
+        Payment.source.in_(ONLINE), Payment.state == "succeeded",
+        Payment.received_on >= month_start, Payment.received_on <= as_of))
+    kept = broken = running = 0
+    # A promise replaced by a later one is released; the later one is the one that counts.
+    for hold, status in db.session.execute(select(Hold, Invoice.status).join(
+            Invoice, Invoice.id == Hold.invoice_id).where(Hold.kind == "promise",
+                                                          Hold.released_at.is_(None))):
+        if hold.until is not None and hold.until >= as_of:
+            running += 1
+        elif status == "paid":
+            kept += 1
+        else:
+            broken += 1
+    levels = dict(db.session.execute(select(SentMessage.level, func.count())
+                                     .group_by(SentMessage.level)).all())
+    return Dashboard(outstanding, aging, dso, collected, kept, broken, running, levels)
+
+
+def csv_safe(value):
+    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab or CR) is
+    prefixed with a quote (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

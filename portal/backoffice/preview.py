@@ -1,0 +1,109 @@
+"""Tomorrow's run before it happens: what it would send, by level and channel; hold a single
+reminder; and the "review before sending" switch with the reminders waiting for release."""
+from datetime import date, timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select, update
+
+from reminders.run import REVIEW_SETTING, preview
+from reminders.schedule import calendar_for
+
+from ..extensions import db
+from ..ledger import place_hold, release_hold
+from ..models import Customer, Hold, Instalment, Invoice, Reminder, get_setting, set_setting
+from . import bp
+from .forms import PostForm
+
+CHANNELS = {0: "e-mail", 1: "e-mail", 2: "e-mail", 3: "e-mail + appel", 4: "lettre + e-mail"}
+
+
+def next_run_day(today):
+    return calendar_for(current_app.config["CREDITOR_COUNTRY"]).next_business_day(
+        today + timedelta(days=1))
+
+
+def preview_rows(as_of):
+    """[(level, channel, customer, what, invoice id or None, reason)] sorted by level."""
+    groups = preview(as_of)
+    customers = {c.id: c for c in db.session.scalars(
+        select(Customer).where(Customer.id.in_(list(groups))))}
+    invoice_ids = [d.invoice_id for dues in groups.values() for d in dues if d.invoice_id]
+    numbers = dict(db.session.execute(select(Invoice.id, Invoice.number)
+                                      .where(Invoice.id.in_(invoice_ids))).all())
+    rows = []
+    for customer_id, dues in groups.items():
+        for due in dues:
+            what = numbers.get(due.invoice_id) if due.invoice_id else \
+                f"échéance #{db.session.get(Instalment, due.instalment_id).seq}"
+            rows.append((due.level, CHANNELS.get(due.level, "e-mail"), customers[customer_id],
+                         what, due.invoice_id, due.reason))
+    return sorted(rows, key=lambda r: (-r[0], r[2].name, r[3]))
+
+
+@bp.get("/preview")
+def preview_page():
+    try:
+        as_of = date.fromisoformat(request.args["date"]) if request.args.get("date") \
+            else next_run_day(date.today())
+    except ValueError:
+        abort(400)
+    waiting = db.session.execute(select(Reminder, Customer).join(
+        Customer, Customer.id == Reminder.customer_id).where(Reminder.state == "review")
+        .order_by(Reminder.scheduled_for, Customer.name)).all()
+    return render_template("backoffice/preview.html", as_of=as_of, rows=preview_rows(as_of),
+                           review=get_setting(REVIEW_SETTING) == "on", waiting=waiting,
+                           form=PostForm())
+
+
+def _checked():
+    if not PostForm().validate_on_submit():
+        abort(400)
+
+
+@bp.post("/preview/hold/<int:invoice_id>")
+def hold_reminder(invoice_id):
+    """Keep this invoice out of the runs until the accountant lifts the hold."""
+    _checked()
+    invoice = db.session.get(Invoice, invoice_id) or abort(404)
+    place_hold(invoice, "manual_pause", date.today(), actor="accountant",
+               by=current_user.email, number=invoice.number)
+    db.session.commit()
+    flash(f"Relance de la facture {invoice.number} retenue.", "success")
+    return redirect(request.referrer or url_for(".preview_page"))
+
+
+@bp.post("/holds/<int:hold_id>/release")
+def release(hold_id):
+    _checked()
+    hold = db.session.get(Hold, hold_id) or abort(404)
+    if hold.kind != "manual_pause" or hold.released_at is not None:
+        abort(404)
+    release_hold(hold, actor="accountant", reason=f"lifted by {current_user.email}")
+    db.session.commit()
+    flash("Pause levée.", "success")
+    return redirect(url_for(".customer", customer_id=hold.customer_id))
+
+
+@bp.post("/settings/review")
+def review_switch():
+    _checked()
+    value = "on" if request.form.get("review") == "on" else "off"
+    set_setting(REVIEW_SETTING, value)
+    db.session.commit()
+    flash("Relecture avant envoi : " + ("activée" if value == "on" else "désactivée"), "success")
+    return redirect(url_for(".preview_page"))
+
+
+@bp.post("/review/release")
+def release_reviewed():
+    """Release the reminders waiting for review (all, or the ones ticked): the next run sends."""
+    _checked()
+    ids = [int(v) for v in request.form.getlist("reminder_ids") if v.isdigit()]
+    query = update(Reminder).where(Reminder.state == "review")
+    if ids:
+        query = query.where(Reminder.id.in_(ids))
+    released = db.session.execute(query.values(state="pending")).rowcount
+    db.session.commit()
+    flash(f"{released} relance(s) libérée(s) : elles partiront au prochain passage.", "success")
+    return redirect(url_for(".preview_page"))

@@ -1,0 +1,159 @@
+"""Back-office pages: login, inbox, instalment decisions, users, dashboard and exports."""
+import csv
+import io
+import json
+from datetime import date
+from urllib.parse import urlsplit
+
+from flask import (Response, abort, flash, has_request_context, redirect, render_template,
+                   request, url_for)
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from reminders.transport import DeliveryError, MessageRejected
+
+from ..debtor.mailer import send_plan_decision
+from ..extensions import db
+from ..i18n import plain_amount
+from ..models import Customer, Event, InstalmentPlan, User
+from ..answers import AnswerError
+from ..plans import approve, counter, reject
+from ..users import authenticate, too_many_failures
+from . import admin_required, bp
+from .forms import DecisionForm, LoginForm, PostForm
+from .inbox import inbox_items
+from .metrics import BUCKET_LABELS, BUCKETS, bucket, csv_safe, dashboard, open_balances
+
+
+@bp.app_context_processor
+def _logout_form():
+    if has_request_context() and request.blueprint == "backoffice":
+        return {"logout_form": PostForm()}
+    return {}
+
+
+def _safe_next(target):
+    """Only a path on this site: never an absolute URL from the query string."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and not urlsplit(target).netloc:
+        return target
+    return url_for("backoffice.inbox")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        ip = request.remote_addr
+        if too_many_failures(form.email.data, ip):
+            return render_template("backoffice/login.html", form=form, locked=True), 429
+        user = authenticate(form.email.data, form.password.data, ip)
+        db.session.commit()
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append("E-mail ou mot de passe incorrect.")
+        return render_template("backoffice/login.html", form=form), 401
+    return render_template("backoffice/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    if not PostForm().validate_on_submit():
+        abort(400)
+    logout_user()
+    return redirect(url_for("backoffice.login"))
+
+
+@bp.get("/")
+def inbox():
+    return render_template("backoffice/inbox.html", items=inbox_items(date.today()))
+
+
+@bp.get("/plans/<int:plan_id>")
+def plan(plan_id):
+    found = db.session.get(InstalmentPlan, plan_id) or abort(404)
+    return render_template("backoffice/plan.html", plan=found, form=DecisionForm())
+
+
+@bp.post("/plans/<int:plan_id>/decision")
+def decide(plan_id):
+    found = db.session.get(InstalmentPlan, plan_id) or abort(404)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if found.state != "requested":
+        flash("Cette demande a déjà été traitée.", "warning")
+        return redirect(url_for(".plan", plan_id=plan_id))
+    note = (form.note.data or "").strip() or None
+    if form.decision.data == "reject" and not note:
+        form.note.errors.append("Expliquez au client pourquoi (il recevra ce message).")
+        return render_template("backoffice/plan.html", plan=found, form=form), 422
+    if form.decision.data == "counter" and not (form.count.data and form.first_date.data
+                                                and form.first_date.data > date.today()):
+        form.count.errors.append("Indiquez le nombre d'échéances et une première date à venir.")
+        return render_template("backoffice/plan.html", plan=found, form=form), 422
+    if form.decision.data == "approve":
+        approve(found, date.today(), by=current_user.email, note=note)
+    elif form.decision.data == "counter":
+        try:
+            counter(found, form.count.data, form.first_date.data, by=current_user.email,
+                    note=note)
+        except AnswerError as exc:
+            db.session.rollback()
+            form.count.errors.append(str(exc))
+            return render_template("backoffice/plan.html", plan=found, form=form), 422
+    else:
+        reject(found, by=current_user.email, note=note)
+    db.session.commit()
+    try:
+        send_plan_decision(found.customer, found)
+        flash("Décision enregistrée et envoyée au client.", "success")
+    except (DeliveryError, MessageRejected) as exc:
+        flash(f"Décision enregistrée, mais l'e-mail n'est pas parti : {exc}", "warning")
+    return redirect(url_for(".inbox"))
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    return render_template("backoffice/users.html", users=db.session.scalars(
+        select(User).order_by(User.email)).all())
+
+
+@bp.get("/dashboard")
+def dashboard_page():
+    figures = dashboard(date.today())
+    top = max(figures.aging.values()) or 1
+    bars = [(BUCKET_LABELS[b], figures.aging[b], round(figures.aging[b] * 160 / top))
+            for b in BUCKETS]
+    return render_template("backoffice/dashboard.html", figures=figures, bars=bars)
+
+
+@bp.get("/exports/aging.csv")
+def aging_csv():
+    rows = [["customer_ref", "customer_name", "invoice_number", "due_date", "days_late",
+             "bucket", "balance"]]
+    for invoice, balance, late in open_balances(date.today()):
+        rows.append([csv_safe(invoice.customer.ref), csv_safe(invoice.customer.name),
+                     csv_safe(invoice.number), invoice.due_date.isoformat(), max(0, late),
+                     bucket(late), plain_amount(balance)])
+    return _csv(rows, "aging.csv")
+
+
+@bp.get("/customers/<int:customer_id>/timeline.csv")
+def timeline_csv(customer_id):
+    found = db.session.get(Customer, customer_id) or abort(404)
+    rows = [["at", "actor", "kind", "details"]]
+    for event in db.session.scalars(select(Event).where(Event.customer_id == found.id)
+                                    .order_by(Event.at, Event.id)):
+        rows.append([event.at.isoformat(), event.actor, event.kind,
+                     csv_safe(json.dumps(event.details, ensure_ascii=False, default=str))])
+    return _csv(rows, f"timeline-{found.id}.csv")
+
+
+def _csv(rows, filename):
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,161 @@
+"""Paying from the portal: the amount is computed here from the balances, the gateway (Stripe or
+the demo) takes the debtor to its checkout, and only the provider's events record the money."""
+import uuid
+from datetime import date
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..config import creditor
+from ..extensions import db
+from ..models import Payment
+from ..payments.events import handle
+from ..payments.gateways import DemoGateway, GatewayError, gateway_for
+from ..payments.ledger import start_checkout
+from ..plans import active_plan, instalment_allocations, next_unpaid
+from . import bp
+from .forms import ActionForm, PayForm, invoice_choices
+from .views import _open_invoices, _refuse_foreign_ids, payable_invoices
+
+
+def _next_instalment_lines():
+    """(allocations, label) for the next unpaid instalment of the debtor's approved plan."""
+    plan = active_plan(g.customer)
+    if plan is None or plan.state != "approved":
+        abort(404)
+    due = next_unpaid(plan, date.today())
+    if due is None:
+        abort(404)
+    allocations = instalment_allocations(plan, due)
+    label = _("Instalment %(n)s of %(count)s", n=due.instalment.seq, count=plan.count)
+    return plan, due.instalment, allocations, [(label, sum(a for _, a in allocations))]
+
+
+@bp.post("/<token>/pay")
+def pay():
+    _refuse_foreign_ids()
+    gateway = gateway_for()
+    if not gateway:
+        abort(404)
+    form = PayForm()
+    invoices = payable_invoices(_open_invoices())
+    form.invoice_ids.choices = invoice_choices(invoices)
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Choose at least one invoice to pay."), "error")
+        return redirect(url_for(".landing"))
+    plan = instalment = None
+    if form.instalment.data == "next":
+        plan, instalment, allocations, lines = _next_instalment_lines()
+    else:
+        chosen = [i for i in invoices if i.id in set(form.invoice_ids.data)]
+        allocations = [(i, i.balance_cents) for i in chosen]
+        lines = [(_("Invoice %(number)s", number=i.number), i.balance_cents) for i in chosen]
+    payment = start_checkout(g.customer, allocations, gateway.name, f"new:{uuid.uuid4()}",
+                             plan_id=plan.id if plan else None)
+    payment.instalment_id = instalment.id if instalment else None
+    try:
+        checkout = gateway.create_checkout(
+            g.customer, payment, lines,
+            success_url=url_for(".paid", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=url_for(".landing", cancelled=1, _external=True))
+    except GatewayError as exc:
+        db.session.rollback()
+        current_app.logger.warning("checkout failed: %s", exc)
+        flash(_("Online payment is unavailable right now; nothing was charged. Please try again "
+                "later or pay by bank transfer."), "error")
+        return redirect(url_for(".landing"))
+    payment.external_id = checkout.id
+    db.session.commit()
+    return redirect(checkout.url, code=303)
+
+
+@bp.get("/<token>/paid")
+def paid():
+    return render_template("debtor/paid.html", creditor=creditor(current_app.config))
+
+
+def _demo_payment(session_id):
+    if not isinstance(gateway_for(), DemoGateway):
+        abort(404)
+    payment = db.session.scalar(select(Payment).where(
+        Payment.external_id == session_id, Payment.customer_id == g.customer.id))
+    if payment is None:
+        abort(404)
+    return payment
+
+
+@bp.get("/<token>/demo-checkout/<session_id>")
+def demo_checkout(session_id):
+    payment = _demo_payment(session_id)
+    return render_template("debtor/demo_checkout.html", payment=payment, form=ActionForm(),
+                           creditor=creditor(current_app.config))
+
+
+@bp.post("/<token>/demo-checkout/<session_id>")
+def demo_checkout_submit(session_id):
+    """The demo's buttons produce the same events Stripe would send."""
+    payment = _demo_payment(session_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    outcome = request.form.get("outcome")
+    session = {"id": payment.external_id, "amount_total": payment.amount_cents,
+               "payment_intent": f"demo_pi_{payment.id}"}
+    today = date.today()
+    if outcome == "card":
+        handle("checkout.session.completed", dict(session, payment_status="paid"), today)
+    elif outcome in ("sepa", "sepa_fails"):
+        handle("checkout.session.completed", dict(session, payment_status="unpaid"), today)
+        if outcome == "sepa_fails":
+            handle("checkout.session.async_payment_failed", session, today)
+    else:
+        abort(400)
+    db.session.commit()
+    return redirect(url_for(".paid", session_id=payment.external_id))
+
+
+@bp.post("/<token>/mandate")
+def mandate():
+    """Have the plan's instalments collected by SEPA Direct Debit: sign a mandate."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    plan = active_plan(g.customer)
+    if plan is None or plan.state != "approved" or plan.mandate_payment_method \
+            or not gateway_for():
+        abort(404)
+    try:
+        checkout = gateway_for().start_mandate(
+            g.customer, plan, success_url=url_for(".landing", mandate=1, _external=True),
+            cancel_url=url_for(".landing", _external=True))
+    except GatewayError as exc:
+        current_app.logger.warning("mandate setup failed: %s", exc)
+        flash(_("Online payment is unavailable right now; nothing was charged. Please try again "
+                "later or pay by bank transfer."), "error")
+        return redirect(url_for(".landing"))
+    db.session.commit()
+    return redirect(checkout.url, code=303)
+
+
+@bp.route("/<token>/demo-mandate", methods=["GET", "POST"])
+def demo_mandate():
+    """The demo's stand-in for Stripe's mandate page: no bank is contacted."""
+    if not isinstance(gateway_for(), DemoGateway):
+        abort(404)
+    plan = active_plan(g.customer)
+    if plan is None or plan.state != "approved":
+        abort(404)
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        handle("checkout.session.completed", {
+            "id": f"demo_setup_{plan.id}", "mode": "setup", "setup_intent": f"seti_{plan.id}",
+            "metadata": {"plan_id": str(plan.id)}}, date.today())
+        db.session.commit()
+        flash(_("Mandate signed: each instalment will be debited on its date; we will tell you "
+                "the amount a few days before."), "success")
+        return redirect(url_for(".landing"))
+    return render_template("debtor/demo_mandate.html", plan=plan, form=form,
+                           creditor=creditor(current_app.config))

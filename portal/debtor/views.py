@@ -1,0 +1,303 @@
+"""Portal pages. The signed token in the URL names the customer; every query below is scoped to
+that customer (g.customer), so an id of another debtor's invoice is simply not found (404)."""
+import re
+from datetime import date, datetime, timedelta, timezone
+
+from flask import (abort, current_app, flash, g, make_response, redirect, render_template,
+                   request, url_for)
+from flask_babel import gettext as _
+from flask_babel import refresh
+from sqlalchemy import func, select
+
+from reminders.policy import policy_for
+from reminders.transport import DeliveryError, MessageRejected
+
+from ..answers import (AnswerError, MESSAGE_REASONS, customer_invoice,
+                       flag_not_received, promise_payment, send_message)
+from ..config import creditor
+from ..documents import invoice_copy_pdf
+from ..extensions import db
+from ..ledger import record_event
+from ..links import LinkExpired, LinkInvalid, verify_token
+from ..payments.gateways import gateway_for
+from ..payments.ledger import customer_credit_cents
+from ..plans import active_plan, progress, propose, request_plan
+from ..models import Customer, Event, Hold, Invoice
+from . import bp
+from .forms import ActionForm, MessageForm, PayForm, PlanForm, PromiseForm, invoice_choices
+from .mailer import send_fresh_link, send_invoice_copy
+
+RENEW_EVERY = timedelta(minutes=10)
+RENEW_PER_DAY = 3
+
+
+@bp.url_value_preprocessor
+def pull_token(endpoint, values):
+    g.token = values.pop("token", None) if values else None
+
+
+@bp.url_defaults
+def add_token(endpoint, values):
+    if "token" not in values and getattr(g, "token", None):
+        values["token"] = g.token
+
+
+@bp.before_request
+def load_customer():
+    """Verify the link once per request; tampered -> 404 page, expired -> 410 page."""
+    g.expired_customer_id = None
+    try:
+        g.customer = verify_token(g.token)
+    except LinkExpired as exc:
+        g.customer, g.expired_customer_id = None, exc.customer_id
+        if request.endpoint != "debtor.renew":
+            return render_template("debtor/expired.html", form=ActionForm()), 410
+    except LinkInvalid:
+        g.customer = None
+        return render_template("debtor/invalid.html"), 404
+    finally:
+        refresh()  # the language depends on the link's customer: decide it from here on
+
+
+def _today():
+    return date.today()
+
+
+def _invoice_or_404(invoice_id):
+    invoice = customer_invoice(g.customer, invoice_id)
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+def _states(invoices):
+    """{invoice id: [hold kinds in force]} for the landing page's state column."""
+    ids = [i.id for i in invoices]
+    rows = db.session.execute(select(Hold.invoice_id, Hold.kind, Hold.until)
+                              .where(Hold.invoice_id.in_(ids), Hold.released_at.is_(None)))
+    states = {i: {} for i in ids}
+    for invoice_id, kind, until in rows:
+        states[invoice_id][kind] = until
+    return states
+
+
+def _open_invoices():
+    return db.session.scalars(
+        select(Invoice).where(Invoice.customer_id == g.customer.id, Invoice.status == "open")
+        .order_by(Invoice.due_date, Invoice.number)).all()
+
+
+def _refuse_foreign_ids():
+    """An invoice id in a form that is not one of this debtor's invoices: 404, as in URLs."""
+    wanted = request.form.getlist("invoice_ids")
+    if not all(value.isdigit() for value in wanted):
+        abort(400)
+    ids = {int(value) for value in wanted}
+    if ids:
+        mine = set(db.session.scalars(select(Invoice.id).where(
+            Invoice.customer_id == g.customer.id, Invoice.id.in_(ids))))
+        if ids - mine:
+            abort(404)
+
+
+def _outside_plans(invoices, states=None):
+    """The invoices not already in an instalment plan (approved or asked for)."""
+    states = states or _states(invoices)
+    return [i for i in invoices if not {"plan", "instalment_request"} & set(states[i.id])]
+
+
+def payable_invoices(invoices, states=None):
+    """Invoices outside plans with no payment already on its way."""
+    states = states or _states(invoices)
+    return [i for i in _outside_plans(invoices, states) if "payment_pending" not in states[i.id]]
+
+
+def _landing(promise_form=None, message_forms=None, plan_form=None, status=200):
+    customer = g.customer
+    invoices = _open_invoices()
+    states = _states(invoices)
+    plannable = _outside_plans(invoices, states)
+    promise_form = promise_form or PromiseForm(formdata=None)
+    promise_form.invoice_ids.choices = invoice_choices(plannable)
+    if plan_form is None:
+        plan_form = PlanForm(formdata=None, instalment_count=3,
+                             first_instalment_date=_today() + timedelta(days=7),
+                             invoice_ids=[i.id for i in plannable])
+    plan_form.invoice_ids.choices = invoice_choices(plannable)
+    plan = active_plan(customer)
+    policy_days = policy_for(customer.tier, customer.policy).promise_max_days
+    promise_form.promise_date.render_kw = {
+        "min": (_today() + timedelta(days=1)).isoformat(),
+        "max": (_today() + timedelta(days=policy_days)).isoformat()}
+    payable = payable_invoices(invoices, states) if gateway_for() else []
+    pay_form = PayForm(formdata=None, invoice_ids=[i.id for i in payable])
+    pay_form.invoice_ids.choices = invoice_choices(payable)
+    return render_template(
+        "debtor/landing.html", customer=customer, invoices=invoices, states=states,
+        payable=payable, pay_form=pay_form, online=bool(gateway_for()), credit_cents=customer_credit_cents(customer.id),
+        plan=plan, plan_progress=progress(plan, _today()) if plan else None,
+        plan_form=plan_form, plannable=plannable,
+        today=_today(), total_cents=sum(i.balance_cents for i in invoices),
+        creditor=creditor(current_app.config), promise_form=promise_form,
+        message_forms=message_forms or {}, action_form=ActionForm(),
+        message_form_for=lambda invoice_id: MessageForm(prefix=f"m{invoice_id}", formdata=None),
+        reasons=MESSAGE_REASONS, max_promise=_today() + timedelta(days=policy_days)), status
+
+
+@bp.get("/<token>")
+def landing():
+    if request.args.get("cancelled"):
+        flash(_("Payment cancelled: nothing was charged."), "warning")
+    if request.args.get("mandate"):
+        flash(_("Thank you: once your bank confirms the mandate, each instalment will be "
+                "debited on its date."), "success")
+    record_event(g.customer.id, "portal_visit", actor="debtor",
+                 user_agent=request.user_agent.string[:200])
+    db.session.commit()
+    return _landing()
+
+
+@bp.get("/<token>/invoices/<int:invoice_id>.pdf")
+def invoice_pdf(invoice_id):
+    invoice = _invoice_or_404(invoice_id)
+    data = invoice_copy_pdf(invoice, creditor(current_app.config), g.customer.language)
+    record_event(g.customer.id, "invoice_downloaded", actor="debtor", invoice_id=invoice.id,
+                 number=invoice.number)
+    db.session.commit()
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", invoice.number)
+    response.headers["Content-Disposition"] = f'inline; filename="{safe}.pdf"'
+    return response
+
+
+@bp.post("/<token>/invoices/<int:invoice_id>/not-received")
+def not_received(invoice_id):
+    invoice = _invoice_or_404(invoice_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        flag_not_received(g.customer, invoice, _today())
+    except AnswerError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".landing"))
+    db.session.commit()
+    try:
+        send_invoice_copy(g.customer, invoice)
+        flash(_("A copy of invoice %(number)s is on its way to your mailbox. You can also "
+                "download it below.", number=invoice.number), "success")
+    except (DeliveryError, MessageRejected) as exc:
+        record_event(g.customer.id, "copy_not_sent", invoice_id=invoice.id, reason=str(exc))
+        flash(_("We could not e-mail the copy right now; download it below. We will not "
+                "remind you about this invoice in the meantime."), "warning")
+    db.session.commit()
+    return redirect(url_for(".landing"))
+
+
+def _invoice_form(form_class, name):
+    """Bind a posted form that picks some of the debtor's invoices (outside plans): returns
+    (form, chosen invoices, None), or (form, None, the page with its errors)."""
+    _refuse_foreign_ids()
+    invoices = _outside_plans(_open_invoices())
+    form = form_class()
+    form.invoice_ids.choices = invoice_choices(invoices)
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return form, None, _landing(**{name: form}, status=422)
+    return form, [i for i in invoices if i.id in set(form.invoice_ids.data)], None
+
+
+@bp.post("/<token>/promise")
+def promise():
+    form, chosen, page = _invoice_form(PromiseForm, "promise_form")
+    if page:
+        return page
+    try:
+        promise_payment(g.customer, chosen, form.promise_date.data, _today())
+    except AnswerError as exc:
+        db.session.rollback()
+        form.promise_date.errors.append(str(exc))
+        return _landing(promise_form=form, status=422)
+    db.session.commit()
+    flash(_("Thank you. We will not remind you before %(date)s.",
+            date=form.promise_date.data.strftime("%d/%m/%Y")), "success")
+    return redirect(url_for(".landing"))
+
+
+@bp.post("/<token>/invoices/<int:invoice_id>/message")
+def message(invoice_id):
+    invoice = _invoice_or_404(invoice_id)
+    form = MessageForm(prefix=f"m{invoice.id}")
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _landing(message_forms={invoice.id: form}, status=422)
+    try:
+        disputed = send_message(g.customer, invoice, form.reason.data, form.text.data, _today())
+    except AnswerError as exc:
+        db.session.rollback()
+        form.text.errors.append(str(exc))
+        return _landing(message_forms={invoice.id: form}, status=422)
+    db.session.commit()
+    flash(_("Your message was sent to our accounts department.") + (
+        " " + _("We will not remind you about this invoice until we have answered.")
+        if disputed else ""), "success")
+    return redirect(url_for(".landing"))
+
+
+@bp.post("/<token>/renew")
+def renew():
+    """An expired link asks for a fresh one, e-mailed to the address on file (never shown)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    customer_id = g.expired_customer_id or (g.customer.id if g.customer else None)
+    sent = False
+    if customer_id:
+        customer = db.session.get(Customer, customer_id)
+        now = datetime.now(timezone.utc)
+        recent = db.session.execute(
+            select(func.count(Event.id), func.max(Event.at))
+            .where(Event.customer_id == customer_id, Event.kind == "link_resent",
+                   Event.at >= now - timedelta(days=1))).one()
+        if customer and recent[0] < RENEW_PER_DAY and (recent[1] is None
+                                                       or recent[1] < now - RENEW_EVERY):
+            try:
+                send_fresh_link(customer)
+                record_event(customer_id, "link_resent", actor="debtor")
+                sent = True
+            except (DeliveryError, MessageRejected) as exc:
+                record_event(customer_id, "link_not_resent", reason=str(exc))
+            db.session.commit()
+    return render_template("debtor/renewed.html", sent=sent), 200
+
+
+@bp.post("/<token>/plan")
+def plan():
+    """Ask for an instalment plan: first the computed schedule to accept, then the request."""
+    form, chosen, page = _invoice_form(PlanForm, "plan_form")
+    if page:
+        return page
+    try:
+        proposal = propose(g.customer, chosen, form.instalment_count.data,
+                           form.first_instalment_date.data, _today())
+    except AnswerError as exc:
+        db.session.rollback()
+        form.first_instalment_date.errors.append(str(exc))
+        return _landing(plan_form=form, status=422)
+    if not form.accept.data:
+        return render_template("debtor/plan_confirm.html", form=form, proposal=proposal,
+                               invoices=chosen, creditor=creditor(current_app.config))
+    plan = request_plan(g.customer, chosen, proposal, form.reason.data, _today(),
+                        accepted_ip=request.remote_addr,
+                        accepted_user_agent=request.user_agent.string)
+    db.session.commit()
+    if plan.state == "approved":
+        flash(_("Your instalment plan is approved. We will remind you a few days before each "
+                "instalment."), "success")
+    else:
+        flash(_("Your request was sent to our accounts department, who will answer you by "
+                "e-mail. We will not send you reminders for these invoices meanwhile."),
+              "success")
+    return redirect(url_for(".landing"))

@@ -1,0 +1,150 @@
+"""Demo data: about 30 French debtors and 150 invoices in every state, with three months of
+reminder history, then today's run into an outbox folder of .eml files."""
+import glob
+import os
+import random
+import shutil
+import tempfile
+import unicodedata
+from datetime import date, timedelta
+
+from flask_migrate import upgrade
+
+from reminders.run import run
+from reminders.schedule import calendar_for
+
+from .extensions import db
+from .imports import InvoiceRow, import_rows
+from .ledger import place_hold, record_event, record_payment
+from .links import portal_url
+from .models import Customer, Hold, Invoice
+from .plans import propose, request_plan
+from .users import create_user
+
+DEMO_USER, DEMO_PASSWORD = "compta@demo.example", "relance-demo-password"  # demo database only
+COMPANIES = [
+    "Boulangerie Dupont & Fils", "Garage Lefèvre", "Menuiserie Girard", "Pharmacie du Centre",
+    "Hôtel Beau Rivage", "Transports Moreau", "Cabinet Bernard Architectes", "Fromagerie Roux",
+    "Imprimerie Fournier", "Librairie Vincent", "Plomberie Mercier", "Restaurant Le Petit Zinc",
+    "Électricité Blanc", "Agence Faure Immobilier", "Pâtisserie Lambert", "Clinique Vétérinaire André",
+    "Atelier Bonnet Couture", "SARL Chevalier Paysages", "Boucherie François", "Caves Legrand",
+    "Fleurs Gauthier", "Optique Perrin", "Auto-École Robin", "Studio Clément Photo",
+    "Brasserie Morel", "Ferronnerie Henry", "Coiffure Rousseau", "Épicerie Fine Masson",
+    "Northwind Trading Ltd", "Bluebell Consulting LLP",
+]
+TIERS = ["standard"] * 6 + ["key", "risky"]
+# Days between today and the due date for the invoices: not due yet, just due, and late by
+# weeks or months; a few land exactly on a level's offset so that today's run has every level.
+DUE_OFFSETS = [20, 10, 3, 0, -4, -7, -12, -21, -30, -45, -51, -60, -75, -100, -140, -180]
+
+
+def demo_day(today):
+    calendar = calendar_for("FR")
+    day = today
+    while not calendar.is_business_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def _rows(today, rng):
+    rows, line = [], 2
+    for n, name in enumerate(COMPANIES, start=1):
+        english = name.endswith(("Ltd", "LLP"))
+        plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        slug = "".join(c for c in plain.lower() if c.isalnum())[:18]
+        for k in range(5):
+            offset = DUE_OFFSETS[(n * 3 + k * 5) % len(DUE_OFFSETS)]
+            due = today + timedelta(days=offset)
+            cents = rng.randrange(9_000, 480_000)
+            paid = 0 if k % 4 else rng.choice([0, 0, cents // 2])
+            rows.append(InvoiceRow(
+                line=line, customer_ref=f"C{n:03d}", customer_name=name,
+                emails=f"compta@{slug}.example.fr", phone=f"+33 1 {40 + n} {10 + k}0 {20 + n} 00",
+                address=f"{n * 7} avenue de la République, 750{n % 20 + 1:02d} Paris",
+                language="en" if english else "fr", invoice_number=f"FA-2026-{n:03d}{k}",
+                issue_date=due - timedelta(days=30), due_date=due, currency="EUR",
+                amount_cents=cents, paid_cents=paid))
+            line += 1
+    return rows
+
+
+def _history(today, rng, customers):
+    """Paid invoices (payment habits), a promise, a broken promise, a dispute."""
+    for customer in customers[:10]:
+        customer.tier = TIERS[customer.id % len(TIERS)]
+    invoices = db.session.query(Invoice).order_by(Invoice.number).all()
+    for invoice in invoices[::9]:
+        late = rng.choice([0, 2, 5, 15, 25])
+        paid_on = min(today, invoice.due_date + timedelta(days=late))
+        if paid_on < today and invoice.status == "open":
+            record_payment(customer=invoice.customer, source="manual",
+                           external_id=f"demo-transfer-{invoice.number}",
+                           amount_cents=invoice.balance_cents, received_on=paid_on,
+                           invoices=[invoice])
+    late = [i for i in invoices if i.status == "open" and (today - i.due_date).days > 25]
+    place_hold(late[0], "promise", today - timedelta(days=6), until=today + timedelta(days=8),
+               actor="debtor")
+    place_hold(late[1], "promise", today - timedelta(days=20), until=today - timedelta(days=3),
+               actor="debtor")
+    place_hold(late[2], "dispute", today - timedelta(days=10), actor="debtor",
+               reason="Quantité livrée inférieure à la commande")
+    record_event(late[2].customer_id, "message", actor="debtor", invoice_id=late[2].id,
+                 text="Il manque 3 cartons sur la livraison du 12.")
+    _plans(today, customers)
+
+
+def _plans(today, customers):
+    """One plan approved at once (within the policy) and one waiting for the accountant."""
+    for customer, count in ((customers[5], 3), (customers[6], 9)):
+        invoices = [i for i in customer.invoices if i.status == "open"
+                    and not db.session.query(Hold).filter_by(invoice_id=i.id,
+                                                             released_at=None).count()]
+        if count <= 6:  # keep the first one within the policy's total, so it is approved at once
+            invoices = [i for i in invoices if i.balance_cents <= 300_000][:2]
+        if not invoices:
+            continue
+        proposal = propose(customer, invoices, count, today + timedelta(days=5), today)
+        request_plan(customer, invoices, proposal, "Trésorerie tendue ce trimestre", today,
+                     accepted_ip="203.0.113.7", accepted_user_agent="demo")
+
+
+def build_demo(app, port=5000):
+    """Recreate the SQLite demo database; return (portal link, outbox folder, report lines)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
+        raise SystemExit("flask demo only builds a SQLite database; unset DATABASE_URL "
+                         "(it would overwrite your data).")
+    db.session.remove()
+    db.engine.dispose()
+    path = db.engine.url.database
+    if path and os.path.exists(path):
+        os.remove(path)
+    upgrade()
+    today = demo_day(date.today())
+    rng = random.Random(42)
+    import_rows(_rows(today, rng))
+    db.session.commit()
+    customers = db.session.query(Customer).order_by(Customer.id).all()
+    outbox = app.config.get("MAIL_OUTBOX_DIR") or os.path.join(app.instance_path, "outbox")
+    scratch = tempfile.mkdtemp(prefix="relance-demo-history-")
+    app.config["MAIL_OUTBOX_DIR"] = scratch
+    app.config["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"
+    calendar = calendar_for("FR")
+    start = today - timedelta(days=200)
+    _history(today, rng, customers)
+    db.session.commit()
+    day = start
+    while day < today:
+        if calendar.is_business_day(day):
+            run(day)
+        day += timedelta(days=1)
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(outbox, exist_ok=True)
+    for old in glob.glob(os.path.join(outbox, "*.eml")):
+        os.remove(old)
+    app.config["MAIL_OUTBOX_DIR"] = outbox
+    report = run(today)
+    create_user(DEMO_USER, DEMO_PASSWORD, "admin")
+    db.session.commit()
+    link = portal_url(customers[0])
+    return link, outbox, list(report.lines())

@@ -1,0 +1,25 @@
+"""Error pages: a clear page for people, a JSON error for the API; never a bare 500."""
+from flask import render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+def _wants_json():
+    return request.path.startswith("/api/") or request.path.startswith("/stripe/")
+
+
+def init_app(app):
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        if _wants_json():
+            code = (exc.name or "error").lower().replace(" ", "_")
+            return {"error": {"code": code, "message": exc.description, "fields": {}}}, exc.code
+        return render_template("errors/http.html", error=exc), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        app.logger.exception("unexpected error on %s", request.path)
+        if _wants_json():
+            return {"error": {"code": "internal_error",
+                              "message": "Something went wrong on our side; retry later.",
+                              "fields": {}}}, 500
+        return render_template("errors/500.html"), 500

@@ -1,0 +1,125 @@
+"""Ledger operations: one entry point per concept. They flush, never commit: the caller
+(request, CLI command, webhook) owns the transaction."""
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+
+from .extensions import db
+from .models import Allocation, Event, Hold, Invoice, Payment, utcnow
+
+HOLD_KINDS = ("promise", "not_received", "instalment_request", "plan", "dispute",
+              "payment_pending", "payment_failed", "manual_pause")
+
+
+_INSERT_EVENT = insert(Event)  # built once: the run writes one event per e-mail
+
+
+class LedgerError(ValueError):
+    """A ledger operation was refused; the message says why and what to do."""
+
+
+def record_event(customer_id, kind, actor="system", invoice_id=None, at=None, **details):
+    """Append one entry to a debtor's timeline (a plain INSERT in the caller's transaction)."""
+    db.session.connection().execute(_INSERT_EVENT, dict(
+        customer_id=customer_id, invoice_id=invoice_id, kind=kind, actor=actor,
+        at=at or utcnow(), details=details))
+
+
+def settle(invoice):
+    """Bring the invoice's status in line with its balance (derived from allocations)."""
+    db.session.flush()
+    db.session.refresh(invoice, ["paid_cents"])
+    if invoice.status == "cancelled":
+        return invoice
+    invoice.status = "paid" if invoice.total_cents - invoice.paid_cents <= 0 else "open"
+    return invoice
+
+
+@dataclass
+class PaymentResult:
+    payment: Payment
+    created: bool
+    allocated_cents: int
+    credit_cents: int
+
+
+def record_payment(*, customer, source, external_id, amount_cents, received_on, invoices,
+                   currency="EUR", state="succeeded", actor="system"):
+    """Record a payment once (by external id) and allocate it to `invoices` in order, never beyond
+    their balance. What is left over stays on the payment as the customer's credit.
+
+    Replaying the same external id changes nothing and returns the existing payment.
+    """
+    if amount_cents <= 0:
+        raise LedgerError("A payment amount must be positive.")
+    existing = db.session.scalar(select(Payment).where(Payment.external_id == external_id))
+    if existing is not None:
+        allocated = sum(a.amount_cents for a in existing.allocations)
+        return PaymentResult(existing, False, allocated, existing.amount_cents - allocated)
+    payment = Payment(customer_id=customer.id, source=source, external_id=external_id,
+                      amount_cents=amount_cents, currency=currency, state=state,
+                      received_on=received_on)
+    db.session.add(payment)
+    remaining = amount_cents
+    for invoice in invoices:
+        if invoice.customer_id != customer.id:
+            raise LedgerError(f"Invoice {invoice.number} belongs to another customer.")
+        share = min(remaining, max(0, invoice.balance_cents))
+        if share:
+            payment.allocations.append(Allocation(invoice=invoice, amount_cents=share))
+            remaining -= share
+    for invoice in invoices:
+        settle(invoice)
+    record_event(customer.id, "payment_recorded", actor=actor,
+                 invoice_id=invoices[0].id if len(invoices) == 1 else None,
+                 source=source, external_id=external_id, amount_cents=amount_cents,
+                 state=state, invoices=[i.number for i in invoices], credit_cents=remaining)
+    return PaymentResult(payment, True, amount_cents - remaining, remaining)
+
+
+def set_import_paid(invoice, paid_cents, received_on):
+    """Make the amount the accounting tool says is paid match a single 'import' payment.
+
+    Re-importing the same figure changes nothing; a new figure adjusts that payment."""
+    external_id = f"import:{invoice.number}"
+    payment = db.session.scalar(select(Payment).where(Payment.external_id == external_id))
+    if payment is None and paid_cents <= 0:
+        return settle(invoice)
+    if payment is None:
+        payment = Payment(customer_id=invoice.customer_id, source="import", external_id=external_id,
+                          amount_cents=paid_cents, received_on=received_on)
+        db.session.add(payment)
+    if paid_cents <= 0:
+        db.session.delete(payment)
+    else:
+        payment.amount_cents = paid_cents
+        payment.customer_id = invoice.customer_id
+        if payment.allocations:
+            payment.allocations[0].amount_cents = paid_cents
+        else:
+            payment.allocations.append(Allocation(invoice=invoice, amount_cents=paid_cents))
+    return settle(invoice)
+
+
+def place_hold(invoice, kind, starts_on, until=None, actor="system", **details):
+    """Stop reminders for `invoice` from `starts_on` (until `until`, or until released)."""
+    if kind not in HOLD_KINDS:
+        raise LedgerError(f"Unknown hold kind {kind!r}; use one of {', '.join(HOLD_KINDS)}.")
+    hold = Hold(customer_id=invoice.customer_id, invoice_id=invoice.id, kind=kind,
+                starts_on=starts_on, until=until, details=details)
+    db.session.add(hold)
+    record_event(invoice.customer_id, f"hold_{kind}", actor=actor, invoice_id=invoice.id,
+                 starts_on=starts_on.isoformat(), until=until.isoformat() if until else None,
+                 **details)
+    return hold
+
+
+def release_hold(hold, actor="system", reason=None):
+    hold.released_at = utcnow()
+    record_event(hold.customer_id, f"hold_{hold.kind}_released", actor=actor,
+                 invoice_id=hold.invoice_id, reason=reason)
+    return hold
+
+
+def invoice_by_number(number):
+    return db.session.scalar(select(Invoice).where(Invoice.number == number))

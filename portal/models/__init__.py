@@ -1,0 +1,14 @@
+"""Ledger tables (DESIGN.md section 3), one module per concern. Money is integer cents; dates are
+dates; times are aware UTC. Business rules live elsewhere: `portal.ledger`, `portal.plans`,
+`portal.payments`, `reminders/`."""
+from .base import Money, UTCDateTime, utcnow
+from .ledger import (PAID_CENTS, Allocation, Customer, Event, Hold, Invoice, Payment,
+                     ProcessedEvent)
+from .plans import Instalment, InstalmentPlan, plan_invoice
+from .reminders import Reminder, SentMessage, Task
+from .staff import LoginAttempt, Setting, User, get_setting, set_setting
+
+__all__ = ["Money", "UTCDateTime", "utcnow", "PAID_CENTS", "Allocation", "Customer", "Event",
+           "Hold", "Invoice", "Payment", "ProcessedEvent", "Instalment", "InstalmentPlan",
+           "plan_invoice", "Reminder", "SentMessage", "Task", "LoginAttempt", "Setting", "User",
+           "get_setting", "set_setting"]

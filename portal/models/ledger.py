@@ -1,0 +1,141 @@
+"""The ledger: customers, invoices, payments and their allocations (balances derived from them),
+the holds that stop reminders, the provider events already applied, and the debtor's timeline."""
+from sqlalchemy import BigInteger, Index, cast, func, select
+from sqlalchemy.orm import column_property
+
+from ..extensions import db
+from .base import Money, UTCDateTime, utcnow
+
+
+class Customer(db.Model):
+    __tablename__ = "customer"
+    id = db.Column(db.Integer, primary_key=True)
+    ref = db.Column(db.String(64), nullable=False, unique=True)
+    name = db.Column(db.String(200), nullable=False)
+    email = db.Column(db.String(320), nullable=False)
+    phone = db.Column(db.String(40))
+    address = db.Column(db.String(300))  # postal address for the formal-notice letter
+    language = db.Column(db.String(2), nullable=False, default="fr")
+    tier = db.Column(db.String(16), nullable=False, default="standard")
+    policy = db.Column(db.String(32))
+    link_version = db.Column(db.Integer, nullable=False, default=1)
+    stripe_customer_id = db.Column(db.String(255), unique=True)  # created once, then reused
+    paused_until = db.Column(db.Date)
+    median_days_late = db.Column(db.Integer)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    invoices = db.relationship("Invoice", back_populates="customer", lazy="selectin",
+                               order_by="Invoice.due_date")
+
+    def __repr__(self):
+        return f"<Customer {self.ref}>"
+
+
+class Invoice(db.Model):
+    __tablename__ = "invoice"
+    id = db.Column(db.Integer, primary_key=True)
+    number = db.Column(db.String(64), nullable=False, unique=True)
+    customer_id = db.Column(db.ForeignKey("customer.id"), nullable=False, index=True)
+    issue_date = db.Column(db.Date, nullable=False)
+    due_date = db.Column(db.Date, nullable=False)
+    currency = db.Column(db.String(3), nullable=False, default="EUR")
+    total_cents = db.Column(Money, nullable=False)
+    status = db.Column(db.String(16), nullable=False, default="open")
+    pdf = db.Column(db.LargeBinary)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    customer = db.relationship("Customer", back_populates="invoices")
+    __table_args__ = (Index("ix_invoice_status_due", "status", "due_date"),)
+
+    @property
+    def balance_cents(self):
+        return self.total_cents - self.paid_cents
+
+    def days_late(self, as_of):
+        return max(0, (as_of - self.due_date).days)
+
+    def __repr__(self):
+        return f"<Invoice {self.number}>"
+
+
+class Payment(db.Model):
+    __tablename__ = "payment"
+    id = db.Column(db.Integer, primary_key=True)
+    customer_id = db.Column(db.ForeignKey("customer.id"), nullable=False, index=True)
+    source = db.Column(db.String(16), nullable=False)  # stripe, api, csv, manual, import
+    external_id = db.Column(db.String(255), nullable=False, unique=True)
+    amount_cents = db.Column(Money, nullable=False)
+    currency = db.Column(db.String(3), nullable=False, default="EUR")
+    state = db.Column(db.String(16), nullable=False, default="succeeded")
+    received_on = db.Column(db.Date, nullable=False)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    # Online payments: the provider's payment intent, the method, what was refunded.
+    payment_intent_id = db.Column(db.String(255), index=True)
+    method = db.Column(db.String(16))  # card, sepa_debit
+    refunded_cents = db.Column(Money, nullable=False, default=0)
+    instalment_plan_id = db.Column(db.ForeignKey("instalment_plan.id"))
+    instalment_id = db.Column(db.ForeignKey("instalment.id"), index=True)
+
+    allocations = db.relationship("Allocation", back_populates="payment", lazy="selectin",
+                                  cascade="all, delete-orphan")
+
+
+class Allocation(db.Model):
+    __tablename__ = "allocation"
+    id = db.Column(db.Integer, primary_key=True)
+    payment_id = db.Column(db.ForeignKey("payment.id"), nullable=False, index=True)
+    invoice_id = db.Column(db.ForeignKey("invoice.id"), nullable=False, index=True)
+    amount_cents = db.Column(Money, nullable=False)
+
+    payment = db.relationship("Payment", back_populates="allocations")
+    invoice = db.relationship("Invoice")
+
+
+# The balance is derived from allocations of succeeded payments, never stored.
+PAID_CENTS = (
+    select(cast(func.coalesce(func.sum(Allocation.amount_cents), 0), BigInteger))
+    .join(Payment, Payment.id == Allocation.payment_id)
+    .where(Allocation.invoice_id == Invoice.id, Payment.state == "succeeded")
+    .correlate_except(Allocation, Payment)
+    .scalar_subquery()
+)
+Invoice.paid_cents = column_property(PAID_CENTS)
+
+
+class ProcessedEvent(db.Model):
+    """A payment provider's event, recorded once: a replayed webhook finds its row and stops."""
+
+    __tablename__ = "processed_event"
+    id = db.Column(db.String(255), primary_key=True)
+    type = db.Column(db.String(80), nullable=False)
+    received_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    outcome = db.Column(db.String(200))
+
+
+class Hold(db.Model):
+    """Something that stops reminders for one invoice: a promise, a dispute, a pending payment..."""
+
+    __tablename__ = "hold"
+    id = db.Column(db.Integer, primary_key=True)
+    customer_id = db.Column(db.ForeignKey("customer.id"), nullable=False, index=True)
+    invoice_id = db.Column(db.ForeignKey("invoice.id"), nullable=False, index=True)
+    kind = db.Column(db.String(24), nullable=False)
+    starts_on = db.Column(db.Date, nullable=False)
+    until = db.Column(db.Date)  # None: until released
+    released_at = db.Column(UTCDateTime)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    details = db.Column(db.JSON, nullable=False, default=dict)
+
+
+class Event(db.Model):
+    """The debtor's timeline: who did what, when."""
+
+    __tablename__ = "event"
+    id = db.Column(db.Integer, primary_key=True)
+    customer_id = db.Column(db.ForeignKey("customer.id"), nullable=False, index=True)
+    invoice_id = db.Column(db.ForeignKey("invoice.id"), index=True)
+    at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    actor = db.Column(db.String(16), nullable=False)  # debtor, accountant, system, stripe, api
+    kind = db.Column(db.String(40), nullable=False)
+    details = db.Column(db.JSON, nullable=False, default=dict)

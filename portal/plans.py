@@ -1,0 +1,247 @@
+"""Instalment plans: compute a schedule from the remaining balance (exact to the cent, the last
+instalment takes the rounding), decide whether the policy approves it by itself, record the
+debtor's acceptance, and derive which instalments are paid. Plain functions; flush, never commit."""
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from reminders.policy import policy_for
+
+from .answers import AnswerError
+from .extensions import db
+from .ledger import place_hold, record_event, release_hold
+from .models import Hold, Instalment, InstalmentPlan, Invoice, utcnow
+
+ACTIVE = ("requested", "countered", "approved")
+
+
+def split_amounts(total_cents, count):
+    """Equal instalments in whole cents; the last one takes what rounding leaves."""
+    base = total_cents // count
+    return [base] * (count - 1) + [total_cents - base * (count - 1)]
+
+
+def monthly_dates(first, count):
+    """The same day of each following month (the month's last day when it is shorter)."""
+    dates = []
+    for k in range(count):
+        month0 = first.month - 1 + k
+        year, month = first.year + month0 // 12, month0 % 12 + 1
+        dates.append(date(year, month, min(first.day, calendar.monthrange(year, month)[1])))
+    return dates
+
+
+@dataclass
+class Proposal:
+    total_cents: int
+    dates: list
+    amounts: list
+    auto: bool
+    why_not: list = field(default_factory=list)  # why the policy does not approve it by itself
+
+    @property
+    def count(self):
+        return len(self.amounts)
+
+
+def propose(customer, invoices, count, first_date, as_of):
+    """Check a request and compute its schedule; raise AnswerError for input out of range."""
+    policy = policy_for(customer.tier, customer.policy)
+    if not invoices:
+        raise AnswerError(_l("Choose at least one invoice."))
+    if not 2 <= count <= policy.instalment_hard_max:
+        raise AnswerError(_l("Choose between %(low)d and %(high)d instalments.", low=2,
+                             high=policy.instalment_hard_max))
+    latest = as_of + timedelta(days=policy.instalment_first_within_days)
+    if first_date <= as_of or first_date > latest:
+        raise AnswerError(_l("The first instalment must fall after today and no later than "
+                             "%(date)s.", date=format_date(latest, "long")))
+    for invoice in invoices:
+        if invoice.status != "open" or invoice.balance_cents <= 0:
+            raise AnswerError(_l("Invoice %(number)s is already settled.", number=invoice.number))
+    taken = plan_for_invoices(invoices)
+    if taken is not None:
+        raise AnswerError(_l("These invoices are already in an instalment plan."))
+    total = sum(i.balance_cents for i in invoices)
+    amounts = split_amounts(total, count)
+    why_not = []
+    if count > policy.instalment_max_count:
+        why_not.append(f"more than {policy.instalment_max_count} instalments")
+    if total > policy.instalment_max_total_cents:
+        why_not.append(f"more than {policy.instalment_max_total_cents // 100} EUR in all")
+    if amounts[0] * 100 < total * policy.instalment_min_first_percent:
+        why_not.append(f"first instalment under {policy.instalment_min_first_percent} %")
+    if customer.tier not in policy.instalment_auto_tiers:
+        why_not.append(f"customer tier {customer.tier}")
+    return Proposal(total, monthly_dates(first_date, count), amounts, not why_not, why_not)
+
+
+def plan_for_invoices(invoices):
+    """The active plan covering any of these invoices, if there is one."""
+    ids = [i.id for i in invoices]
+    return db.session.scalar(
+        select(InstalmentPlan).where(InstalmentPlan.state.in_(ACTIVE),
+                                     InstalmentPlan.invoices.any(Invoice.id.in_(ids))).limit(1))
+
+
+def request_plan(customer, invoices, proposal, reason, as_of, accepted_ip=None,
+                 accepted_user_agent=None, actor="debtor"):
+    """Record the debtor's accepted request; approve it at once when the policy allows."""
+    plan = InstalmentPlan(
+        customer_id=customer.id, count=proposal.count, first_date=proposal.dates[0],
+        reason=(reason or "").strip()[:2000] or None, total_cents=proposal.total_cents,
+        paid_before_cents=sum(i.paid_cents for i in invoices), accepted_at=utcnow(),
+        accepted_ip=accepted_ip, accepted_user_agent=(accepted_user_agent or "")[:300] or None,
+        invoices=list(invoices),
+        instalments=[Instalment(seq=n, due_date=d, amount_cents=a) for n, (d, a) in
+                     enumerate(zip(proposal.dates, proposal.amounts), start=1)])
+    db.session.add(plan)
+    db.session.flush()
+    record_event(customer.id, "plan_requested", actor=actor, plan_id=plan.id,
+                 count=plan.count, total_cents=plan.total_cents,
+                 first_date=plan.first_date.isoformat(), reason=plan.reason,
+                 invoices=[i.number for i in invoices], ip=accepted_ip)
+    if proposal.auto:
+        approve(plan, as_of, by="policy", auto=True)
+    else:
+        for invoice in invoices:
+            place_hold(invoice, "instalment_request", as_of, actor=actor, plan_id=plan.id)
+        record_event(customer.id, "plan_waiting", plan_id=plan.id, why=proposal.why_not)
+    return plan
+
+
+def approve(plan, as_of, by, auto=False, note=None):
+    """The plan's instalments now drive the reminders instead of its invoices'."""
+    plan.state, plan.decided_at, plan.decided_by = "approved", utcnow(), by
+    plan.auto_approved, plan.decision_note = auto, note
+    for hold in plan_holds(plan, "instalment_request"):
+        release_hold(hold, reason="plan decided")
+    for invoice in plan.invoices:
+        place_hold(invoice, "plan", as_of, plan_id=plan.id)
+    record_event(plan.customer_id, "plan_approved", actor="system" if auto else "accountant",
+                 plan_id=plan.id, by=by, auto=auto)
+    return plan
+
+
+def counter(plan, count, first_date, by, note=None):
+    """The accountant proposes another schedule for the same amount; the debtor accepts it (or
+    not) in the portal. Reminders stay paused meanwhile."""
+    if not 2 <= count <= 36:
+        raise AnswerError("Choisissez entre 2 et 36 échéances.")
+    plan.instalments.clear()
+    db.session.flush()  # the old schedule goes before the new one takes its numbers
+    plan.instalments = [Instalment(seq=n, due_date=d, amount_cents=a) for n, (d, a) in enumerate(
+        zip(monthly_dates(first_date, count), split_amounts(plan.total_cents, count)), start=1)]
+    plan.count, plan.first_date = count, first_date
+    plan.state, plan.decided_at, plan.decided_by, plan.decision_note = ("countered", utcnow(), by,
+                                                                        note)
+    record_event(plan.customer_id, "plan_countered", actor="accountant", plan_id=plan.id, by=by,
+                 count=count, first_date=first_date.isoformat(), note=note)
+    return plan
+
+
+def accept_counter(plan, as_of, accepted_ip=None, accepted_user_agent=None):
+    """The debtor accepts the accountant's schedule: it is approved as it stands."""
+    plan.accepted_at, plan.accepted_ip = utcnow(), accepted_ip
+    plan.accepted_user_agent = (accepted_user_agent or "")[:300] or None
+    record_event(plan.customer_id, "plan_counter_accepted", actor="debtor", plan_id=plan.id,
+                 ip=accepted_ip)
+    return approve(plan, as_of, by=plan.decided_by or "accountant", note=plan.decision_note)
+
+
+def reject(plan, by, note):
+    """The accountant says no: the invoices' own reminders resume."""
+    plan.state, plan.decided_at, plan.decided_by, plan.decision_note = ("rejected", utcnow(), by,
+                                                                        note)
+    for hold in plan_holds(plan, "instalment_request"):
+        release_hold(hold, actor="accountant", reason="plan rejected")
+    record_event(plan.customer_id, "plan_rejected", actor="accountant", plan_id=plan.id, by=by,
+                 note=note)
+    return plan
+
+
+def plan_holds(plan, kind):
+    return [h for h in db.session.scalars(
+        select(Hold).where(Hold.kind == kind, Hold.released_at.is_(None),
+                           Hold.invoice_id.in_([i.id for i in plan.invoices])))
+        if h.details.get("plan_id") == plan.id]
+
+
+def active_plan(customer):
+    return db.session.scalar(select(InstalmentPlan).where(
+        InstalmentPlan.customer_id == customer.id, InstalmentPlan.state.in_(ACTIVE))
+        .order_by(InstalmentPlan.id.desc()).limit(1))
+
+
+@dataclass
+class InstalmentStatus:
+    instalment: Instalment
+    paid_cents: int
+    state: str  # paid, partly_paid, due, late, upcoming
+
+    @property
+    def remaining_cents(self):
+        return self.instalment.amount_cents - self.paid_cents
+
+
+def progress(plan, as_of):
+    """Each instalment with what is paid on it: payments on the plan's invoices since the plan
+    began cover the instalments in order."""
+    paid = sum(i.paid_cents for i in plan.invoices) - plan.paid_before_cents
+    out = []
+    for instalment in plan.instalments:
+        covered = max(0, min(instalment.amount_cents, paid))
+        paid -= covered
+        if covered == instalment.amount_cents:
+            state = "paid"
+        elif instalment.due_date < as_of:
+            state = "late"
+        elif instalment.due_date == as_of:
+            state = "due"
+        else:
+            state = "partly_paid" if covered else "upcoming"
+        out.append(InstalmentStatus(instalment, covered, state))
+    return out
+
+
+def settle_plans(as_of):
+    """Close the approved plans that are fully paid, and break those with an instalment unpaid
+    past the policy's grace: their invoices' own reminders take over again. Returns
+    (completed, broken) counts."""
+    completed = broken = 0
+    for plan in db.session.scalars(select(InstalmentPlan)
+                                   .where(InstalmentPlan.state == "approved")).all():
+        statuses = progress(plan, as_of)
+        grace = policy_for(plan.customer.tier, plan.customer.policy).instalment_grace_days
+        if all(s.state == "paid" for s in statuses):
+            plan.state, completed = "completed", completed + 1
+        elif any(s.state == "late" and (as_of - s.instalment.due_date).days > grace
+                 for s in statuses):
+            plan.state, broken = "broken", broken + 1
+        else:
+            continue
+        for hold in plan_holds(plan, "plan"):
+            release_hold(hold, reason=f"plan {plan.state}")
+        late = [s.instalment.seq for s in statuses if s.state == "late"]
+        record_event(plan.customer_id, f"plan_{plan.state}", plan_id=plan.id, late=late)
+    db.session.flush()
+    return completed, broken
+
+
+def instalment_allocations(plan, status):
+    """How paying what is left of one instalment spreads over the plan's invoices, in order."""
+    remaining, allocations = status.remaining_cents, []
+    for invoice in plan.invoices:
+        share = min(remaining, max(0, invoice.balance_cents))
+        if share:
+            allocations.append((invoice, share))
+            remaining -= share
+    return allocations
+
+
+def next_unpaid(plan, as_of):
+    return next((s for s in progress(plan, as_of) if s.state != "paid"), None)

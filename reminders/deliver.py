@@ -1,0 +1,169 @@
+"""Send one debtor's reminder e-mail and record it: rows marked sent, tasks queued, event written,
+all in the transaction committed right after the mail server accepted the message."""
+import re
+from email.utils import parseaddr
+
+from flask import current_app
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from portal.extensions import db
+from portal.ledger import record_event
+from portal.links import portal_url
+from portal.models import Hold, InstalmentPlan, Reminder, SentMessage, Task, utcnow
+from portal.plans import progress
+
+from .compose import InstalmentItem, Item, compose, compose_instalments, creditor
+from .letters import formal_notice_pdf
+from .mime import Outgoing
+from .transport import MessageRejected
+from .schedule import BLOCKING_HOLDS
+
+
+def message_id(first_reminder_id, customer_id):
+    """Stable across retries: derived from the group's first reminder row."""
+    sender = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
+    domain = sender.rpartition("@")[2] or "relance.invalid"
+    return f"<relance.{first_reminder_id}.{customer_id}@{domain}>"
+
+
+def active_holds(invoice_ids, as_of):
+    """(invoices blocked on `as_of`, {invoice id: promised date}) for a batch of invoices."""
+    rows = db.session.execute(
+        select(Hold.invoice_id, Hold.kind, Hold.starts_on, Hold.until)
+        .where(Hold.invoice_id.in_(invoice_ids), Hold.released_at.is_(None)))
+    blocked, promised = set(), {}
+    for invoice_id, kind, starts_on, until in rows:
+        if kind in BLOCKING_HOLDS and starts_on <= as_of and (until is None or as_of <= until):
+            blocked.add(invoice_id)
+        elif kind == "promise" and until:
+            promised[invoice_id] = max(until, promised.get(invoice_id, until))
+    return blocked, promised
+
+
+def _still_due(rows, blocked, report):
+    """Drop rows whose invoice was paid or held since it was planned (they may come back)."""
+    keep, drop = [], []
+    for row in rows:
+        ok = row.status == "open" and row.balance_cents > 0 and row.invoice_id not in blocked
+        (keep if ok else drop).append(row)
+    if drop:
+        db.session.execute(delete(Reminder).where(Reminder.id.in_([r.id for r in drop])))
+        report.skipped += len(drop)
+    return keep
+
+
+def build_message(customer, composed, msg_id, level):
+    cfg = current_app.config
+    recipients = [e.strip() for e in customer.email.split(",") if e.strip()]
+    return Outgoing(msg_id=msg_id, sender=cfg["MAIL_DEFAULT_SENDER"], recipients=recipients,
+                    subject=composed.subject, text=composed.text, html=composed.html,
+                    reply_to=cfg["CREDITOR_EMAIL"],
+                    headers={"Auto-Submitted": "auto-generated", "X-Relance-Level": str(level)})
+
+
+def _send_and_record(connection, customer, rows, items, composed, as_of, report, pdf=None):
+    msg_id = message_id(min(r.id for r in rows), customer.id)
+    message = build_message(customer, composed, msg_id, composed.level)
+    if pdf is not None:
+        filename = "mise-en-demeure-" + re.sub(r"[^A-Za-z0-9_-]", "_", customer.ref) + ".pdf"
+        message.attachments.append((filename, "application/pdf", pdf))
+    try:
+        refused = connection.send(message)
+    except MessageRejected as exc:
+        _record_rejected(customer, rows, items, composed, msg_id, str(exc), report)
+    else:
+        _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused)
+    db.session.commit()
+
+
+def deliver_instalments(connection, customer, rows, as_of, report):
+    """Send `customer` one e-mail about the instalments in `rows` (claimed reminders)."""
+    plans = {p.id: p for p in db.session.scalars(
+        select(InstalmentPlan).where(InstalmentPlan.id.in_({r.plan_id for r in rows})))}
+    remaining = {st.instalment.id: st.remaining_cents
+                 for plan in plans.values() for st in progress(plan, as_of)}
+    keep = [r for r in rows if plans[r.plan_id].state == "approved"
+            and remaining.get(r.instalment_id, 0) > 0]
+    dropped = [r.id for r in rows if r not in keep]
+    if dropped:
+        db.session.execute(delete(Reminder).where(Reminder.id.in_(dropped)))
+        report.skipped += len(dropped)
+    if not keep:
+        db.session.commit()
+        return
+    items = [InstalmentItem(
+        number=f"{r.seq}/{plans[r.plan_id].count}", due_date=r.due_date,
+        amount_cents=r.amount_cents, balance_cents=remaining[r.instalment_id], level=r.level,
+        invoices=", ".join(i.number for i in plans[r.plan_id].invoices),
+        debited=plans[r.plan_id].mandate_payment_method is not None) for r in keep]
+    composed = compose_instalments(customer, items, as_of, portal_url(customer))
+    _send_and_record(connection, customer, keep, items, composed, as_of, report)
+
+
+def deliver_group(connection, customer, rows, as_of, report, holds):
+    """Send `customer` one e-mail for `rows` (claimed reminders); `holds` is active_holds()."""
+    blocked, promised = holds
+    rows = _still_due(rows, blocked, report)
+    if not rows:
+        db.session.commit()
+        return
+    items = [Item(number=r.number, issue_date=r.issue_date, due_date=r.due_date,
+                  total_cents=r.total_cents, balance_cents=r.balance_cents, level=r.level,
+                  reason=r.reason, promise_date=promised.get(r.invoice_id), currency=r.currency)
+             for r in rows]
+    link = portal_url(customer)
+    composed = compose(customer, items, as_of, link)
+    pdf = None
+    if composed.level >= 4:
+        letter_items = [i for i in items if i.level >= 4]
+        pdf = formal_notice_pdf(customer, letter_items, as_of, creditor(), link)
+    _send_and_record(connection, customer, rows, items, composed, as_of, report, pdf)
+
+
+def _record_rejected(customer, rows, items, composed, msg_id, reason, report):
+    """The address does not work: the reminders count as attempted (the schedule escalates, and
+    level 3 brings a phone call) and the accountant sees why on the timeline."""
+    db.session.execute(update(Reminder).where(Reminder.id.in_([r.id for r in rows]))
+                       .values(state="failed", claimed_by=None, sent_at=utcnow(),
+                               message_id=msg_id))
+    record_event(customer.id, "reminder_rejected", level=composed.level, message_id=msg_id,
+                 recipients=customer.email, reason=reason,
+                 invoices=[i.number for i in items])
+    report.rejected += 1
+
+
+_MARK_SENT = (update(Reminder).where(Reminder.id.in_(bindparam("ids", expanding=True)))
+              .values(state="sent", claimed_by=None, sent_at=bindparam("sent_at"),
+                      message_id=bindparam("msg_id")))
+_INSERT_MESSAGE = insert(SentMessage)
+
+
+def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused=None):
+    # The Message-ID comes from a reminder row that is marked sent in this same transaction, so
+    # it can never have been recorded before.
+    connection, now = db.session.connection(), utcnow()
+    connection.execute(_INSERT_MESSAGE, dict(
+        message_id=msg_id, customer_id=customer.id, level=composed.level, sent_at=now,
+        recipients=customer.email, subject=composed.subject, body_text=composed.text,
+        body_html=composed.html))
+    connection.execute(_MARK_SENT, dict(ids=[r.id for r in rows], sent_at=now, msg_id=msg_id))
+    numbers = [i.number for i in items]
+    record_event(customer.id, "reminder_sent", channel="email", level=composed.level,
+                 invoices=numbers, message_id=msg_id, subject=composed.subject,
+                 refused=refused or {})
+    report.messages += 1
+    report.by_level[(composed.level, composed.channel)] += 1
+    target = sum(i.balance_cents for i in items)
+    if any(i.level == 3 for i in items) or composed.level == 3:
+        _task(customer, "call", 3, msg_id, as_of, report, invoices=numbers,
+              phone=customer.phone, target_cents=target)
+    if pdf is not None:
+        _task(customer, "letter", 4, msg_id, as_of, report, pdf=pdf,
+              invoices=[i.number for i in items if i.level >= 4], target_cents=target)
+
+
+def _task(customer, kind, level, msg_id, as_of, report, pdf=None, **details):
+    db.session.add(Task(customer_id=customer.id, kind=kind, level=level, due_on=as_of,
+                        message_id=msg_id, details=details, pdf=pdf))
+    record_event(customer.id, f"{kind}_task_queued", level=level, message_id=msg_id, **details)
+    report.by_level[(level, "call" if kind == "call" else "letter")] += 1

@@ -1,0 +1,145 @@
+"""Decide: stream every open invoice through the schedule and list the reminders due on a date.
+
+Memory stays flat: invoices are read in chunks from one ordered query; only active holds (a small
+set) are held in memory. Nothing here writes, so a dry run and the preview use it as is.
+"""
+from collections import defaultdict
+from typing import NamedTuple
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.models import PAID_CENTS, Customer, Hold, InstalmentPlan, Invoice, Reminder
+from portal.plans import progress
+
+from .collect import in_collection
+from .policy import habit_shift, policy_for
+from .schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_on_business_day,
+                       instalment_due_action)
+
+CHUNK = 5000
+
+
+class Due(NamedTuple):
+    customer_id: int
+    invoice_id: int | None
+    cycle: int
+    level: int
+    reason: str | None
+    on: object  # date
+    instalment_id: int | None = None
+
+
+def load_holds():
+    """{invoice_id: (HoldFact, ...)} for every hold that can still matter."""
+    rows = db.session.execute(
+        select(Hold.invoice_id, Hold.kind, Hold.starts_on, Hold.until, Hold.released_at)
+        .where(or_(Hold.released_at.is_(None), Hold.kind == "not_received")))
+    holds = defaultdict(list)
+    for invoice_id, kind, starts_on, until, released_at in rows:
+        holds[invoice_id].append(HoldFact(kind, starts_on, until, released_at is not None))
+    return {k: tuple(v) for k, v in holds.items()}
+
+
+def open_invoice_count():
+    return db.session.scalar(select(func.count()).select_from(Invoice)
+                             .where(Invoice.status == "open"))
+
+
+def _invoice_rows():
+    """Every open invoice with its balance, its customer's profile and, per cycle, the last
+    reminder level and date; ordered by invoice so that cycles of one invoice are adjacent."""
+    sent = (select(Reminder.invoice_id, Reminder.cycle,
+                   func.max(Reminder.level).label("last_level"),
+                   func.max(Reminder.scheduled_for).label("last_on"))
+            .group_by(Reminder.invoice_id, Reminder.cycle).subquery())
+    query = (
+        select(Invoice.id, Invoice.customer_id, Invoice.due_date,
+               Invoice.total_cents - PAID_CENTS, Customer.tier, Customer.policy,
+               Customer.median_days_late, Customer.paused_until,
+               sent.c.cycle, sent.c.last_level, sent.c.last_on)
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .outerjoin(sent, sent.c.invoice_id == Invoice.id)
+        .where(Invoice.status == "open")
+        .order_by(Invoice.id)
+        .execution_options(yield_per=CHUNK)
+    )
+    # Core rows through the session's connection: no ORM bookkeeping per row.
+    return db.session.connection().execute(query)
+
+
+def _decide(row, cycles, holds, policies, calendar, as_of):
+    invoice_id, customer_id, due_date, balance, tier, policy_name, median, paused_until = row[:8]
+    invoice_holds = holds.get(invoice_id, ())
+    cycle = current_cycle(invoice_holds) if invoice_holds else 0
+    last_level, last_on = cycles.get(cycle, (None, None)) if cycles else (None, None)
+    key = (tier, policy_name)
+    policy = policies.get(key) or policies.setdefault(key, policy_for(tier, policy_name))
+    action = due_on_business_day(InvoiceFacts(due_date, balance, last_level, last_on,
+                                              invoice_holds),
+                                 policy, calendar, as_of, habit_shift(policy, median),
+                                 paused_until)
+    if action is not None:
+        return Due(customer_id, invoice_id, cycle, action.level, action.reason, action.on)
+    return None
+
+
+def due_reminders(as_of, progress=None):
+    """Yield a Due for every invoice whose next reminder is due on `as_of`."""
+    calendar = calendar_for(current_app.config["CREDITOR_COUNTRY"])
+    if not calendar.is_business_day(as_of):
+        return
+    holds, policies = load_holds(), {}
+    current, cycles, seen = None, None, 0
+    for row in _invoice_rows():
+        if current is not None and row[0] != current[0]:
+            due = _decide(current, cycles, holds, policies, calendar, as_of)
+            if due is not None:
+                yield due
+            cycles = None
+            seen += 1
+            if progress is not None and seen % 1000 == 0:
+                progress(1000)
+        current = row
+        if row[8] is not None:
+            cycles = cycles or {}
+            cycles[row[8]] = (row[9], row[10])
+    if current is not None:
+        due = _decide(current, cycles, holds, policies, calendar, as_of)
+        if due is not None:
+            yield due
+        seen += 1
+    if progress is not None:
+        progress(seen % 1000)
+
+
+def due_instalment_reminders(as_of):
+    """Yield a Due for every instalment of an approved plan whose reminder is due on `as_of`."""
+    calendar = calendar_for(current_app.config["CREDITOR_COUNTRY"])
+    if not calendar.is_business_day(as_of):
+        return
+    plans = db.session.scalars(select(InstalmentPlan).where(InstalmentPlan.state == "approved")
+                               .options(selectinload(InstalmentPlan.customer))).all()
+    ids = [i.id for plan in plans for i in plan.instalments]
+    collecting = in_collection(ids)
+    sent = dict(db.session.execute(
+        select(Reminder.instalment_id, func.max(Reminder.level))
+        .where(Reminder.instalment_id.in_(ids)).group_by(Reminder.instalment_id)).all())
+    for plan in plans:
+        paused = plan.customer.paused_until
+        if paused is not None and as_of <= paused:
+            continue
+        policy = policy_for(plan.customer.tier, plan.customer.policy)
+        auto = plan.mandate_payment_method is not None
+        for status in progress(plan, as_of):
+            instalment = status.instalment
+            if instalment.id in collecting and sent.get(instalment.id) is not None:
+                continue  # being debited: no "overdue" reminder
+            action = instalment_due_action(
+                instalment.due_date, status.remaining_cents, sent.get(instalment.id), calendar,
+                as_of, heads_up_days=policy.sepa_prenotice_days if auto else 3)
+            if action is not None:
+                yield Due(plan.customer_id, None, 0, action.level, None, action.on,
+                          instalment.id)

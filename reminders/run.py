@@ -1,0 +1,183 @@
+"""Act: the scheduled run. Plan what is due, claim it, group it per debtor, render, send, record.
+
+Guarantees (tested in tests/integration/test_run_*.py):
+- idempotent: a reminder is one row per (invoice, cycle, level) and is sent once;
+- an SMTP outage releases what was not sent (it stays due) and raises DeliveryError;
+- a crash leaves claimed rows that the next run takes back, so at most the message in flight is
+  sent twice (with the same Message-ID);
+- several runs at once share the work: claims use FOR UPDATE SKIP LOCKED on PostgreSQL.
+"""
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.extensions import db
+from portal.models import Reminder, get_setting
+from portal.payments.gateways import gateway_for
+from portal.plans import settle_plans
+
+from . import claims
+from .collect import collect_instalments
+from .deliver import active_holds, deliver_group, deliver_instalments
+from .plan import Due, due_instalment_reminders, due_reminders
+from .profiles import refresh_profiles
+from .transport import DeliveryError, transport_for
+
+INSERT_CHUNK = 1000
+REVIEW_SETTING = "review_before_sending"
+ANALYZE_AFTER = 10_000  # reminders planned in one run
+
+
+@dataclass
+class RunReport:
+    as_of: object
+    dry_run: bool = False
+    planned: int = 0
+    messages: int = 0
+    by_level: Counter = field(default_factory=Counter)  # (level, channel) -> count
+    skipped: int = 0  # planned rows dropped at send time (paid or held meanwhile)
+    rejected: int = 0  # messages the mail server refused for good (bad address)
+    collected: int = 0  # instalments debited from a SEPA mandate
+    to_review: int = 0  # planned but waiting for the accountant (review before sending)
+
+    def lines(self):
+        verb = "would send" if self.dry_run else "sent"
+        yield f"Reminder run for {self.as_of.isoformat()}: {self.planned} reminder(s) due."
+        for (level, channel), count in sorted(self.by_level.items()):
+            what = verb if "mail" in channel else "queued for the accountant"
+            yield f"  level {level} {channel}: {count} {what}"
+        if self.to_review:
+            yield (f"  {self.to_review} reminder(s) wait for the accountant's review "
+                   "(back office, Preview): released ones go out at the next run")
+        if self.collected:
+            yield f"  {self.collected} instalment(s) debited by SEPA Direct Debit"
+        if self.rejected:
+            yield (f"  {self.rejected} e-mail(s) refused by the mail server: check those "
+                   "addresses (each debtor's timeline has the server's answer)")
+        if self.skipped:
+            yield f"  {self.skipped} reminder(s) dropped: paid or put on hold since planned"
+        if not self.by_level:
+            yield f"  nothing {verb}"
+
+
+TARGETS = {"invoice": ["invoice_id", "cycle", "level"], "instalment": ["instalment_id", "level"]}
+
+
+def _insert_ignore(connection, rows, target):
+    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = module.insert(Reminder).on_conflict_do_nothing(index_elements=TARGETS[target])
+    connection.execute(statement, rows)
+    connection.commit()
+
+
+def _all_due(as_of, progress=None):
+    yield from due_reminders(as_of, progress)
+    yield from due_instalment_reminders(as_of)
+
+
+def plan(as_of, progress=None):
+    """Insert a pending Reminder row for every reminder due on `as_of`; return how many.
+
+    The scan streams on the session's connection; the rows are written in chunks through a
+    second connection, each chunk committed, so that concurrent runs on SQLite never need to
+    upgrade a read snapshot to a write (and a crash keeps what was planned: it is only "due")."""
+    batches, count = {"invoice": [], "instalment": []}, 0
+    # In "review before sending" mode the accountant releases each reminder first.
+    state = "review" if get_setting(REVIEW_SETTING) == "on" else "pending"
+    with db.engine.connect() as writer:
+        for due in _all_due(as_of, progress):
+            target = "instalment" if due.instalment_id else "invoice"
+            batch = batches[target]
+            batch.append(dict(customer_id=due.customer_id, invoice_id=due.invoice_id,
+                              instalment_id=due.instalment_id, cycle=due.cycle, level=due.level,
+                              reason=due.reason, channel="email", state=state,
+                              scheduled_for=as_of))
+            if len(batch) >= INSERT_CHUNK:
+                _insert_ignore(writer, batch, target)
+                count += len(batch)
+                batch.clear()
+        for target, batch in batches.items():
+            if batch:
+                _insert_ignore(writer, batch, target)
+                count += len(batch)
+        if count >= ANALYZE_AFTER and writer.dialect.name == "postgresql":
+            # Fresh statistics before sending: with a table that just grew from a few rows to
+            # many, PostgreSQL would otherwise plan each per-message UPDATE as a full scan.
+            writer.exec_driver_sql("ANALYZE reminder")
+            writer.commit()
+    db.session.commit()
+    return count
+
+
+def preview(as_of, progress=None):
+    """What a run on `as_of` would send, grouped per debtor, without writing anything:
+    {customer_id: [Due, ...]}, including reminders left pending by an earlier run."""
+    groups = defaultdict(list)
+    for due in _all_due(as_of, progress):
+        groups[due.customer_id].append(due)
+    pending = db.session.execute(
+        select(Reminder.customer_id, Reminder.invoice_id, Reminder.cycle, Reminder.level,
+               Reminder.reason, Reminder.scheduled_for, Reminder.instalment_id)
+        .where(Reminder.state.in_(("pending", "sending", "review")),
+               Reminder.scheduled_for <= as_of))
+    for row in pending:
+        key = (row.invoice_id, row.instalment_id)
+        if all((d.invoice_id, d.instalment_id) != key for d in groups[row.customer_id]):
+            groups[row.customer_id].append(Due(*row))
+    return {k: v for k, v in groups.items() if v}
+
+
+def run(as_of, dry_run=False, progress=None, owner=None):
+    """The whole run for `as_of`. Raises DeliveryError (after releasing unsent claims) when the
+    mail server fails; what was sent before stays recorded."""
+    report = RunReport(as_of=as_of, dry_run=dry_run)
+    if dry_run:
+        for dues in preview(as_of, progress).values():
+            report.planned += len(dues)
+            report.messages += 1
+            report.by_level[(max(d.level for d in dues), "email")] += 1
+        return report
+    owner = owner or claims.new_owner()
+    claims.reclaim_stale(owner)
+    refresh_profiles()
+    gateway = gateway_for()
+    gateway.on_run(as_of)  # the demo gateway clears its pending SEPA debits here
+    settle_plans(as_of)
+    db.session.commit()
+    report.collected = collect_instalments(as_of, gateway)
+    report.planned = plan(as_of, progress)
+    report.to_review = db.session.scalar(
+        select(func.count(Reminder.id)).where(Reminder.state == "review")) or 0
+    send_claimed(as_of, owner, report)
+    return report
+
+
+def send_claimed(as_of, owner, report):
+    transport = transport_for()
+    batch_size = current_app.config["MAIL_BATCH_SIZE"]
+    try:
+        while True:
+            customer_ids = claims.claim_batch(as_of, owner, batch_size)
+            if not customer_ids:
+                break
+            groups = claims.load_claimed(owner)
+            holds = active_holds([r.invoice_id for g in groups.values() for r in g.invoices],
+                                 as_of)
+            with transport.connect() as connection:
+                for customer, claimed in groups.items():
+                    if claimed.invoices:
+                        deliver_group(connection, customer, claimed.invoices, as_of, report,
+                                      holds)
+                    if claimed.instalments:
+                        deliver_instalments(connection, customer, claimed.instalments, as_of,
+                                            report)
+    except DeliveryError:
+        claims.release(owner)
+        raise
+    except BaseException:
+        db.session.rollback()
+        raise
+

@@ -1,0 +1,179 @@
+"""The schedule: for one open invoice, the next reminder and the business day it is due.
+
+Pure functions of the invoice's facts, its holds, the policy and a date; no database, no request.
+`due_action(...)` answers "what does the run send for this invoice on `as_of`?".
+"""
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import NamedTuple
+
+import holidays
+
+ONE_DAY = timedelta(days=1)
+# "plan": an approved instalment plan replaces the invoice's own reminders by the instalments'.
+BLOCKING_HOLDS = ("instalment_request", "plan", "dispute", "payment_pending", "manual_pause")
+
+
+class Calendar:
+    """Business days of the creditor's country: weekends and public holidays are skipped."""
+
+    def __init__(self, country="FR"):
+        self.country = country
+        self._holidays = holidays.country_holidays(country)
+        self._next = lru_cache(maxsize=8192)(self._next_business_day)
+
+    def is_business_day(self, day):
+        return day.weekday() < 5 and day not in self._holidays
+
+    def _next_business_day(self, day):
+        while not self.is_business_day(day):
+            day += ONE_DAY
+        return day
+
+    def next_business_day(self, day):
+        """`day` itself if it is a business day, else the first one after it."""
+        return self._next(day)
+
+    def add_business_days(self, day, count):
+        for _ in range(count):
+            day = self._next(day + ONE_DAY)
+        return day
+
+
+@lru_cache(maxsize=8)
+def calendar_for(country="FR"):
+    return Calendar(country)
+
+
+class HoldFact(NamedTuple):
+    kind: str
+    starts_on: date
+    until: date | None = None
+    released: bool = False
+
+
+class InvoiceFacts(NamedTuple):
+    due_date: date
+    balance_cents: int
+    last_level: int | None = None  # highest level sent or claimed in the current cycle
+    last_sent_on: date | None = None
+    holds: tuple = ()
+
+
+class Action(NamedTuple):
+    level: int
+    on: date  # the business day from which it is due
+    reason: str | None = None  # None, "broken_promise" or "restart"
+
+
+def current_cycle(holds):
+    """Each "never received" restarts the clock: the cycle is how many there were."""
+    return sum(1 for h in holds if h.kind == "not_received")
+
+
+def _blocked(holds, as_of):
+    for h in holds:
+        if h.kind in BLOCKING_HOLDS and not h.released and h.starts_on <= as_of \
+                and (h.until is None or as_of <= h.until):
+            return True
+    return False
+
+
+def next_action(facts, policy, calendar, as_of, shift=0):
+    """The next reminder for this invoice as seen on `as_of`, ignoring blocking holds.
+
+    Levels go up one at a time, at least `min_gap_days` apart; the heads-up (level 0) is only sent
+    before the due date. A broken promise sends the next level at once; "never received" restarts
+    at level 1 `restart_business_days` after the copy was sent.
+    """
+    if facts.balance_cents <= 0:
+        return None
+    last = facts.last_level
+    anchor, reason = facts.due_date, None
+    restarts = [h for h in facts.holds if h.kind == "not_received" and h.starts_on <= as_of]
+    if restarts:
+        restart_on = calendar.add_business_days(max(h.starts_on for h in restarts),
+                                                policy.restart_business_days)
+        # Restart the clock, but never remind earlier than the invoice's own schedule would.
+        anchor = max(facts.due_date, restart_on - timedelta(days=policy.level(1).offset_days))
+        shift, reason = 0, "restart"
+        if as_of < restart_on:
+            return None
+    failed_on = _latest_failure(facts.holds, as_of) if facts.holds else None
+    if failed_on is not None and (facts.last_sent_on is None or facts.last_sent_on < failed_on):
+        # A payment that failed (a SEPA debit refused days later) reminds at once, one level up.
+        number = 1 if last is None else last + 1
+        if number <= policy.max_level:
+            return Action(number, calendar.next_business_day(failed_on), "payment_failed")
+    promise = _latest_promise(facts.holds, as_of) if facts.holds else None
+    if promise is not None:
+        broken_on = calendar.add_business_days(promise.until, policy.promise_grace_days)
+        if as_of <= broken_on:
+            return None
+        if broken_on >= facts.due_date and (facts.last_sent_on is None
+                                            or facts.last_sent_on <= broken_on):
+            number = 1 if last is None else last + 1
+            if number > policy.max_level:
+                return None
+            return Action(number, calendar.next_business_day(broken_on + ONE_DAY), "broken_promise")
+    for level in policy.levels:
+        if last is not None and level.number <= last:
+            continue
+        if level.number == 0 and (not policy.heads_up or last is not None or reason
+                                  or as_of >= facts.due_date):
+            continue
+        nominal = anchor + timedelta(days=level.offset_days + (shift if level.number else 0))
+        if facts.last_sent_on is not None:
+            nominal = max(nominal, facts.last_sent_on + timedelta(days=policy.min_gap_days))
+        return Action(level.number, calendar.next_business_day(nominal),
+                      reason if level.number == 1 else None)
+    return None
+
+
+def _latest_failure(holds, as_of):
+    days = [h.starts_on for h in holds
+            if h.kind == "payment_failed" and not h.released and h.starts_on <= as_of]
+    return max(days) if days else None
+
+
+def _latest_promise(holds, as_of):
+    promises = [h for h in holds
+                if h.kind == "promise" and not h.released and h.until and h.starts_on <= as_of]
+    return max(promises, key=lambda h: h.starts_on) if promises else None
+
+
+def due_action(facts, policy, calendar, as_of, shift=0, paused_until=None):
+    """The reminder the run must send for this invoice on `as_of`, or None.
+
+    Nothing is sent on a weekend or public holiday, while the customer is paused, or while a
+    blocking hold (instalment request, dispute, pending payment, manual pause) is active."""
+    if not calendar.is_business_day(as_of):
+        return None
+    return due_on_business_day(facts, policy, calendar, as_of, shift, paused_until)
+
+
+def due_on_business_day(facts, policy, calendar, as_of, shift=0, paused_until=None):
+    """`due_action` for an `as_of` already known to be a business day (the run's hot loop)."""
+    if paused_until is not None and as_of <= paused_until:
+        return None
+    if facts.holds and _blocked(facts.holds, as_of):
+        return None
+    action = next_action(facts, policy, calendar, as_of, shift)
+    if action is None or action.on > as_of:
+        return None
+    return action
+
+
+def instalment_due_action(due_date, remaining_cents, last_level, calendar, as_of,
+                          heads_up_days=3, late_days=3):
+    """The reminder of one instalment due on `as_of`, or None: a heads-up (level 0) a few days
+    before its date, then one reminder (level 1) a few days after it while unpaid."""
+    if remaining_cents <= 0 or not calendar.is_business_day(as_of):
+        return None
+    if last_level is None and as_of < due_date:
+        on = calendar.next_business_day(due_date - timedelta(days=heads_up_days))
+        return Action(0, on) if on <= as_of else None
+    if last_level is None or last_level < 1:
+        on = calendar.next_business_day(due_date + timedelta(days=late_days))
+        return Action(1, on) if on <= as_of else None
+    return None

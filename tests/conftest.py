@@ -1,0 +1,183 @@
+"""Fixtures: an app on SQLite (and on PostgreSQL where it answers), a loopback SMTP server that
+records what it receives, factories for customers and invoices."""
+import email
+import os
+import socket
+import threading
+from datetime import date
+from email import policy as email_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import g
+from flask.testing import FlaskClient
+
+from portal import create_app
+from portal.config import TestConfig
+from portal.extensions import db
+from portal.models import Customer, Invoice
+
+PG_URL = os.environ.get("RELANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_pg_reason = None
+
+
+def pg_available():
+    """None when PostgreSQL answers, else the reason to skip (CI sets RELANCE_REQUIRE_PG=1 to
+    turn that skip into a failure)."""
+    global _pg_reason
+    if _pg_reason is None:
+        try:
+            import psycopg
+            with psycopg.connect(PG_URL.replace("+psycopg", ""), connect_timeout=3):
+                _pg_reason = ""
+        except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+            _pg_reason = f"PostgreSQL at {PG_URL} does not answer ({exc.__class__.__name__})"
+    return _pg_reason or None
+
+
+def require_pg():
+    reason = pg_available()
+    if reason:
+        if os.environ.get("RELANCE_REQUIRE_PG") == "1":
+            pytest.fail(f"{reason}, and RELANCE_REQUIRE_PG=1 (CI) requires it")
+        pytest.skip(reason)
+
+
+class Sink:
+    """What the loopback SMTP server received, parsed."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+        self.on_message = None  # optional callback(message) run before answering 250
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("bounce"):
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email_policy.default)
+        with self.lock:
+            self.messages.append(message)
+        if self.on_message:
+            answer = self.on_message(message)
+            if answer:
+                return answer
+        return "250 OK"
+
+    def clear(self):
+        with self.lock:
+            self.messages.clear()
+
+    def to(self, address):
+        return [m for m in self.messages if address in m["To"]]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    sink = Sink()
+    sink.port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+class FreshClient(FlaskClient):
+    """The fixtures keep an application context open (for db.session), which Flask would share
+    with every request of the test client; start each request with an empty `g`, as a real
+    request has (no logged-in user, CSRF token or debtor left over from the previous one)."""
+
+    def open(self, *args, **kwargs):
+        for name in list(g):
+            g.pop(name)
+        return super().open(*args, **kwargs)
+
+
+def _make_app(url, smtp_port=1, **overrides):
+    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": url, "MAIL_PORT": smtp_port,
+                                  **overrides})
+    app.test_client_class = FreshClient
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    return app
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db_url(request, tmp_path):
+    """Run the test on SQLite and on PostgreSQL."""
+    if request.param == "postgres":
+        require_pg()
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'relance.db'}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'relance.db'}"
+
+
+@pytest.fixture
+def app(sqlite_url, smtp):
+    app = _make_app(sqlite_url, smtp.port)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def any_app(any_db_url, smtp):
+    app = _make_app(any_db_url, smtp.port)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def any_client(any_app):
+    return any_app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_counter = iter(range(1, 10**9))
+
+
+def make_customer(**kw):
+    n = next(_counter)
+    values = dict(ref=f"C{n}", name=f"Client {n}", email=f"client{n}@example.org", language="fr")
+    values.update(kw)
+    customer = Customer(**values)
+    db.session.add(customer)
+    db.session.flush()
+    return customer
+
+
+def make_invoice(customer, due, amount_cents=100_000, issued=None, number=None):
+    due = date.fromisoformat(due) if isinstance(due, str) else due
+    invoice = Invoice(number=number or f"F-{next(_counter)}", customer=customer,
+                      issue_date=issued or due.replace(day=1), due_date=due,
+                      total_cents=amount_cents)
+    db.session.add(invoice)
+    db.session.flush()
+    return invoice

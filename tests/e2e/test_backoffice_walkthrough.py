@@ -1,0 +1,95 @@
+"""The accountant in a desktop browser: logs in, approves one plan and counters another, works a
+call task, pauses a debtor, and sees the effect in `flask reminders preview`."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import InstalmentPlan, Task
+from portal.plans import propose, request_plan
+from portal.users import create_user
+from reminders.schedule import calendar_for
+from tests.conftest import make_customer, make_invoice
+from tests.e2e.conftest import shot
+from tests.e2e.test_debtor_walkthrough import TODAY
+
+CAL = calendar_for("FR")
+PASSWORD = "correct horse battery staple"
+
+
+def waiting_plan(name, number, cents):
+    customer = make_customer(name=name)
+    invoice = make_invoice(customer, TODAY - timedelta(days=30), cents, number=number)
+    db.session.flush()
+    proposal = propose(customer, [invoice], 9, TODAY + timedelta(days=10), TODAY)
+    request_plan(customer, [invoice], proposal, "Trésorerie", TODAY)
+    return customer
+
+
+def test_accountant_day(live_app, browser, smtp):
+    app, base = live_app
+    with app.app_context():
+        create_user("compta@atelier.example", PASSWORD)
+        first = waiting_plan("Pâtisserie Lambert", "PL-1", 90_000)
+        second = waiting_plan("Épicerie Fine Masson", "EM-1", 60_000)
+        caller = make_customer(name="Coiffure Rousseau", phone="+33 4 72 00 00 01")
+        make_invoice(caller, TODAY - timedelta(days=55), 45_000, number="CR-1")
+        db.session.flush()
+        db.session.add(Task(customer_id=caller.id, kind="call", level=3, due_on=TODAY,
+                            message_id="<seed>", details={"invoices": ["CR-1"]}))
+        paused = make_customer(name="Fleurs Gauthier")
+        make_invoice(paused, TODAY - timedelta(days=20), 12_000, number="FG-1")
+        db.session.commit()
+        ids = first.id, second.id, caller.id, paused.id
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(f"{base}/admin/")
+    assert "/admin/login" in page.url
+    page.get_by_label("E-mail").fill("compta@atelier.example")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "À traiter aujourd'hui"
+    shot(page, "20-backoffice-inbox")
+
+    page.get_by_role("row", name="Pâtisserie Lambert").get_by_role("link", name="Échéancier à décider").click()
+    page.get_by_label("Décision").select_option("approve")
+    page.get_by_role("button", name="Enregistrer et prévenir le client").click()
+    assert "Décision enregistrée" in page.locator(".flash-success").inner_text()
+
+    page.get_by_role("row", name="Épicerie Fine Masson").get_by_role("link", name="Échéancier à décider").click()
+    page.get_by_label("Décision").select_option("counter")
+    page.get_by_label("Contre-proposition : nombre d'échéances").fill("3")
+    page.get_by_label("Contre-proposition : première échéance le").fill(
+        (TODAY + timedelta(days=15)).isoformat())
+    page.get_by_label("Message au client").fill("Sur trois mois, c'est possible.")
+    shot(page, "21-backoffice-counter")
+    page.get_by_role("button", name="Enregistrer et prévenir le client").click()
+
+    page.get_by_role("row", name="Coiffure Rousseau").get_by_role("link", name="Appel à passer").click()
+    assert "+33 4 72 00 00 01" in page.locator("#content").inner_text()
+    page.get_by_label("Résultat").select_option("reached")
+    page.get_by_label("Date de paiement promise").fill((TODAY + timedelta(days=7)).isoformat())
+    page.get_by_label("Notes").fill("Virement la semaine prochaine.")
+    shot(page, "22-backoffice-call-sheet")
+    page.get_by_role("button", name="Enregistrer").click()
+    assert "Appel enregistré" in page.locator(".flash-success").inner_text()
+
+    page.goto(f"{base}/admin/customers/{ids[3]}")
+    page.get_by_role("button", name="Suspendre les relances").click()
+    assert "Relances suspendues" in page.locator(".flash-success").inner_text()
+    shot(page, "23-backoffice-debtor-paused")
+    page.goto(f"{base}/admin/dashboard")
+    assert "Balance âgée" in page.locator("#content").inner_text()
+    shot(page, "24-backoffice-dashboard")
+    context.close()
+
+    day = CAL.next_business_day(TODAY + timedelta(days=1))
+    with app.app_context():
+        states = sorted(p.state for p in db.session.scalars(select(InstalmentPlan)))
+        assert states == ["approved", "countered"]
+        preview = app.test_cli_runner().invoke(args=["reminders", "preview", "--date",
+                                                     day.isoformat()])
+    # Nothing for the plans (approved: instalments; countered: waiting), the promise obtained
+    # by phone, or the paused debtor.
+    for number in ("PL-1", "EM-1", "CR-1", "FG-1"):
+        assert number not in preview.output

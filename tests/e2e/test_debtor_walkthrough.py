@@ -1,0 +1,126 @@
+"""A debtor on a phone: opens the link, flags an invoice never received, promises a date for
+another, writes about a third, switches to English. Screenshots go to test-artifacts/."""
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.links import portal_url
+from portal.models import Event, Hold
+from tests.conftest import make_customer, make_invoice
+from tests.e2e.conftest import shot
+
+TODAY = date.today()
+
+
+def test_debtor_answers_from_a_phone(live_app, phone, smtp):
+    app, base = live_app
+    with app.app_context():
+        customer = make_customer(name="Boulangerie Dupont & Fils", email="compta@dupont.example")
+        lost = make_invoice(customer, TODAY - timedelta(days=30), 120_000, number="FA-1")
+        later = make_invoice(customer, TODAY - timedelta(days=12), 45_050, number="FA-2")
+        make_invoice(customer, TODAY - timedelta(days=5), 9_990, number="FA-3")
+        db.session.commit()
+        link = portal_url(customer)
+        ids = (lost.id, later.id)
+    page = phone
+    page.goto(link)
+    assert page.get_by_role("heading", level=1).inner_text() == "Bonjour Boulangerie Dupont & Fils"
+    assert "1\u202f750,40\u00a0€" in page.locator(".total").inner_text()
+    shot(page, "01-landing-phone")
+
+    card = page.locator(f"#invoice-{ids[0]}")
+    card.get_by_role("button", name="Je n'ai jamais reçu cette facture").click()
+    page.wait_for_selector(".flash-success")
+    assert "Une copie de la facture FA-1" in page.locator(".flash").inner_text()
+    assert "Copie envoyée" in page.locator(f"#invoice-{ids[0]}").inner_text()
+    shot(page, "02-never-received")
+    assert smtp.messages[-1]["Subject"] == "Copie de la facture FA-1"
+
+    promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
+    promise.get_by_label("FA-2").check()
+    promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=10)).isoformat())
+    page.get_by_role("button", name="Je m'engage sur cette date").click()
+    page.wait_for_selector(".flash-success")
+    assert "Paiement annoncé le" in page.locator(f"#invoice-{ids[1]}").inner_text()
+    shot(page, "03-promise")
+
+    promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
+    promise.get_by_label("FA-2").check()
+    promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=90)).isoformat())
+    page.get_by_role("button", name="Je m'engage sur cette date").click()
+    assert "au plus tard le" in page.locator(".field .error").inner_text()
+    shot(page, "04-promise-too-far")
+
+    _plan_request(page, 2, only="FA-3")
+    page.get_by_label("J'accepte cet échéancier").check()
+    page.get_by_role("button", name="Confirmer ma demande").click()
+    page.wait_for_selector(".flash-success")
+    schedule = page.get_by_role("region", name="Votre échéancier")
+    assert schedule.locator("tbody tr").count() == 2 and "49,95\u00a0€" in schedule.inner_text()
+    shot(page, "05-plan-approved")
+
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Hello Boulangerie Dupont & Fils"
+    shot(page, "06-english")
+
+    with app.app_context():
+        kinds = {h.kind for h in db.session.scalars(select(Hold))}
+        assert kinds == {"not_received", "promise", "plan"}
+        visits = db.session.scalars(select(Event).where(Event.kind == "portal_visit")).all()
+        assert len(visits) >= 4
+
+
+def _plan_request(page, count, only=None):
+    region = page.get_by_role("region", name="Payer en plusieurs fois")
+    if only:
+        for box in region.get_by_role("checkbox").all():
+            box.uncheck()
+        region.get_by_label(only).check()
+    region.get_by_label("Nombre d'échéances").fill(str(count))
+    region.get_by_label("Première échéance le").fill((TODAY + timedelta(days=10)).isoformat())
+    region.get_by_label("Pourquoi avez-vous besoin de délais ? (facultatif)").fill(
+        "Un gros client nous paie en retard.")
+    region.get_by_role("button", name="Voir l'échéancier").click()
+
+
+def test_plans_from_a_phone_one_approved_at_once_one_for_the_accountant(live_app, phone):
+    app, base = live_app
+    with app.app_context():
+        quick = make_customer(name="Garage Lefèvre", email="compta@lefevre.example")
+        make_invoice(quick, TODAY - timedelta(days=20), 90_000, number="GL-1")
+        make_invoice(quick, TODAY - timedelta(days=10), 30_001, number="GL-2")
+        slow = make_customer(name="Hôtel Beau Rivage", email="compta@beaurivage.example",
+                             tier="risky")
+        make_invoice(slow, TODAY - timedelta(days=45), 250_000, number="HB-1")
+        db.session.commit()
+        links = portal_url(quick), portal_url(slow)
+    page = phone
+    page.goto(links[0])
+    _plan_request(page, 3)
+    table = page.locator("table.schedule")
+    assert table.locator("tbody tr").count() == 3
+    assert "400,00\u00a0€" in table.inner_text() and "400,01\u00a0€" in table.inner_text()
+    assert "accepté immédiatement" in page.locator(".hint").inner_text()
+    shot(page, "07-plan-schedule-to-accept")
+    page.get_by_label("J'accepte cet échéancier").check()
+    page.get_by_role("button", name="Confirmer ma demande").click()
+    page.wait_for_selector(".flash-success")
+    plan = page.get_by_role("region", name="Votre échéancier")
+    assert "Accepté le" in plan.inner_text() and plan.locator("tbody tr").count() == 3
+    assert "Prochaine échéance" in plan.inner_text()
+    shot(page, "08-plan-approved-another-debtor")
+
+    page.goto(links[1])
+    _plan_request(page, 4)
+    assert "examinera cette demande" in page.locator(".hint").inner_text()
+    page.get_by_label("J'accepte cet échéancier").check()
+    page.get_by_role("button", name="Confirmer ma demande").click()
+    page.wait_for_selector(".flash-success")
+    assert "vous répondra par e-mail" in page.get_by_role("region", name="Votre échéancier").inner_text()
+    assert "Échéancier demandé" in page.locator("#content").inner_text()
+    shot(page, "09-plan-waiting-for-the-accountant")
+    with app.app_context():
+        from portal.models import InstalmentPlan
+        states = sorted(p.state for p in db.session.scalars(select(InstalmentPlan)))
+        assert states == ["approved", "requested"]

@@ -1,0 +1,70 @@
+"""JSON API: bearer token, invoices push (all or nothing), payments (idempotent by external_id)."""
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Invoice, Payment
+
+AUTH = {"Authorization": "Bearer test-api-token"}
+INVOICE = {"customer_ref": "C1", "customer_name": "Dupont & Fils", "email": "c@dupont.fr",
+           "invoice_number": "F-1", "issue_date": "2026-01-01", "due_date": "2026-01-31",
+           "amount": "1234.56"}
+
+
+def test_token_required(client):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+        response = client.post("/api/v1/invoices", json=INVOICE, headers=headers)
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_api_disabled_without_token(app, client):
+    app.config["API_TOKEN"] = None
+    response = client.get("/api/v1/invoices/F-1", headers=AUTH)
+    assert response.status_code == 503 and "API_TOKEN" in response.json["error"]["message"]
+
+
+def test_push_invoices_then_read_back(client):
+    response = client.post("/api/v1/invoices", json=[INVOICE, dict(INVOICE, invoice_number="F-2",
+                                                                   amount="10,00")], headers=AUTH)
+    assert response.status_code == 201 and response.json["created"] == 2
+    again = client.post("/api/v1/invoices", json=INVOICE, headers=AUTH)
+    assert again.status_code == 200 and again.json == {"created": 0, "updated": 0, "unchanged": 1}
+    got = client.get("/api/v1/invoices/F-1", headers=AUTH).json
+    assert got["amount"] == "1234.56" and got["balance"] == "1234.56" and got["status"] == "open"
+    assert client.get("/api/v1/invoices/NOPE", headers=AUTH).status_code == 404
+
+
+def test_bad_invoices_are_all_rejected(client):
+    bad = dict(INVOICE, invoice_number="F-9", due_date="31/02/2026", amount="abc")
+    response = client.post("/api/v1/invoices", json=[INVOICE, bad], headers=AUTH)
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "invalid_invoices" and "1.due_date" in error["fields"]
+    assert db.session.scalar(select(func.count(Invoice.id))) == 0
+    assert client.post("/api/v1/invoices", data="nope", headers=AUTH).status_code == 400
+
+
+def test_payments_allocate_exactly_and_replay_is_a_no_op(client):
+    client.post("/api/v1/invoices", json=INVOICE, headers=AUTH)
+    payment = {"invoice_number": "F-1", "amount": "1000.00", "currency": "EUR",
+               "external_id": "BANK-1", "date": "2026-02-10"}
+    first = client.post("/api/v1/payments", json=payment, headers=AUTH)
+    assert first.status_code == 201 and first.json["invoice"]["balance"] == "234.56"
+    replay = client.post("/api/v1/payments", json=payment, headers=AUTH)
+    assert replay.status_code == 200 and replay.json["replayed"] is True
+    assert replay.json["invoice"]["balance"] == "234.56"
+    over = client.post("/api/v1/payments", json=dict(payment, external_id="BANK-2",
+                                                     amount="300.00"), headers=AUTH)
+    assert over.json["allocated"] == "234.56" and over.json["credit"] == "65.44"
+    assert over.json["invoice"]["status"] == "paid"
+    assert db.session.scalar(select(func.sum(Payment.amount_cents))) == 130_000
+    timeline = client.get("/api/v1/customers/C1/timeline", headers=AUTH).json
+    kinds = [e["kind"] for e in timeline["events"]]
+    assert kinds.count("payment_recorded") == 2 and "invoice_imported" in kinds
+
+
+def test_bad_payment(client):
+    response = client.post("/api/v1/payments", json={"invoice_number": "X", "amount": "-1"},
+                           headers=AUTH)
+    assert response.status_code == 422
+    assert set(response.json["error"]["fields"]) == {"invoice_number", "amount", "external_id"}

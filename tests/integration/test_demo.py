@@ -1,0 +1,36 @@
+"""`flask demo` builds a database, writes today's e-mails to an outbox and prints a working link."""
+import email
+from email import policy
+
+from portal import create_app
+from portal.config import TestConfig
+
+
+def test_demo_builds_data_sends_and_prints_a_working_link(tmp_path):
+    outbox = tmp_path / "outbox"
+    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.db'}",
+                                  "MAIL_OUTBOX_DIR": str(outbox)})
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Reminder run for" in result.output
+    link = result.output.split("Open the debtor portal: ")[1].split()[0]
+    assert link.startswith("http://127.0.0.1:5000/p/")
+    files = sorted(outbox.glob("*.eml"))
+    assert len(files) >= 5
+    levels = set()
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        levels.add(int(message["X-Relance-Level"]))
+        assert "/p/" in message.get_body(("plain",)).get_content()
+    assert len(levels) >= 3  # the demo shows several levels on one day
+    with app.app_context():
+        page = app.test_client().get(link.replace("http://127.0.0.1:5000", ""))
+        assert page.status_code == 200 and "Boulangerie Dupont &amp; Fils" in page.get_data(True)
+        from portal.extensions import db
+        db.engine.dispose()
+
+
+def test_demo_refuses_a_non_sqlite_database(tmp_path):
+    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"})
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code != 0 and "only builds a SQLite database" in str(result.output) + str(result.exception)

@@ -1,0 +1,26 @@
+"""Instalment arithmetic: exact to the cent, the last instalment takes the rounding."""
+from datetime import date
+
+import pytest
+
+from portal.plans import monthly_dates, split_amounts
+
+
+@pytest.mark.parametrize("total,count", [(100_000, 3), (1, 2), (99_999, 7), (175_040, 6),
+                                         (10_000_000_01, 12)])
+def test_split_is_exact(total, count):
+    amounts = split_amounts(total, count)
+    assert sum(amounts) == total and len(amounts) == count
+    assert len(set(amounts[:-1])) <= 1 and amounts[-1] >= amounts[0]
+    assert amounts[-1] - amounts[0] < count
+
+
+def test_split_example():
+    assert split_amounts(100_000, 3) == [33_333, 33_333, 33_334]
+
+
+def test_monthly_dates_keep_the_day_or_the_month_end():
+    assert monthly_dates(date(2026, 1, 31), 4) == [date(2026, 1, 31), date(2026, 2, 28),
+                                                   date(2026, 3, 31), date(2026, 4, 30)]
+    assert monthly_dates(date(2026, 11, 15), 3) == [date(2026, 11, 15), date(2026, 12, 15),
+                                                    date(2027, 1, 15)]

@@ -1,0 +1,136 @@
+"""The schedule on a calendar, day by day (Tryton-style scenarios): default policy, business days,
+French public holidays, habit shift per tier, and every kind of hold."""
+from datetime import date, timedelta
+
+import pytest
+
+from reminders.policy import habit_shift, policy_for
+from reminders.schedule import HoldFact, InvoiceFacts, calendar_for, current_cycle, due_action
+
+CAL = calendar_for("FR")
+D = date.fromisoformat
+
+
+def simulate(due, start, end, holds=(), tier="standard", median=None, balance=100_000,
+             paused_until=None, sent=None):
+    """Run the schedule every day from start to end as the run would; return [(day, level, reason)]."""
+    policy = policy_for(tier)
+    shift = habit_shift(policy, median)
+    sent = dict(sent or {})  # cycle -> (last_level, last_on)
+    out, day = [], D(start)
+    while day <= D(end):
+        cycle = current_cycle([h for h in holds if h.starts_on <= day])
+        last_level, last_on = sent.get(cycle, (None, None))
+        facts = InvoiceFacts(D(due), balance, last_level, last_on, tuple(holds))
+        action = due_action(facts, policy, CAL, day, shift, paused_until)
+        if action:
+            out.append((day.isoformat(), action.level, action.reason))
+            sent[cycle] = (action.level, day)
+        day += timedelta(days=1)
+    return out
+
+
+def test_default_policy_levels_on_business_days_and_holidays():
+    # Due Monday 2 March 2026: heads-up 3 days before, then +7, +21, +51, +60; +60 is 1 May
+    # (Fête du Travail, a Friday) so the formal notice waits for Monday 4 May.
+    assert simulate("2026-03-02", "2026-02-20", "2026-06-30") == [
+        ("2026-02-27", 0, None), ("2026-03-09", 1, None), ("2026-03-23", 2, None),
+        ("2026-04-22", 3, None), ("2026-05-04", 4, None)]
+
+
+def test_weekend_and_bastille_day_are_skipped():
+    # +7 of Saturday 4 July is Saturday 11 July -> Monday 13; +7 of 7 July is 14 July -> 15 July.
+    assert simulate("2026-07-04", "2026-07-05", "2026-07-20")[0] == ("2026-07-13", 1, None)
+    assert simulate("2026-07-07", "2026-07-08", "2026-07-20")[0] == ("2026-07-15", 1, None)
+
+
+def test_nothing_is_sent_on_a_non_business_day():
+    facts = InvoiceFacts(D("2026-03-02"), 100)
+    assert due_action(facts, policy_for(), CAL, D("2026-03-14"), 0) is None  # a Saturday
+    assert due_action(facts, policy_for(), CAL, D("2026-03-16"), 0).level == 1
+
+
+def test_an_invoice_found_late_escalates_one_level_at_a_time():
+    # Imported 100 days after its due date: level 1 at once, then at least 7 days apart.
+    assert simulate("2026-01-05", "2026-04-15", "2026-05-31") == [
+        ("2026-04-15", 1, None), ("2026-04-22", 2, None), ("2026-04-29", 3, None),
+        ("2026-05-06", 4, None)]
+
+
+def test_paid_invoice_gets_nothing():
+    assert simulate("2026-03-02", "2026-02-20", "2026-06-30", balance=0) == []
+
+
+@pytest.mark.parametrize("tier,median,first", [
+    ("standard", None, "2026-03-09"),   # pays on time: no shift
+    ("standard", 15, "2026-03-19"),     # 15 days late habitually, bounded to 10 for standard
+    ("key", 15, "2026-03-24"),          # key accounts: up to 20, so the full 15
+    ("risky", 15, "2026-03-05"),        # risky: no shift and level 1 at +3
+])
+def test_habit_shift_is_bounded_by_tier(tier, median, first):
+    days = simulate("2026-03-02", "2026-03-02", "2026-06-30", tier=tier, median=median)
+    assert days[0][:2] == (first, 1)
+
+
+def test_risky_customers_are_pressed_harder():
+    assert [d for d, _, _ in simulate("2026-03-02", "2026-03-02", "2026-06-30", tier="risky")] == [
+        "2026-03-05", "2026-03-16", "2026-04-01", "2026-04-13"]
+
+
+def test_promise_pauses_then_broken_promise_escalates_at_once():
+    promise = HoldFact("promise", D("2026-03-10"), until=D("2026-03-20"))
+    days = simulate("2026-03-02", "2026-03-09", "2026-05-31", holds=[promise],
+                    sent={0: (None, None)})
+    # Level 1 on 9 March, promise on the 10th for Friday 20th, one business day of grace
+    # (Monday 23rd): level 2 goes out on Tuesday 24th, saying the promise was missed.
+    assert days[:3] == [("2026-03-09", 1, None), ("2026-03-24", 2, "broken_promise"),
+                        ("2026-04-22", 3, None)]
+
+
+def test_kept_promise_means_no_reminder():
+    promise = HoldFact("promise", D("2026-03-10"), until=D("2026-03-20"))
+    assert simulate("2026-03-02", "2026-03-10", "2026-03-23", holds=[promise],
+                    sent={0: (1, D("2026-03-09"))}) == []
+
+
+def test_never_received_restarts_at_level_one_seven_business_days_later():
+    flagged = HoldFact("not_received", D("2026-03-12"))
+    days = simulate("2026-03-02", "2026-03-12", "2026-04-30", holds=[flagged],
+                    sent={0: (1, D("2026-03-09"))})
+    # 7 business days after Thursday 12 March is Monday 23 March; level 2 follows 14 days
+    # later, on Easter Monday (6 April), so Tuesday 7 April.
+    assert days[:2] == [("2026-03-23", 1, "restart"), ("2026-04-07", 2, None)]
+
+
+@pytest.mark.parametrize("kind", ["dispute", "instalment_request", "payment_pending",
+                                  "manual_pause"])
+def test_blocking_holds_stop_everything_until_released(kind):
+    held = HoldFact(kind, D("2026-03-05"))
+    assert simulate("2026-03-02", "2026-03-05", "2026-06-30", holds=[held]) == []
+    released = HoldFact(kind, D("2026-03-05"), released=True)
+    assert simulate("2026-03-02", "2026-03-05", "2026-03-31", holds=[released])[0] == (
+        "2026-03-09", 1, None)
+
+
+def test_a_hold_with_an_end_date_lifts_by_itself():
+    held = HoldFact("manual_pause", D("2026-03-05"), until=D("2026-03-31"))
+    assert simulate("2026-03-02", "2026-03-05", "2026-04-30", holds=[held])[0] == (
+        "2026-04-01", 1, None)
+
+
+def test_customer_pause():
+    assert simulate("2026-03-02", "2026-03-02", "2026-04-30",
+                    paused_until=D("2026-04-10"))[0] == ("2026-04-13", 1, None)
+
+
+def test_a_failed_payment_reminds_at_once_one_level_up():
+    failed = HoldFact("payment_failed", D("2026-03-12"))
+    days = simulate("2026-03-02", "2026-03-10", "2026-04-30", holds=[failed],
+                    sent={0: (1, D("2026-03-09"))})
+    # Level 1 went out on 9 March; the debit failed on Thursday 12: level 2 goes out that day.
+    assert days[:2] == [("2026-03-12", 2, "payment_failed"), ("2026-04-22", 3, None)]
+
+
+def test_a_pending_payment_holds_everything():
+    pending = HoldFact("payment_pending", D("2026-03-05"))
+    assert simulate("2026-03-02", "2026-03-05", "2026-04-30", holds=[pending]) == []
