@@ -63,6 +63,15 @@ def phone(browser):
     context.close()
 
 
+def submit(page, control):
+    """Click a button or link that loads another page and wait until that page has loaded.
+
+    Playwright's click returns once the click is dispatched, not when the navigation it starts is
+    done; reading the page right after could read the previous one (a CI run did exactly that)."""
+    with page.expect_navigation():
+        control.click()
+
+
 def shot(page, name):
     os.makedirs(SHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)

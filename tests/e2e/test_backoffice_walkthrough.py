@@ -2,6 +2,7 @@
 call task, pauses a debtor, and sees the effect in `flask reminders preview`."""
 from datetime import timedelta
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -10,7 +11,7 @@ from portal.plans import propose, request_plan
 from portal.users import create_user
 from reminders.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, submit
 from tests.e2e.test_debtor_walkthrough import TODAY
 
 CAL = calendar_for("FR")
@@ -47,39 +48,43 @@ def test_accountant_day(live_app, browser, smtp):
     assert "/admin/login" in page.url
     page.get_by_label("E-mail").fill("compta@atelier.example")
     page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "À traiter aujourd'hui"
+    submit(page, page.get_by_role("button", name="Se connecter"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("À traiter aujourd'hui")
     shot(page, "20-backoffice-inbox")
 
-    page.get_by_role("row", name="Pâtisserie Lambert").get_by_role("link", name="Échéancier à décider").click()
+    submit(page, page.get_by_role("row", name="Pâtisserie Lambert").get_by_role(
+        "link", name="Échéancier à décider"))
     page.get_by_label("Décision").select_option("approve")
-    page.get_by_role("button", name="Enregistrer et prévenir le client").click()
-    assert "Décision enregistrée" in page.locator(".flash-success").inner_text()
+    submit(page, page.get_by_role("button", name="Enregistrer et prévenir le client"))
+    expect(page.locator(".flash-success")).to_contain_text("Décision enregistrée")
 
-    page.get_by_role("row", name="Épicerie Fine Masson").get_by_role("link", name="Échéancier à décider").click()
+    submit(page, page.get_by_role("row", name="Épicerie Fine Masson").get_by_role(
+        "link", name="Échéancier à décider"))
     page.get_by_label("Décision").select_option("counter")
     page.get_by_label("Contre-proposition : nombre d'échéances").fill("3")
     page.get_by_label("Contre-proposition : première échéance le").fill(
         (TODAY + timedelta(days=15)).isoformat())
     page.get_by_label("Message au client").fill("Sur trois mois, c'est possible.")
     shot(page, "21-backoffice-counter")
-    page.get_by_role("button", name="Enregistrer et prévenir le client").click()
+    submit(page, page.get_by_role("button", name="Enregistrer et prévenir le client"))
+    expect(page.locator(".flash-success")).to_contain_text("Décision enregistrée")
 
-    page.get_by_role("row", name="Coiffure Rousseau").get_by_role("link", name="Appel à passer").click()
-    assert "+33 4 72 00 00 01" in page.locator("#content").inner_text()
+    submit(page, page.get_by_role("row", name="Coiffure Rousseau").get_by_role(
+        "link", name="Appel à passer"))
+    expect(page.locator("#content")).to_contain_text("+33 4 72 00 00 01")
     page.get_by_label("Résultat").select_option("reached")
     page.get_by_label("Date de paiement promise").fill((TODAY + timedelta(days=7)).isoformat())
     page.get_by_label("Notes").fill("Virement la semaine prochaine.")
     shot(page, "22-backoffice-call-sheet")
-    page.get_by_role("button", name="Enregistrer").click()
-    assert "Appel enregistré" in page.locator(".flash-success").inner_text()
+    submit(page, page.get_by_role("button", name="Enregistrer", exact=True))
+    expect(page.locator(".flash-success")).to_contain_text("Appel enregistré")
 
     page.goto(f"{base}/admin/customers/{ids[3]}")
-    page.get_by_role("button", name="Suspendre les relances").click()
-    assert "Relances suspendues" in page.locator(".flash-success").inner_text()
+    submit(page, page.get_by_role("button", name="Suspendre les relances"))
+    expect(page.locator(".flash-success")).to_contain_text("Relances suspendues")
     shot(page, "23-backoffice-debtor-paused")
     page.goto(f"{base}/admin/dashboard")
-    assert "Balance âgée" in page.locator("#content").inner_text()
+    expect(page.locator("#content")).to_contain_text("Balance âgée")
     shot(page, "24-backoffice-dashboard")
     context.close()
 

@@ -2,13 +2,14 @@
 another, writes about a third, switches to English. Screenshots go to test-artifacts/."""
 from datetime import date, timedelta
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.links import portal_url
 from portal.models import Event, Hold
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, submit
 
 TODAY = date.today()
 
@@ -25,43 +26,43 @@ def test_debtor_answers_from_a_phone(live_app, phone, smtp):
         ids = (lost.id, later.id)
     page = phone
     page.goto(link)
-    assert page.get_by_role("heading", level=1).inner_text() == "Bonjour Boulangerie Dupont & Fils"
-    assert "1\u202f750,40\u00a0€" in page.locator(".total").inner_text()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bonjour Boulangerie Dupont & Fils")
+    expect(page.locator(".total")).to_contain_text("1\u202f750,40\u00a0€")
     shot(page, "01-landing-phone")
 
     card = page.locator(f"#invoice-{ids[0]}")
-    card.get_by_role("button", name="Je n'ai jamais reçu cette facture").click()
-    page.wait_for_selector(".flash-success")
-    assert "Une copie de la facture FA-1" in page.locator(".flash").inner_text()
-    assert "Copie envoyée" in page.locator(f"#invoice-{ids[0]}").inner_text()
+    submit(page, card.get_by_role("button", name="Je n'ai jamais reçu cette facture"))
+    expect(page.locator(".flash-success")).to_contain_text("Une copie de la facture FA-1")
+    expect(page.locator(f"#invoice-{ids[0]}")).to_contain_text("Copie envoyée")
     shot(page, "02-never-received")
     assert smtp.messages[-1]["Subject"] == "Copie de la facture FA-1"
 
     promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
     promise.get_by_label("FA-2").check()
     promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=10)).isoformat())
-    page.get_by_role("button", name="Je m'engage sur cette date").click()
-    page.wait_for_selector(".flash-success")
-    assert "Paiement annoncé le" in page.locator(f"#invoice-{ids[1]}").inner_text()
+    submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
+    expect(page.locator(".flash-success")).to_be_visible()
+    expect(page.locator(f"#invoice-{ids[1]}")).to_contain_text("Paiement annoncé le")
     shot(page, "03-promise")
 
     promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
     promise.get_by_label("FA-2").check()
     promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=90)).isoformat())
-    page.get_by_role("button", name="Je m'engage sur cette date").click()
-    assert "au plus tard le" in page.locator(".field .error").inner_text()
+    submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
+    expect(page.locator(".field .error")).to_contain_text("au plus tard le")
     shot(page, "04-promise-too-far")
 
     _plan_request(page, 2, only="FA-3")
     page.get_by_label("J'accepte cet échéancier").check()
-    page.get_by_role("button", name="Confirmer ma demande").click()
-    page.wait_for_selector(".flash-success")
+    submit(page, page.get_by_role("button", name="Confirmer ma demande"))
+    expect(page.locator(".flash-success")).to_be_visible()
     schedule = page.get_by_role("region", name="Votre échéancier")
-    assert schedule.locator("tbody tr").count() == 2 and "49,95\u00a0€" in schedule.inner_text()
+    expect(schedule.locator("tbody tr")).to_have_count(2)
+    expect(schedule).to_contain_text("49,95\u00a0€")
     shot(page, "05-plan-approved")
 
-    page.get_by_role("link", name="English").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Hello Boulangerie Dupont & Fils"
+    submit(page, page.get_by_role("link", name="English"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello Boulangerie Dupont & Fils")
     shot(page, "06-english")
 
     with app.app_context():
@@ -81,7 +82,8 @@ def _plan_request(page, count, only=None):
     region.get_by_label("Première échéance le").fill((TODAY + timedelta(days=10)).isoformat())
     region.get_by_label("Pourquoi avez-vous besoin de délais ? (facultatif)").fill(
         "Un gros client nous paie en retard.")
-    region.get_by_role("button", name="Voir l'échéancier").click()
+    submit(page, region.get_by_role("button", name="Voir l'échéancier"))
+    expect(page.locator("table.schedule")).to_be_visible()
 
 
 def test_plans_from_a_phone_one_approved_at_once_one_for_the_accountant(live_app, phone):
@@ -99,26 +101,29 @@ def test_plans_from_a_phone_one_approved_at_once_one_for_the_accountant(live_app
     page.goto(links[0])
     _plan_request(page, 3)
     table = page.locator("table.schedule")
-    assert table.locator("tbody tr").count() == 3
-    assert "400,00\u00a0€" in table.inner_text() and "400,01\u00a0€" in table.inner_text()
-    assert "accepté immédiatement" in page.locator(".hint").inner_text()
+    expect(table.locator("tbody tr")).to_have_count(3)
+    expect(table).to_contain_text("400,00\u00a0€")
+    expect(table).to_contain_text("400,01\u00a0€")
+    expect(page.locator(".hint")).to_contain_text("accepté immédiatement")
     shot(page, "07-plan-schedule-to-accept")
     page.get_by_label("J'accepte cet échéancier").check()
-    page.get_by_role("button", name="Confirmer ma demande").click()
-    page.wait_for_selector(".flash-success")
+    submit(page, page.get_by_role("button", name="Confirmer ma demande"))
+    expect(page.locator(".flash-success")).to_be_visible()
     plan = page.get_by_role("region", name="Votre échéancier")
-    assert "Accepté le" in plan.inner_text() and plan.locator("tbody tr").count() == 3
-    assert "Prochaine échéance" in plan.inner_text()
+    expect(plan).to_contain_text("Accepté le")
+    expect(plan).to_contain_text("Prochaine échéance")
+    expect(plan.locator("tbody tr")).to_have_count(3)
     shot(page, "08-plan-approved-another-debtor")
 
     page.goto(links[1])
     _plan_request(page, 4)
-    assert "examinera cette demande" in page.locator(".hint").inner_text()
+    expect(page.locator(".hint")).to_contain_text("examinera cette demande")
     page.get_by_label("J'accepte cet échéancier").check()
-    page.get_by_role("button", name="Confirmer ma demande").click()
-    page.wait_for_selector(".flash-success")
-    assert "vous répondra par e-mail" in page.get_by_role("region", name="Votre échéancier").inner_text()
-    assert "Échéancier demandé" in page.locator("#content").inner_text()
+    submit(page, page.get_by_role("button", name="Confirmer ma demande"))
+    expect(page.locator(".flash-success")).to_be_visible()
+    expect(page.get_by_role("region", name="Votre échéancier")).to_contain_text(
+        "vous répondra par e-mail")
+    expect(page.locator("#content")).to_contain_text("Échéancier demandé")
     shot(page, "09-plan-waiting-for-the-accountant")
     with app.app_context():
         from portal.models import InstalmentPlan

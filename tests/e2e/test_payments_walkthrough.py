@@ -2,11 +2,13 @@
 them of nothing. Another pays by SEPA: pending holds the reminders, a failure brings one back."""
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from portal.extensions import db
 from portal.links import portal_url
 from reminders.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, submit
 from tests.e2e.test_debtor_walkthrough import TODAY
 
 CAL = calendar_for("FR")
@@ -31,19 +33,19 @@ def test_card_then_sepa_failure(live_app, phone, smtp):
         links = portal_url(card), portal_url(sepa)
     page = phone
     page.goto(links[0])
-    page.get_by_role("button", name="Payer par carte ou prélèvement SEPA").click()
-    assert "DEMO" in page.locator("#content").inner_text()
-    assert "605,00\u00a0€" in page.get_by_role("heading", level=1).inner_text()
+    submit(page, page.get_by_role("button", name="Payer par carte ou prélèvement SEPA"))
+    expect(page.locator("#content")).to_contain_text("DEMO")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("605,00\u00a0€")
     shot(page, "10-demo-checkout")
-    page.get_by_role("button", name="Carte : le paiement réussit").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Merci"
+    submit(page, page.get_by_role("button", name="Carte : le paiement réussit"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Merci")
     shot(page, "11-paid")
-    page.get_by_role("link", name="Retour à mes factures").click()
-    assert "aucune facture en attente" in page.locator("#content").inner_text()
+    submit(page, page.get_by_role("link", name="Retour à mes factures"))
+    expect(page.locator("#content")).to_contain_text("aucune facture en attente")
 
     page.goto(links[1])
-    page.get_by_role("button", name="Payer par carte ou prélèvement SEPA").click()
-    page.get_by_role("button", name="Prélèvement SEPA : le prélèvement échoue").click()
+    submit(page, page.get_by_role("button", name="Payer par carte ou prélèvement SEPA"))
+    submit(page, page.get_by_role("button", name="Prélèvement SEPA : le prélèvement échoue"))
     page.goto(links[1])
     shot(page, "12-sepa-failed")
     day = CAL.next_business_day(TODAY + timedelta(days=1))
@@ -62,13 +64,14 @@ def test_sepa_pending_holds_then_clears(live_app, phone, smtp):
         link = portal_url(customer)
     page = phone
     page.goto(link)
-    page.get_by_role("button", name="Payer par carte ou prélèvement SEPA").click()
-    page.get_by_role("button", name="Prélèvement SEPA : en attente, encaissé au prochain passage").click()
+    submit(page, page.get_by_role("button", name="Payer par carte ou prélèvement SEPA"))
+    submit(page, page.get_by_role(
+        "button", name="Prélèvement SEPA : en attente, encaissé au prochain passage"))
     page.goto(link)
-    assert "Paiement en cours" in page.locator("#invoice-1").inner_text()
+    expect(page.locator("#invoice-1")).to_contain_text("Paiement en cours")
     shot(page, "13-sepa-pending")
     day = CAL.next_business_day(TODAY + timedelta(days=1))
     with app.app_context():
         assert reminders_on(app, smtp, day) == []  # pending: no reminder, and it clears now
     page.goto(link)
-    assert "aucune facture en attente" in page.locator("#content").inner_text()
+    expect(page.locator("#content")).to_contain_text("aucune facture en attente")
