@@ -1,0 +1,198 @@
+"""Accessibility of the pages debtors and the accountant use, checked in the browser: every control
+has a label, text contrast meets WCAG AA, the page fits a phone without sideways scrolling, the
+language is declared, and the portal works from the keyboard alone.
+
+The audit runs in the page (computed styles, not the CSS source), so it sees what a debtor sees."""
+import time
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.links import portal_url
+from portal.models import InstalmentPlan, Task
+from portal.users import create_user
+from tests.conftest import make_customer, make_invoice
+from tests.e2e.conftest import submit
+from tests.e2e.test_backoffice_walkthrough import waiting_plan
+from tests.e2e.test_debtor_walkthrough import TODAY
+
+# Problems found in the current page, as short strings naming the element.
+AUDIT = r"""() => {
+  const problems = [];
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+      + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+  const visible = (el) => {
+    if (!el.checkVisibility({visibilityProperty: true})) return false;
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    return style.visibility !== 'hidden' && style.display !== 'none' && box.width > 0 && box.height > 0
+        && box.right > 0 && box.bottom > 0;
+  };
+  const rgba = (text) => {
+    const m = text.match(/rgba?\(([^)]+)\)/);
+    if (!m) return [0, 0, 0, 0];
+    const p = m[1].split(/[,\s/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const luminance = ([r, g, b]) => {
+    const c = [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const background = (el) => {  // the first opaque background behind el, blended over white
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
+      const [r, g, b, a] = rgba(getComputedStyle(node).backgroundColor);
+      if (a > 0) return [r * a + 255 * (1 - a), g * a + 255 * (1 - a), b * a + 255 * (1 - a)];
+    }
+    return [255, 255, 255];
+  };
+
+  if (!['fr', 'en'].includes(document.documentElement.lang)) problems.push('html lang=' + document.documentElement.lang);
+  if (document.querySelectorAll('h1').length !== 1) problems.push('h1 count ' + document.querySelectorAll('h1').length);
+  if (!document.title.trim()) problems.push('empty title');
+  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+    problems.push('sideways scroll: ' + document.documentElement.scrollWidth + 'px in ' + window.innerWidth + 'px');
+
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden') continue;
+    const labelled = (el.labels && el.labels.length) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+    if (!labelled) problems.push('no label: ' + name(el) + ' name=' + el.name);
+  }
+  for (const el of document.querySelectorAll('button, a[href], summary')) {
+    if (!visible(el)) continue;
+    if (!(el.textContent.trim() || el.getAttribute('aria-label'))) problems.push('no text: ' + name(el));
+  }
+  for (const el of document.querySelectorAll('img')) {
+    if (!el.hasAttribute('alt')) problems.push('no alt: ' + name(el));
+  }
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('svg, option, .skip') || !visible(el)) continue;
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const style = getComputedStyle(el);
+    const fg = rgba(style.color);
+    const bg = background(el);
+    const blended = [0, 1, 2].map((i) => fg[i] * fg[3] + bg[i] * (1 - fg[3]));
+    const [l1, l2] = [luminance(blended), luminance(bg)].sort((a, b) => b - a);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && parseInt(style.fontWeight, 10) >= 700);
+    if (ratio < (large ? 3 : 4.5)) problems.push('contrast ' + ratio.toFixed(2) + ': ' + name(el) + ' "' + el.innerText.trim().slice(0, 30) + '"');
+  }
+  return problems;
+}"""
+
+
+def audit(page, where):
+    problems = page.evaluate(AUDIT)
+    assert problems == [], f"{where}: {problems}"
+
+
+def focus_by_keyboard(page, accessible_name, presses=80):
+    """Tab through the page until the control called accessible_name has the focus."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => (document.activeElement.innerText || document.activeElement"
+                                ".value || '').trim()")
+        if focused == accessible_name:
+            return
+    pytest.fail(f"{accessible_name!r} cannot be reached with the Tab key")
+
+
+def outline_of_focused(page):
+    return page.evaluate("() => { const s = getComputedStyle(document.activeElement);"
+                         " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+
+
+def test_portal_pages_pass_the_audit_and_work_from_the_keyboard(live_app, phone, monkeypatch):
+    app, base = live_app
+    with app.app_context():
+        customer = make_customer(name="Menuiserie Girard", email="compta@girard.example")
+        make_invoice(customer, TODAY - timedelta(days=40), 180_000, number="MG-1")
+        make_invoice(customer, TODAY - timedelta(days=3), 24_990, number="MG-2")
+        db.session.commit()
+        link = portal_url(customer)
+        real_time = time.time
+        with monkeypatch.context() as past:
+            past.setattr(time, "time", lambda: real_time() - 90 * 86400)
+            expired = portal_url(customer)  # signed 90 days ago, older than LINK_MAX_AGE_DAYS
+    page = phone
+    page.goto(link)
+    audit(page, "landing")
+
+    # The first Tab shows the skip link; it takes the focus to the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.className") == "skip"
+    expect(page.locator(".skip")).to_be_in_viewport()
+
+    # A promise too far away: the error is announced next to its field, and still passes.
+    promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
+    promise.get_by_label("MG-1").check()
+    promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=90)).isoformat())
+    submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
+    expect(page.locator(".field .error")).to_be_visible()
+    audit(page, "promise refused")
+    field = page.get_by_label("Je paierai le")
+    assert field.get_attribute("aria-invalid") == "true"
+    described = [page.locator(f"#{i}") for i in field.get_attribute("aria-describedby").split()]
+    assert [d.get_attribute("role") for d in described] == [None, "alert"]  # hint, then error
+    assert "Choisissez une date au plus tard le" in described[1].inner_text()
+
+    # The plan preview, in English, reached and submitted from the keyboard only.
+    page.goto(link + "?lang=en")
+    audit(page, "landing in English")
+    region = page.get_by_role("region", name="Pay in instalments")
+    region.get_by_label("Number of instalments").fill("2")
+    region.get_by_label("First instalment on").fill((TODAY + timedelta(days=7)).isoformat())
+    focus_by_keyboard(page, "See the schedule")
+    style, width = outline_of_focused(page)
+    assert style != "none" and width >= 2, "the focused button shows no focus ring"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator("table.schedule tbody tr")).to_have_count(2)
+    audit(page, "plan preview")
+
+    # Paying (the portal stays in English, the language chosen): Tab, Enter, the demo checkout.
+    page.goto(link)
+    focus_by_keyboard(page, "Pay by card or SEPA Direct Debit")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator("#content")).to_contain_text("DEMO")
+    audit(page, "demo checkout")
+
+    page.goto(f"{base}/p/not-a-valid-token")
+    audit(page, "invalid link")
+    page.goto(expired)
+    expect(page.get_by_role("button")).to_have_count(1)
+    audit(page, "expired link")
+
+
+def test_back_office_pages_pass_the_audit(live_app, browser):
+    app, base = live_app
+    with app.app_context():
+        create_user("compta@atelier.example", "correct horse battery staple", role="admin")
+        customer = make_customer(name="Serrurerie Noël", email="compta@noel.example",
+                                 phone="+33 5 56 00 00 02")
+        make_invoice(customer, TODAY - timedelta(days=70), 64_000, number="SN-1")
+        db.session.flush()
+        task = Task(customer_id=customer.id, kind="call", level=3, due_on=TODAY,
+                    message_id="<seed>", details={"invoices": ["SN-1"]})
+        db.session.add(task)
+        waiting = waiting_plan("Pâtisserie Lambert", "PL-1", 90_000)
+        plan = db.session.scalar(select(InstalmentPlan).where(InstalmentPlan.customer_id == waiting.id))
+        db.session.commit()
+        paths = ("/admin/", f"/admin/customers/{customer.id}", f"/admin/tasks/{task.id}",
+                 f"/admin/plans/{plan.id}", "/admin/dashboard", "/admin/preview", "/admin/users")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(f"{base}/admin/login")
+    audit(page, "login")
+    page.get_by_label("E-mail").fill("compta@atelier.example")
+    page.get_by_label("Mot de passe").fill("correct horse battery staple")
+    submit(page, page.get_by_role("button", name="Se connecter"))
+    for path in paths:
+        assert page.goto(base + path).status == 200, path
+        audit(page, path)
+    context.close()
