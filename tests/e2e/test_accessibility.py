@@ -135,3 +135,30 @@ def test_back_office_pages_pass_the_audit(live_app, browser):
         assert page.goto(base + path).status == 200, path
         audit(page, path)
     context.close()
+
+
+def test_the_portal_works_with_javascript_turned_off(live_app, browser, smtp):
+    app, base = live_app
+    with app.app_context():
+        customer = make_customer(name="Plomberie Caron", email="compta@caron.example")
+        lost = make_invoice(customer, TODAY - timedelta(days=30), 52_000, number="PC-1")
+        make_invoice(customer, TODAY - timedelta(days=12), 8_000, number="PC-2")
+        db.session.commit()
+        link, lost_id = portal_url(customer), lost.id
+    context = browser.new_context(java_script_enabled=False, locale="fr-FR",
+                                  viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(link)
+    submit(page, page.locator(f"#invoice-{lost_id}").get_by_role(
+        "button", name="Je n'ai jamais reçu cette facture"))
+    expect(page.locator(".flash-success")).to_contain_text("Une copie de la facture PC-1")
+    assert smtp.messages[-1]["Subject"] == "Copie de la facture PC-1"
+    promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
+    promise.get_by_label("PC-2").check()
+    promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=5)).isoformat())
+    submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
+    expect(page.locator(".flash-success")).to_be_visible()
+    submit(page, page.get_by_role("button", name="Payer par carte ou prélèvement SEPA"))
+    submit(page, page.get_by_role("button", name="Carte : le paiement réussit"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Merci")
+    context.close()
