@@ -20,6 +20,7 @@ from .schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_
                        instalment_due_action)
 
 CHUNK = 5000
+NEVER = (None, None, None)  # (last level, its run date, when it went out) before any reminder
 
 
 class Due(NamedTuple):
@@ -35,11 +36,13 @@ class Due(NamedTuple):
 def load_holds():
     """{invoice_id: (HoldFact, ...)} for every hold that can still matter."""
     rows = db.session.execute(
-        select(Hold.invoice_id, Hold.kind, Hold.starts_on, Hold.until, Hold.released_at)
+        select(Hold.invoice_id, Hold.kind, Hold.starts_on, Hold.until, Hold.released_at,
+               Hold.created_at)
         .where(or_(Hold.released_at.is_(None), Hold.kind == "not_received")))
     holds = defaultdict(list)
-    for invoice_id, kind, starts_on, until, released_at in rows:
-        holds[invoice_id].append(HoldFact(kind, starts_on, until, released_at is not None))
+    for invoice_id, kind, starts_on, until, released_at, created_at in rows:
+        holds[invoice_id].append(HoldFact(kind, starts_on, until, released_at is not None,
+                                          created_at))
     return {k: tuple(v) for k, v in holds.items()}
 
 
@@ -53,13 +56,14 @@ def _invoice_rows():
     reminder level and date; ordered by invoice so that cycles of one invoice are adjacent."""
     sent = (select(Reminder.invoice_id, Reminder.cycle,
                    func.max(Reminder.level).label("last_level"),
-                   func.max(Reminder.scheduled_for).label("last_on"))
+                   func.max(Reminder.scheduled_for).label("last_on"),
+                   func.max(Reminder.sent_at).label("last_at"))
             .group_by(Reminder.invoice_id, Reminder.cycle).subquery())
     query = (
         select(Invoice.id, Invoice.customer_id, Invoice.due_date,
                Invoice.total_cents - PAID_CENTS, Customer.tier, Customer.policy,
                Customer.median_days_late, Customer.paused_until,
-               sent.c.cycle, sent.c.last_level, sent.c.last_on)
+               sent.c.cycle, sent.c.last_level, sent.c.last_on, sent.c.last_at)
         .join(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(sent, sent.c.invoice_id == Invoice.id)
         .where(Invoice.status == "open")
@@ -74,11 +78,11 @@ def _decide(row, cycles, holds, policies, calendar, as_of):
     invoice_id, customer_id, due_date, balance, tier, policy_name, median, paused_until = row[:8]
     invoice_holds = holds.get(invoice_id, ())
     cycle = current_cycle(invoice_holds) if invoice_holds else 0
-    last_level, last_on = cycles.get(cycle, (None, None)) if cycles else (None, None)
+    last_level, last_on, last_at = cycles.get(cycle, NEVER) if cycles else NEVER
     key = (tier, policy_name)
     policy = policies.get(key) or policies.setdefault(key, policy_for(tier, policy_name))
     action = due_on_business_day(InvoiceFacts(due_date, balance, last_level, last_on,
-                                              invoice_holds),
+                                              invoice_holds, last_at),
                                  policy, calendar, as_of, habit_shift(policy, median),
                                  paused_until)
     if action is not None:
@@ -105,7 +109,7 @@ def due_reminders(as_of, progress=None):
         current = row
         if row[8] is not None:
             cycles = cycles or {}
-            cycles[row[8]] = (row[9], row[10])
+            cycles[row[8]] = (row[9], row[10], row[11])
     if current is not None:
         due = _decide(current, cycles, holds, policies, calendar, as_of)
         if due is not None:

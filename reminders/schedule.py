@@ -3,13 +3,14 @@
 Pure functions of the invoice's facts, its holds, the policy and a date; no database, no request.
 `due_action(...)` answers "what does the run send for this invoice on `as_of`?".
 """
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import NamedTuple
 
 import holidays
 
 ONE_DAY = timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # "plan": an approved instalment plan replaces the invoice's own reminders by the instalments'.
 BLOCKING_HOLDS = ("instalment_request", "plan", "dispute", "payment_pending", "manual_pause")
 
@@ -50,14 +51,16 @@ class HoldFact(NamedTuple):
     starts_on: date
     until: date | None = None
     released: bool = False
+    created_at: datetime | None = None  # when it was recorded (a failure after a send, same day)
 
 
 class InvoiceFacts(NamedTuple):
     due_date: date
     balance_cents: int
     last_level: int | None = None  # highest level sent or claimed in the current cycle
-    last_sent_on: date | None = None
+    last_sent_on: date | None = None  # the run date of that reminder
     holds: tuple = ()
+    last_sent_at: datetime | None = None  # when the latest reminder actually went out
 
 
 class Action(NamedTuple):
@@ -99,12 +102,12 @@ def next_action(facts, policy, calendar, as_of, shift=0):
         shift, reason = 0, "restart"
         if as_of < restart_on:
             return None
-    failed_on = _latest_failure(facts.holds, as_of) if facts.holds else None
-    if failed_on is not None and (facts.last_sent_on is None or facts.last_sent_on < failed_on):
+    failure = _latest_failure(facts.holds, as_of) if facts.holds else None
+    if failure is not None and _failed_since_last_reminder(facts, failure):
         # A payment that failed (a SEPA debit refused days later) reminds at once, one level up.
         number = 1 if last is None else last + 1
         if number <= policy.max_level:
-            return Action(number, calendar.next_business_day(failed_on), "payment_failed")
+            return Action(number, calendar.next_business_day(failure.starts_on), "payment_failed")
     promise = _latest_promise(facts.holds, as_of) if facts.holds else None
     if promise is not None:
         broken_on = calendar.add_business_days(promise.until, policy.promise_grace_days)
@@ -131,9 +134,20 @@ def next_action(facts, policy, calendar, as_of, shift=0):
 
 
 def _latest_failure(holds, as_of):
-    days = [h.starts_on for h in holds
-            if h.kind == "payment_failed" and not h.released and h.starts_on <= as_of]
-    return max(days) if days else None
+    failures = [h for h in holds
+                if h.kind == "payment_failed" and not h.released and h.starts_on <= as_of]
+    return max(failures, key=lambda h: (h.starts_on, h.created_at or EPOCH)) if failures else None
+
+
+def _failed_since_last_reminder(facts, failure):
+    """Whether the payment failed after the last reminder went out (or none went out yet).
+    Times when both are known: a debit refused in the afternoon, after the morning's run, is
+    still news; by date alone the same day would look already reminded."""
+    if facts.last_sent_on is None:
+        return True
+    if facts.last_sent_at is not None and failure.created_at is not None:
+        return facts.last_sent_at < failure.created_at
+    return facts.last_sent_on < failure.starts_on
 
 
 def _latest_promise(holds, as_of):

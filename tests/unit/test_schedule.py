@@ -1,6 +1,6 @@
 """The schedule on a calendar, day by day (Tryton-style scenarios): default policy, business days,
 French public holidays, habit shift per tier, and every kind of hold."""
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -129,6 +129,27 @@ def test_a_failed_payment_reminds_at_once_one_level_up():
                     sent={0: (1, D("2026-03-09"))})
     # Level 1 went out on 9 March; the debit failed on Thursday 12: level 2 goes out that day.
     assert days[:2] == [("2026-03-12", 2, "payment_failed"), ("2026-04-22", 3, None)]
+
+
+def test_a_payment_failed_after_the_days_reminder_still_reminds_the_next_business_day():
+    # Level 1 went out at 08:30 on Thursday 12 March; the debit was refused at 15:00 that day.
+    morning, afternoon = (datetime(2026, 3, 12, h, 0, tzinfo=timezone.utc) for h in (8, 15))
+    failed = HoldFact("payment_failed", D("2026-03-12"), created_at=afternoon)
+    policy = policy_for()
+
+    def on(day, sent_at):
+        facts = InvoiceFacts(D("2026-03-02"), 100_000, 1, D("2026-03-12"), (failed,), sent_at)
+        return due_action(facts, policy, CAL, D(day), 0)
+
+    assert on("2026-03-13", morning) == (2, D("2026-03-12"), "payment_failed")
+    # Once that reminder has gone out (Friday), the failure is old news: back to the policy.
+    friday = datetime(2026, 3, 13, 8, 30, tzinfo=timezone.utc)
+    facts = InvoiceFacts(D("2026-03-02"), 100_000, 2, D("2026-03-13"), (failed,), friday)
+    assert due_action(facts, policy, CAL, D("2026-03-16"), 0) is None
+    # Refused before the morning's reminder went out: that reminder was the news already.
+    early = failed._replace(created_at=datetime(2026, 3, 12, 7, 0, tzinfo=timezone.utc))
+    facts = InvoiceFacts(D("2026-03-02"), 100_000, 1, D("2026-03-12"), (early,), morning)
+    assert due_action(facts, policy, CAL, D("2026-03-13"), 0) is None
 
 
 def test_a_pending_payment_holds_everything():
