@@ -9,7 +9,7 @@ from portal.ledger import record_payment
 from portal.links import make_token
 from portal.models import Event, Hold, InstalmentPlan
 from portal.plans import monthly_dates
-from tests.conftest import make_customer, make_invoice
+from tests.conftest import make_customer, make_invoice, named
 from tests.integration.test_portal_answers import CAL, TODAY, business_day, csrf, run
 
 
@@ -135,7 +135,7 @@ def test_instalments_drive_the_reminders_and_a_missed_one_breaks_the_plan(any_ap
     # Ten days of grace later the plan is broken and the invoices' own reminders resume.
     db.session.expire_all()
     assert db.session.get(InstalmentPlan, plan.id).state == "broken"
-    resumed = [entry for entry in log[3:] if "P-1" in entry[2]]
+    resumed = [entry for entry in log[3:] if "P-1" in named(entry[2])]
     assert resumed and resumed[0][0] >= d2 + timedelta(days=11) and resumed[0][1] == 1
     assert "500,00\u00a0€" in resumed[0][2]  # P-1's balance after the first instalment
     assert not any("3/3" in text for _, _, text in log)

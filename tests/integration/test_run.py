@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.links import verify_token
 from portal.models import Event, Reminder, SentMessage, Task
-from tests.conftest import make_customer, make_invoice
+from tests.conftest import make_customer, make_invoice, named
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def run(app, smtp, day, *extra):
     got = []
     for m in smtp.messages:
         text = m.get_body(("plain",)).get_content()
-        numbers = sorted(n for n in ("A-1", "B-1", "B-2", "C-1") if n in text)
+        numbers = sorted(named(text))
         got.append((m["To"].split("@")[0], int(m["X-Relance-Level"]), numbers))
     return result, sorted(got)
 
