@@ -35,6 +35,17 @@ class Calendar:
         """`day` itself if it is a business day, else the first one after it."""
         return self._next(day)
 
+    def heads_up_day(self, due_date, days_before):
+        """When to warn `days_before` a date: the first business day from then on, or, when the
+        days in between are all off (a long Easter or Christmas weekend), the last one before."""
+        day = self._next(due_date - timedelta(days=days_before))
+        if day < due_date:
+            return day
+        day = due_date - timedelta(days=days_before)
+        while not self.is_business_day(day):
+            day -= ONE_DAY
+        return day
+
     def add_business_days(self, day, count):
         for _ in range(count):
             day = self._next(day + ONE_DAY)
@@ -125,7 +136,9 @@ def next_action(facts, policy, calendar, as_of, shift=0):
         if level.number == 0 and (not policy.heads_up or last is not None or reason
                                   or as_of >= facts.due_date):
             continue
-        nominal = anchor + timedelta(days=level.offset_days + (shift if level.number else 0))
+        if level.number == 0:
+            return Action(0, calendar.heads_up_day(facts.due_date, -level.offset_days))
+        nominal = anchor + timedelta(days=level.offset_days + shift)
         if facts.last_sent_on is not None:
             nominal = max(nominal, facts.last_sent_on + timedelta(days=policy.min_gap_days))
         return Action(level.number, calendar.next_business_day(nominal),
@@ -185,7 +198,7 @@ def instalment_due_action(due_date, remaining_cents, last_level, calendar, as_of
     if remaining_cents <= 0 or not calendar.is_business_day(as_of):
         return None
     if last_level is None and as_of < due_date:
-        on = calendar.next_business_day(due_date - timedelta(days=heads_up_days))
+        on = calendar.heads_up_day(due_date, heads_up_days)
         return Action(0, on) if on <= as_of else None
     if last_level is None or last_level < 1:
         on = calendar.next_business_day(due_date + timedelta(days=late_days))

@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from reminders.policy import habit_shift, policy_for
-from reminders.schedule import HoldFact, InvoiceFacts, calendar_for, current_cycle, due_action
+from reminders.schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_action,
+                                instalment_due_action)
 
 CAL = calendar_for("FR")
 D = date.fromisoformat
@@ -42,6 +43,18 @@ def test_weekend_and_bastille_day_are_skipped():
     # +7 of Saturday 4 July is Saturday 11 July -> Monday 13; +7 of 7 July is 14 July -> 15 July.
     assert simulate("2026-07-04", "2026-07-05", "2026-07-20")[0] == ("2026-07-13", 1, None)
     assert simulate("2026-07-07", "2026-07-08", "2026-07-20")[0] == ("2026-07-15", 1, None)
+
+
+def test_a_heads_up_before_a_long_weekend_goes_out_the_last_business_day_before_it():
+    # Due Tuesday 30 March 2027, after Easter Monday: the three days before are all off, so the
+    # heads-up goes out on Friday 26 rather than not at all; a Thursday due date is unchanged.
+    assert simulate("2027-03-30", "2027-03-20", "2027-04-02") == [("2027-03-26", 0, None)]
+    assert simulate("2027-04-01", "2027-03-20", "2027-04-02") == [("2027-03-30", 0, None)]
+    # Instalments the same, with the SEPA pre-notice's five days too.
+    assert instalment_due_action(D("2027-03-30"), 100, None, CAL, D("2027-03-26")) == (
+        0, D("2027-03-26"), None)
+    assert CAL.heads_up_day(D("2027-03-30"), 5) == D("2027-03-25")
+    assert CAL.heads_up_day(D("2026-12-28"), 3) == D("2026-12-24")  # Christmas on a Friday
 
 
 def test_nothing_is_sent_on_a_non_business_day():
