@@ -55,7 +55,7 @@ def test_demo_mandate_prenotifies_then_debits_and_sends_no_overdue_reminder(app,
     assert plan.mandate_payment_method == f"demo_pm_seti_{plan.id}"
     first = plan.instalments[0]
     log = walk(app, smtp, first.due_date + timedelta(days=12))
-    prenotice = CAL.next_business_day(first.due_date - timedelta(days=5))
+    prenotice = CAL.heads_up_day(first.due_date, 5)
     assert [(day, level) for day, level, _ in log] == [(prenotice, 0)]
     assert "sera prélevée sur votre compte" in log[0][2] and "500,00" in log[0][2]
     payment = db.session.scalar(select(Payment).where(Payment.instalment_id == first.id))

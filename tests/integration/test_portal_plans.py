@@ -8,7 +8,6 @@ from portal.extensions import db
 from portal.ledger import record_payment
 from portal.links import make_token
 from portal.models import Event, Hold, InstalmentPlan
-from portal.plans import monthly_dates
 from tests.conftest import make_customer, make_invoice, named
 from tests.integration.test_portal_answers import CAL, TODAY, business_day, csrf, run
 
@@ -99,20 +98,12 @@ def test_bad_requests_are_refused_with_a_message_and_nothing_written(client):
     assert len(db.session.scalars(select(InstalmentPlan)).all()) == 1
 
 
-def first_with_heads_ups(day):
-    """The first date from `day` on such that the plan's first two instalments each get their
-    heads-up: no run of three days off (Easter, Pentecost, Christmas) right before them."""
-    while any(CAL.next_business_day(d - timedelta(days=3)) >= d for d in monthly_dates(day, 2)):
-        day += timedelta(days=1)
-    return day
-
-
 def test_instalments_drive_the_reminders_and_a_missed_one_breaks_the_plan(any_app, any_client,
                                                                           smtp):
     app, client = any_app, any_client
     customer, invoices = debtor()
     token = make_token(customer)
-    first = first_with_heads_ups(TODAY + timedelta(days=7))
+    first = TODAY + timedelta(days=7)
     ask(client, token, invoices, 3, first, accept=True)
     plan = db.session.scalar(select(InstalmentPlan))
     d1, d2 = plan.instalments[0].due_date, plan.instalments[1].due_date
@@ -125,8 +116,8 @@ def test_instalments_drive_the_reminders_and_a_missed_one_breaks_the_plan(any_ap
                            amount_cents=50_000, received_on=day, invoices=[invoices[0]])
             db.session.commit()
     assert [(day, level) for day, level, _ in log][:3] == [
-        (CAL.next_business_day(d1 - timedelta(days=3)), 0),   # heads-up, instalment 1
-        (CAL.next_business_day(d2 - timedelta(days=3)), 0),   # heads-up, instalment 2
+        (CAL.heads_up_day(d1, 3), 0),   # heads-up, instalment 1
+        (CAL.heads_up_day(d2, 3), 0),   # heads-up, instalment 2
         (CAL.next_business_day(d2 + timedelta(days=3)), 1),   # instalment 2 not received
     ]
     assert "Échéance 1/3" in log[0][2] and "500,00" in log[0][2]
