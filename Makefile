@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench clean translations
+.PHONY: install demo test test-dates bench clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ demo: $(STAMP)
 ## The whole suite (PostgreSQL and browser tests skip with a reason where unavailable).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## The suite as if today were an awkward day (long weekends, month ends, a leap day), with
+## Debian's faketime: tests that use today's date must hold on any date CI happens to run.
+DATES ?= 2026-12-24 2027-01-29 2027-03-23 2027-04-30 2027-07-13 2027-08-31 2028-02-29
+test-dates: $(STAMP)
+	@command -v faketime >/dev/null || { echo "make test-dates needs faketime (apt-get install faketime)"; exit 1; }
+	@set -e; for day in $(DATES); do echo "== the suite as of $$day"; \
+	  faketime "$$day 10:00:00" $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration; done
 
 bench: $(STAMP)
 	$(BIN)/python bench/reminder_run.py
