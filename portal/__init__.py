@@ -3,6 +3,7 @@ import os
 
 from flask import Flask
 
+from . import clock
 from .config import check_production, config_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,6 +26,7 @@ def create_app(config=None, overrides=None):
     if overrides:
         app.config.update(overrides)
     check_production(app.config)
+    clock.zone(app.config["CREDITOR_TIMEZONE"])  # an unknown zone stops here, with the fix
 
     from . import cli, errors, i18n
     from .extensions import csrf, db, login_manager, mail, migrate

@@ -61,6 +61,8 @@ class Config:
     CREDITOR_BIC = os.environ.get("CREDITOR_BIC", "AGRIFRPPXXX")
     CREDITOR_SIREN = os.environ.get("CREDITOR_SIREN", "123 456 789")
     CREDITOR_COUNTRY = os.environ.get("CREDITOR_COUNTRY", "FR")
+    # "Today" for the run, the portal and the back office is the date in this zone (IANA name).
+    CREDITOR_TIMEZONE = os.environ.get("CREDITOR_TIMEZONE", "Europe/Paris")
     # Late-payment interest (Code de commerce L441-10): ECB refinancing rate + 10 points unless the
     # contract says otherwise. Set it each semester; the fixed indemnity is 40 EUR per invoice.
     LATE_INTEREST_RATE_PERCENT = Decimal(os.environ.get("LATE_INTEREST_RATE_PERCENT", "12.15"))

@@ -6,13 +6,14 @@ import random
 import shutil
 import tempfile
 import unicodedata
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask_migrate import upgrade
 
 from reminders.run import run
 from reminders.schedule import calendar_for
 
+from . import clock
 from .extensions import db
 from .imports import InvoiceRow, import_rows
 from .ledger import place_hold, record_event, record_payment
@@ -120,7 +121,7 @@ def build_demo(app, port=5000):
     if path and os.path.exists(path):
         os.remove(path)
     upgrade()
-    today = demo_day(date.today())
+    today = demo_day(clock.today())
     rng = random.Random(42)
     import_rows(_rows(today, rng))
     db.session.commit()

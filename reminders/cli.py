@@ -6,6 +6,7 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
+from portal import clock
 from portal.extensions import db
 from portal.models import Customer, Invoice
 
@@ -19,7 +20,7 @@ group = AppGroup("reminders", help="The scheduled reminder run.")
 
 def _date(ctx, param, value):
     if value is None:
-        return date.today()
+        return clock.today()
     try:
         return date.fromisoformat(value)
     except ValueError:

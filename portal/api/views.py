@@ -1,9 +1,9 @@
 """POST /invoices, POST /payments, GET /invoices/<number>, GET /customers/<ref>/timeline."""
-from datetime import date
 
 from flask import request
 from sqlalchemy import select
 
+from .. import clock
 from ..extensions import db
 from ..i18n import plain_amount
 from ..imports import import_rows, parse_amount, parse_date, validate
@@ -74,7 +74,7 @@ def post_payment():
     if not external_id:
         fields["external_id"] = "required: your unique id for this payment (replays are ignored)"
     try:
-        received_on = parse_date(str(body["date"])) if body.get("date") else date.today()
+        received_on = parse_date(str(body["date"])) if body.get("date") else clock.today()
     except ValueError as exc:
         fields["date"] = str(exc)
     if fields:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from reminders.transport import DeliveryError, MessageRejected
 
+from .. import clock
 from ..answers import AnswerError, promise_payment
 from ..debtor.mailer import send_fresh_link
 from ..extensions import db
@@ -37,7 +38,7 @@ def _facts(customer):
             SentMessage.customer_id == customer.id).order_by(SentMessage.sent_at.desc())).all(),
         events=db.session.scalars(select(Event).where(Event.customer_id == customer.id)
                                   .order_by(Event.at.desc(), Event.id.desc())).all(),
-        today=date.today())
+        today=clock.today())
 
 
 @bp.get("/customers/<int:customer_id>")
@@ -135,7 +136,7 @@ def _record_call(task, found, invoices, form):
     if form.promise_date.data:
         try:
             promise_payment(found, [i for i in invoices if i.status == "open"],
-                            form.promise_date.data, date.today(), actor="accountant")
+                            form.promise_date.data, clock.today(), actor="accountant")
         except AnswerError as exc:
             db.session.rollback()
             return str(exc)

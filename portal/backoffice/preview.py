@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from reminders.run import REVIEW_SETTING, preview
 from reminders.schedule import calendar_for
 
+from .. import clock
 from ..extensions import db
 from ..ledger import place_hold, release_hold
 from ..models import Customer, Hold, Instalment, Invoice, Reminder, get_setting, set_setting
@@ -45,7 +46,7 @@ def preview_rows(as_of):
 def preview_page():
     try:
         as_of = date.fromisoformat(request.args["date"]) if request.args.get("date") \
-            else next_run_day(date.today())
+            else next_run_day(clock.today())
     except ValueError:
         abort(400)
     waiting = db.session.execute(select(Reminder, Customer).join(
@@ -66,7 +67,7 @@ def hold_reminder(invoice_id):
     """Keep this invoice out of the runs until the accountant lifts the hold."""
     _checked()
     invoice = db.session.get(Invoice, invoice_id) or abort(404)
-    place_hold(invoice, "manual_pause", date.today(), actor="accountant",
+    place_hold(invoice, "manual_pause", clock.today(), actor="accountant",
                by=current_user.email, number=invoice.number)
     db.session.commit()
     flash(f"Relance de la facture {invoice.number} retenue.", "success")

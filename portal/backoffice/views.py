@@ -2,7 +2,6 @@
 import csv
 import io
 import json
-from datetime import date
 from urllib.parse import urlsplit
 
 from flask import (Response, abort, flash, has_request_context, redirect, render_template,
@@ -12,6 +11,7 @@ from sqlalchemy import select
 
 from reminders.transport import DeliveryError, MessageRejected
 
+from .. import clock
 from ..debtor.mailer import send_plan_decision
 from ..extensions import db
 from ..i18n import plain_amount
@@ -67,7 +67,7 @@ def logout():
 
 @bp.get("/")
 def inbox():
-    return render_template("backoffice/inbox.html", items=inbox_items(date.today()))
+    return render_template("backoffice/inbox.html", items=inbox_items(clock.today()))
 
 
 @bp.get("/plans/<int:plan_id>")
@@ -90,11 +90,11 @@ def decide(plan_id):
         form.note.errors.append("Expliquez au client pourquoi (il recevra ce message).")
         return render_template("backoffice/plan.html", plan=found, form=form), 422
     if form.decision.data == "counter" and not (form.count.data and form.first_date.data
-                                                and form.first_date.data > date.today()):
+                                                and form.first_date.data > clock.today()):
         form.count.errors.append("Indiquez le nombre d'échéances et une première date à venir.")
         return render_template("backoffice/plan.html", plan=found, form=form), 422
     if form.decision.data == "approve":
-        approve(found, date.today(), by=current_user.email, note=note)
+        approve(found, clock.today(), by=current_user.email, note=note)
     elif form.decision.data == "counter":
         try:
             counter(found, form.count.data, form.first_date.data, by=current_user.email,
@@ -123,7 +123,7 @@ def users():
 
 @bp.get("/dashboard")
 def dashboard_page():
-    figures = dashboard(date.today())
+    figures = dashboard(clock.today())
     top = max(figures.aging.values()) or 1
     bars = [(BUCKET_LABELS[b], figures.aging[b], round(figures.aging[b] * 160 / top))
             for b in BUCKETS]
@@ -134,7 +134,7 @@ def dashboard_page():
 def aging_csv():
     rows = [["customer_ref", "customer_name", "invoice_number", "due_date", "days_late",
              "bucket", "balance"]]
-    for invoice, balance, late in open_balances(date.today()):
+    for invoice, balance, late in open_balances(clock.today()):
         rows.append([csv_safe(invoice.customer.ref), csv_safe(invoice.customer.name),
                      csv_safe(invoice.number), invoice.due_date.isoformat(), max(0, late),
                      bucket(late), plain_amount(balance)])

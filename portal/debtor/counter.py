@@ -1,9 +1,9 @@
 """The debtor's answer to the accountant's counter-proposal of an instalment plan."""
-from datetime import date
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
+from .. import clock
 from ..extensions import db
 from ..ledger import record_event, release_hold
 from ..plans import accept_counter, active_plan, plan_holds
@@ -22,7 +22,7 @@ def answer_counter():
         if request.form.get("accept") != "y":
             flash(_("Tick the box to accept the schedule."), "error")
             return redirect(url_for(".landing"))
-        accept_counter(plan, date.today(), accepted_ip=request.remote_addr,
+        accept_counter(plan, clock.today(), accepted_ip=request.remote_addr,
                        accepted_user_agent=request.user_agent.string)
         flash(_("Your instalment plan is approved. We will remind you a few days before each "
                 "instalment."), "success")

@@ -1,12 +1,12 @@
 """Paying from the portal: the amount is computed here from the balances, the gateway (Stripe or
 the demo) takes the debtor to its checkout, and only the provider's events record the money."""
 import uuid
-from datetime import date
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import clock
 from ..config import creditor
 from ..extensions import db
 from ..models import Payment
@@ -24,7 +24,7 @@ def _next_instalment_lines():
     plan = active_plan(g.customer)
     if plan is None or plan.state != "approved":
         abort(404)
-    due = next_unpaid(plan, date.today())
+    due = next_unpaid(plan, clock.today())
     if due is None:
         abort(404)
     allocations = instalment_allocations(plan, due)
@@ -103,7 +103,7 @@ def demo_checkout_submit(session_id):
     outcome = request.form.get("outcome")
     session = {"id": payment.external_id, "amount_total": payment.amount_cents,
                "payment_intent": f"demo_pi_{payment.id}"}
-    today = date.today()
+    today = clock.today()
     if outcome == "card":
         handle("checkout.session.completed", dict(session, payment_status="paid"), today)
     elif outcome in ("sepa", "sepa_fails"):
@@ -152,7 +152,7 @@ def demo_mandate():
             abort(400)
         handle("checkout.session.completed", {
             "id": f"demo_setup_{plan.id}", "mode": "setup", "setup_intent": f"seti_{plan.id}",
-            "metadata": {"plan_id": str(plan.id)}}, date.today())
+            "metadata": {"plan_id": str(plan.id)}}, clock.today())
         db.session.commit()
         flash(_("Mandate signed: each instalment will be debited on its date; we will tell you "
                 "the amount a few days before."), "success")

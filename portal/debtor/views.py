@@ -1,7 +1,7 @@
 """Portal pages. The signed token in the URL names the customer; every query below is scoped to
 that customer (g.customer), so an id of another debtor's invoice is simply not found (404)."""
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import (abort, current_app, flash, g, make_response, redirect, render_template,
                    request, url_for)
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from reminders.policy import policy_for
 from reminders.transport import DeliveryError, MessageRejected
 
+from .. import clock
 from ..answers import (AnswerError, MESSAGE_REASONS, customer_invoice,
                        flag_not_received, promise_payment, send_message)
 from ..config import creditor
@@ -60,7 +61,7 @@ def load_customer():
 
 
 def _today():
-    return date.today()
+    return clock.today()
 
 
 def _invoice_or_404(invoice_id):

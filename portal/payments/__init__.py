@@ -1,10 +1,9 @@
 """Payments: gateways (Stripe, demo), the payment state machine, and the Stripe webhook."""
-from datetime import date
-
 import stripe
 from flask import Blueprint, current_app, request
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..extensions import db
 from ..models import ProcessedEvent
 from .events import handle
@@ -37,6 +36,6 @@ def stripe_webhook():
         db.session.rollback()
         return {"status": "duplicate", "id": event.id}
     obj = event.data.object.to_dict()  # a plain mapping, as the demo gateway passes
-    record.outcome = handle(event.type, obj, date.today())[:200]
+    record.outcome = handle(event.type, obj, clock.today())[:200]
     db.session.commit()
     return {"status": "processed", "id": event.id, "outcome": record.outcome}

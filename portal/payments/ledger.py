@@ -8,10 +8,10 @@ provider's events (DESIGN.md 6). Functions flush, never commit; the webhook or v
 A repeated or late event that would move a payment backwards is recognised and ignored: a
 "completed, unpaid" arriving after "async payment succeeded" does not make it pending again.
 """
-from datetime import date
 
 from sqlalchemy import select
 
+from .. import clock
 from ..extensions import db
 from ..ledger import place_hold, record_event, release_hold, settle
 from ..models import Allocation, Hold, Payment
@@ -31,7 +31,7 @@ def start_checkout(customer, invoices_and_amounts, source, external_id, plan_id=
     """A payment the debtor is about to make: its amount and allocations are computed here, on
     the server, from the balances (never from the form)."""
     payment = Payment(customer_id=customer.id, source=source, external_id=external_id,
-                      state="created", received_on=received_on or date.today(),
+                      state="created", received_on=received_on or clock.today(),
                       instalment_plan_id=plan_id,
                       amount_cents=sum(a for _, a in invoices_and_amounts))
     payment.allocations = [Allocation(invoice=i, amount_cents=a) for i, a in invoices_and_amounts

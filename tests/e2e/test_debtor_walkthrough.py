@@ -1,17 +1,18 @@
 """A debtor on a phone: opens the link, flags an invoice never received, promises a date for
 another, writes about a third, switches to English. Screenshots go to test-artifacts/."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from portal import clock
 from portal.extensions import db
 from portal.links import portal_url
 from portal.models import Event, Hold
 from tests.conftest import make_customer, make_invoice
 from tests.e2e.conftest import shot, submit
 
-TODAY = date.today()
+TODAY = clock.today()  # the creditor's date, as the app sees it
 
 
 def test_debtor_answers_from_a_phone(live_app, phone, smtp):

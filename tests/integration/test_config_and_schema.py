@@ -20,6 +20,11 @@ def test_production_refuses_sqlite():
                                       "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
+def test_an_unknown_time_zone_stops_the_start_with_the_fix():
+    with pytest.raises(ValueError, match="CREDITOR_TIMEZONE='Mars/Olympus'.*Europe/Paris"):
+        create_app("test", {"CREDITOR_TIMEZONE": "Mars/Olympus"})
+
+
 def test_migrations_match_the_models(any_db_url):
     app = create_app("test", {"SQLALCHEMY_DATABASE_URI": any_db_url})
     with app.app_context():

@@ -2,10 +2,11 @@
 the next reminder runs."""
 import re
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from portal import clock
 from portal.extensions import db
 from portal.links import make_token
 from portal.models import Event, Hold, Reminder
@@ -13,7 +14,7 @@ from reminders.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice, named
 
 CAL = calendar_for("FR")
-TODAY = date.today()
+TODAY = clock.today()  # the creditor's date, as the app sees it
 
 
 def csrf(page, prefix=""):

@@ -1,0 +1,30 @@
+"""Today's date where the creditor works. Servers often run in UTC; a French business's day
+starts at midnight in Paris, so a promise made at 00:30 on the 23rd is made on the 23rd.
+
+Every "today" of the application (the run's default date, the portal's limits, the back office,
+payments) and of the tests comes from `today()`; timestamps stay aware UTC (models.utcnow)."""
+import os
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, has_app_context
+
+DEFAULT_TIMEZONE = "Europe/Paris"
+
+
+def zone(name=None):
+    """The creditor's time zone: `name`, else the app's CREDITOR_TIMEZONE, else the
+    environment's (outside an app), else Europe/Paris."""
+    if name is None:
+        name = (current_app.config["CREDITOR_TIMEZONE"] if has_app_context()
+                else os.environ.get("CREDITOR_TIMEZONE", DEFAULT_TIMEZONE))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"CREDITOR_TIMEZONE={name!r} is not a time zone; use an IANA name such "
+                         "as Europe/Paris") from None
+
+
+def today(now=None, tz=None) -> date:
+    """The creditor's date at `now` (an aware datetime; default: this instant)."""
+    return (now or datetime.now(timezone.utc)).astimezone(zone(tz)).date()
