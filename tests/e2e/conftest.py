@@ -72,6 +72,14 @@ def submit(page, control):
         control.click()
 
 
+def promise(page, number, day):
+    """The debtor promises to pay invoice `number` on `day` (the portal in French)."""
+    region = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
+    region.get_by_label(number).check()
+    region.get_by_label("Je paierai le").fill(day.isoformat())
+    submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
+
+
 def shot(page, name):
     os.makedirs(SHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)

@@ -16,7 +16,7 @@ from portal.links import portal_url
 from portal.models import InstalmentPlan, Task
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import submit
+from tests.e2e.conftest import promise, submit
 from tests.e2e.test_backoffice_walkthrough import waiting_plan
 from tests.e2e.test_debtor_walkthrough import TODAY
 
@@ -67,10 +67,7 @@ def test_portal_pages_pass_the_audit_and_work_from_the_keyboard(live_app, phone,
     expect(page.locator(".skip")).to_be_in_viewport()
 
     # A promise too far away: the error is announced next to its field, and still passes.
-    promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
-    promise.get_by_label("MG-1").check()
-    promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=90)).isoformat())
-    submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
+    promise(page, "MG-1", TODAY + timedelta(days=90))
     expect(page.locator(".field .error")).to_be_visible()
     audit(page, "promise refused")
     field = page.get_by_label("Je paierai le")
@@ -153,10 +150,7 @@ def test_the_portal_works_with_javascript_turned_off(live_app, browser, smtp):
         "button", name="Je n'ai jamais reçu cette facture"))
     expect(page.locator(".flash-success")).to_contain_text("Une copie de la facture PC-1")
     assert smtp.messages[-1]["Subject"] == "Copie de la facture PC-1"
-    promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
-    promise.get_by_label("PC-2").check()
-    promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=5)).isoformat())
-    submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
+    promise(page, "PC-2", TODAY + timedelta(days=5))
     expect(page.locator(".flash-success")).to_be_visible()
     submit(page, page.get_by_role("button", name="Payer par carte ou prélèvement SEPA"))
     submit(page, page.get_by_role("button", name="Carte : le paiement réussit"))

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.links import portal_url
 from portal.models import Event, Hold
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import shot, submit
+from tests.e2e.conftest import promise, shot, submit
 
 TODAY = clock.today()  # the creditor's date, as the app sees it
 
@@ -38,18 +38,12 @@ def test_debtor_answers_from_a_phone(live_app, phone, smtp):
     shot(page, "02-never-received")
     assert smtp.messages[-1]["Subject"] == "Copie de la facture FA-1"
 
-    promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
-    promise.get_by_label("FA-2").check()
-    promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=10)).isoformat())
-    submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
+    promise(page, "FA-2", TODAY + timedelta(days=10))
     expect(page.locator(".flash-success")).to_be_visible()
     expect(page.locator(f"#invoice-{ids[1]}")).to_contain_text("Paiement annoncé le")
     shot(page, "03-promise")
 
-    promise = page.get_by_role("region", name="Indiquez-nous quand vous paierez")
-    promise.get_by_label("FA-2").check()
-    promise.get_by_label("Je paierai le").fill((TODAY + timedelta(days=90)).isoformat())
-    submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
+    promise(page, "FA-2", TODAY + timedelta(days=90))
     expect(page.locator(".field .error")).to_contain_text("au plus tard le")
     shot(page, "04-promise-too-far")
 
