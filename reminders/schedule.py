@@ -38,12 +38,12 @@ class Calendar:
     def heads_up_day(self, due_date, days_before):
         """When to warn `days_before` a date: the first business day from then on, or, when the
         days in between are all off (a long Easter or Christmas weekend), the last one before."""
-        day = self._next(due_date - timedelta(days=days_before))
-        if day < due_date:
-            return day
-        day = due_date - timedelta(days=days_before)
-        while not self.is_business_day(day):
-            day -= ONE_DAY
+        nominal = due_date - timedelta(days=days_before)
+        day = self._next(nominal)
+        if day >= due_date:  # every day in between is off: warn before the long weekend
+            day = nominal
+            while not self.is_business_day(day):
+                day -= ONE_DAY
         return day
 
     def add_business_days(self, day, count):
@@ -133,11 +133,10 @@ def next_action(facts, policy, calendar, as_of, shift=0):
     for level in policy.levels:
         if last is not None and level.number <= last:
             continue
-        if level.number == 0 and (not policy.heads_up or last is not None or reason
-                                  or as_of >= facts.due_date):
+        if level.number == 0:  # the heads-up: only before the due date, only as a first word
+            if policy.heads_up and last is None and not reason and as_of < facts.due_date:
+                return Action(0, calendar.heads_up_day(facts.due_date, -level.offset_days))
             continue
-        if level.number == 0:
-            return Action(0, calendar.heads_up_day(facts.due_date, -level.offset_days))
         nominal = anchor + timedelta(days=level.offset_days + shift)
         if facts.last_sent_on is not None:
             nominal = max(nominal, facts.last_sent_on + timedelta(days=policy.min_gap_days))
