@@ -1,7 +1,17 @@
 """WSGI entry point: the only module that builds an application at import time.
 
 gunicorn -w 4 -b 0.0.0.0:8000 wsgi:app
-"""
-from portal import create_app
 
-app = create_app()
+A configuration that cannot be used stops the start with its message alone (no traceback) and
+exit status 3, for `flask ...` commands and gunicorn alike.
+"""
+import sys
+
+from portal import create_app
+from portal.config import ConfigError
+
+try:
+    app = create_app()
+except (ConfigError, ValueError) as exc:
+    print(f"Relance cannot start: {exc}", file=sys.stderr)
+    sys.exit(3)

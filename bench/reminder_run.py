@@ -118,7 +118,8 @@ def whole_run(url, senders, batch):
     claims), delivering to an aiosmtpd sink in its own process."""
     sink, port = start_sink()
     env = dict(os.environ, FLASK_APP="wsgi", DATABASE_URL=url, MAIL_PORT=str(port),
-               MAIL_BATCH_SIZE=str(batch), SECRET_KEY="bench-secret")
+               MAIL_BATCH_SIZE=str(batch), SECRET_KEY="bench-secret",
+               RELANCE_ENV="development")
     env.pop("MAIL_OUTBOX_DIR", None)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:

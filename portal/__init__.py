@@ -28,7 +28,7 @@ def create_app(config=None, overrides=None):
     check_production(app.config)
     clock.zone(app.config["CREDITOR_TIMEZONE"])  # an unknown zone stops here, with the fix
 
-    from . import cli, errors, i18n
+    from . import cli, errors, i18n, web
     from .extensions import csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
@@ -37,6 +37,7 @@ def create_app(config=None, overrides=None):
     csrf.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    web.init_app(app)  # before the blueprints: their routes use its <id:...> converter
     _init_login(app, login_manager)
 
     from .api import bp as api_bp
@@ -72,5 +73,8 @@ def _init_login(app, login_manager):
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(user_id):
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id):
+        """The session names a user and the version of their sessions: logging out, a new
+        password or deactivation bumps the version and ends every older session."""
+        from .users import user_for_session
+        return user_for_session(session_id)

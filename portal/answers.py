@@ -11,7 +11,7 @@ from reminders.policy import policy_for
 
 from .extensions import db
 from .ledger import place_hold, record_event, release_hold
-from .models import Hold, Invoice
+from .models import Event, Hold, Invoice, utcnow
 
 MESSAGE_REASONS = {
     "question": _l("A question about the invoice"),
@@ -50,10 +50,11 @@ def _open(invoice):
 
 def flag_not_received(customer, invoice, as_of, actor="debtor"):
     """"This invoice never reached me": a copy goes out now and reminders restart at level 1
-    after the policy's delay (see reminders.schedule)."""
+    after the policy's delay (see reminders.schedule). Returns the hold, or None when the
+    debtor already said so today (a repeat changes nothing)."""
     _open(invoice)
     if any(h.starts_on == as_of for h in active_holds(invoice, "not_received")):
-        raise AnswerError(_l("You already told us today; the copy is on its way."))
+        return None
     return place_hold(invoice, "not_received", as_of, actor=actor, number=invoice.number)
 
 
@@ -87,6 +88,15 @@ def promise_payment(customer, invoices, promise_date, as_of, actor="debtor"):
     return holds
 
 
+def _just_said(customer, invoice, reason, text, within=timedelta(minutes=10)):
+    """Whether the debtor sent this very message about this invoice a moment ago."""
+    recent = db.session.scalars(select(Event).where(
+        Event.customer_id == customer.id, Event.invoice_id == invoice.id,
+        Event.kind == "message", Event.at >= utcnow() - within)).all()
+    return any(e.details.get("reason") == reason and e.details.get("text") == text
+               for e in recent)
+
+
 def send_message(customer, invoice, reason, text, as_of, actor="debtor"):
     """A message to the accountant about one invoice; a dispute pauses its reminders."""
     if reason not in MESSAGE_REASONS:
@@ -97,6 +107,8 @@ def send_message(customer, invoice, reason, text, as_of, actor="debtor"):
                              max=MAX_MESSAGE))
     if reason == "other" and not text:
         raise AnswerError(_l("Tell us in a few words what it is about."))
+    if _just_said(customer, invoice, reason, text):
+        return reason in DISPUTES  # the same message again (a double click): kept once
     record_event(customer.id, "message", actor=actor, invoice_id=invoice.id,
                  number=invoice.number, reason=reason, text=text)
     if reason in DISPUTES and not active_holds(invoice, "dispute"):

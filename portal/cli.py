@@ -1,26 +1,77 @@
-"""Flask commands: init-db, demo, invoices import."""
+"""Flask commands: init-db, demo, invoices import, payments import, users."""
+import functools
 import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import inspect
 
 from .extensions import db
 from .i18n import plain_amount
 from .imports import import_csv
 from .transfers import import_transfers
-from .users import ROLES, UserError, create_user
+from .users import ROLES, UserError, create_user, deactivate, find_user, set_password
 
 invoices = AppGroup("invoices", help="Invoices in the ledger.")
 payments = AppGroup("payments", help="Payments received outside the portal.")
 users = AppGroup("users", help="Back-office accounts.")
 
 
+def needs_schema(command):
+    """Stop with the fix, not a traceback, when the database has no tables yet."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        if not inspect(db.engine).has_table("user_account"):
+            click.echo(f"Error: the database {db.engine.url.render_as_string(hide_password=True)}"
+                       " has no Relance tables yet; run `flask init-db` first.", err=True)
+            sys.exit(1)
+        return command(*args, **kwargs)
+    return wrapper
+
+
+def _user_or_exit(email):
+    user = find_user(email)
+    if user is None:
+        click.echo(f"Error: no account {email}; see `flask users create`.", err=True)
+        sys.exit(1)
+    return user
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.password_option(help="Asked for (twice) when not given.")
+@needs_schema
+def set_password_command(email, password):
+    """Give an account a new password; every session it had ends."""
+    user = _user_or_exit(email)
+    try:
+        set_password(user, password)
+    except UserError as exc:
+        db.session.rollback()
+        click.echo(f"Error: {exc}.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"New password set for {user.email}; its sessions are closed.")
+
+
+@users.command("deactivate")
+@click.argument("email")
+@needs_schema
+def deactivate_command(email):
+    """Close an account: no more logins, and every open session ends at once."""
+    user = _user_or_exit(email)
+    deactivate(user)
+    db.session.commit()
+    click.echo(f"{user.email} deactivated; its sessions are closed.")
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), default="accountant", show_default=True)
 @click.password_option(help="Asked for (twice) when not given.")
+@needs_schema
 def create_user_command(email, role, password):
     """Create a back-office account."""
     try:
@@ -56,6 +107,7 @@ def _stop_on_errors(path, errors, verb):
 @invoices.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
+@needs_schema
 def import_command(path, dry_run):
     """Import invoices from a CSV file: every row valid, or nothing written."""
     with open(path, "rb") as f:
@@ -76,6 +128,7 @@ def import_command(path, dry_run):
 @payments.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
+@needs_schema
 def import_payments_command(path, dry_run):
     """Record bank transfers from a CSV file (invoice_number, amount, date, external_id)."""
     with open(path, "rb") as f:
@@ -98,6 +151,7 @@ def demo_command(serve, port):
     """Build a demo database, run today's reminders into an outbox folder, print a portal link."""
     from .demo import DEMO_PASSWORD, DEMO_USER, build_demo
 
+    current_app.config["PAYMENTS_DEMO"] = True  # the demo's checkout page: no money moves
     link, outbox, report_lines = build_demo(current_app, port=port)
     for line in report_lines:
         click.echo(line)

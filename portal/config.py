@@ -1,11 +1,39 @@
 """Settings read from the environment (DESIGN.md section 5), one class per environment.
 
-`RELANCE_ENV` picks the class: development (default), test or production.
+`RELANCE_ENV` picks the class: development, test or production. Left unset, only the embedded
+SQLite database under `instance/` (the demo, a laptop) runs as development; any other database
+is production, with its checks: a deployment that forgets the variable is safe, not open.
 """
 import os
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 DEFAULT_SECRET_KEY = "dev-secret-change-me"
+KNOWN_KEYS = (DEFAULT_SECRET_KEY, "test-secret", "secret", "changeme", "change-me")
+MIN_KEY_LENGTH, MIN_KEY_VARIETY = 32, 10  # characters, distinct characters
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+def _int(name, default):
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number; set it to e.g. "
+                          f"{name}={default}.") from None
+
+
+def _decimal(name, default):
+    value = os.environ.get(name, default)
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ConfigError(f"{name}={value!r} is not a number; set it to e.g. "
+                          f"{name}={default}.") from None
 
 
 def _bool(name, default=False):
@@ -31,11 +59,11 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
-    LINK_MAX_AGE_DAYS = int(os.environ.get("LINK_MAX_AGE_DAYS", "60"))
+    LINK_MAX_AGE_DAYS = _int("LINK_MAX_AGE_DAYS", 60)
     API_TOKEN = os.environ.get("API_TOKEN")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_PORT = _int("MAIL_PORT", 25)
     MAIL_USE_TLS = _bool("MAIL_USE_TLS")
     MAIL_USE_SSL = _bool("MAIL_USE_SSL")
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
@@ -45,13 +73,18 @@ class Config:
     # When set, the reminder run writes .eml files to this folder instead of using SMTP (demo).
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR")
     # Messages sent over one SMTP connection before the run commits and reconnects.
-    MAIL_BATCH_SIZE = int(os.environ.get("MAIL_BATCH_SIZE", "200"))
+    MAIL_BATCH_SIZE = _int("MAIL_BATCH_SIZE", 200)
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
-    # Without a Stripe key, the demo gateway stands in (development and tests only).
-    PAYMENTS_DEMO = True
+    # Without a Stripe key, the demo gateway (buttons that mark invoices paid with no money)
+    # stands in only where asked for: PAYMENTS_DEMO=1 (`flask demo` sets it; never production).
+    PAYMENTS_DEMO = _bool("PAYMENTS_DEMO")
+    # Behind a reverse proxy: how many proxies in front set X-Forwarded-For (0: none, trust no
+    # such header). The login limit counts per client address, so set it behind nginx.
+    PROXY_HOPS = _int("PROXY_HOPS", 0)
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # no request body beyond 16 MB (API batches included)
 
     CREDITOR_NAME = os.environ.get("CREDITOR_NAME", "Atelier Martin SARL")
     CREDITOR_ADDRESS = os.environ.get("CREDITOR_ADDRESS", "12 rue des Tanneurs, 69002 Lyon")
@@ -65,8 +98,8 @@ class Config:
     CREDITOR_TIMEZONE = os.environ.get("CREDITOR_TIMEZONE", "Europe/Paris")
     # Late-payment interest (Code de commerce L441-10): ECB refinancing rate + 10 points unless the
     # contract says otherwise. Set it each semester; the fixed indemnity is 40 EUR per invoice.
-    LATE_INTEREST_RATE_PERCENT = Decimal(os.environ.get("LATE_INTEREST_RATE_PERCENT", "12.15"))
-    RECOVERY_INDEMNITY_CENTS = int(os.environ.get("RECOVERY_INDEMNITY_CENTS", "4000"))
+    LATE_INTEREST_RATE_PERCENT = _decimal("LATE_INTEREST_RATE_PERCENT", "12.15")
+    RECOVERY_INDEMNITY_CENTS = _int("RECOVERY_INDEMNITY_CENTS", 4000)
 
     # Back-office users may deploy behind TLS; cookies follow.
     SESSION_COOKIE_HTTPONLY = True
@@ -91,11 +124,11 @@ class TestConfig(Config):
     MAIL_OUTBOX_DIR = None
     API_TOKEN = "test-api-token"
     PORTAL_BASE_URL = "http://portal.test"
+    PAYMENTS_DEMO = True
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
-    PAYMENTS_DEMO = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 
@@ -103,31 +136,56 @@ class ProductionConfig(Config):
 CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}
 
 
-class ConfigError(RuntimeError):
-    """The configuration cannot be used; the message says what to set."""
+def _embedded(url):
+    """Whether the database URL is the embedded SQLite file under instance/ (the default)."""
+    if not url.startswith("sqlite:///"):
+        return False
+    path = url[len("sqlite:///"):]
+    if not os.path.isabs(path):
+        return True  # Flask-SQLAlchemy puts relative SQLite paths in the instance folder
+    instance = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "instance")
+    return os.path.dirname(os.path.abspath(path)) == instance
 
 
 def config_for(name=None):
-    name = name or os.environ.get("RELANCE_ENV", "development")
+    name = name or os.environ.get("RELANCE_ENV")
+    if not name:
+        name = "development" if _embedded(_database_url()) else "production"
     try:
         return CONFIGS[name]
     except KeyError:
         raise ConfigError(f"RELANCE_ENV={name!r} is unknown; use one of {', '.join(CONFIGS)}.") from None
 
 
+def weak_key(secret):
+    """Why `secret` cannot sign production links, or None."""
+    if len(secret) < MIN_KEY_LENGTH:
+        return f"it has fewer than {MIN_KEY_LENGTH} characters"
+    if any(known in secret.lower() for known in KNOWN_KEYS):
+        return "it contains a published default key"
+    if len(set(secret)) < MIN_KEY_VARIETY:
+        return f"it has fewer than {MIN_KEY_VARIETY} different characters"
+    return None
+
+
 def check_production(config):
     """Refuse to run in production with settings that are only safe on a laptop."""
     if config.get("ENV_NAME") != "production":
         return
-    secret = config.get("SECRET_KEY") or ""
-    if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
+    why = weak_key(config.get("SECRET_KEY") or "")
+    if why:
         raise ConfigError(
-            "Refusing to start in production with the default or a short SECRET_KEY. "
-            "Set SECRET_KEY to a random value of at least 32 characters, e.g. "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            f"Refusing to start in production: SECRET_KEY cannot sign portal links ({why}). "
+            "Set SECRET_KEY to a random value, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` (or set "
+            "RELANCE_ENV=development on a laptop)."
         )
     if config.get("SQLALCHEMY_DATABASE_URI", "").startswith("sqlite"):
-        raise ConfigError("Production needs PostgreSQL: set DATABASE_URL=postgresql://user@host/dbname.")
+        raise ConfigError("Production needs PostgreSQL: set DATABASE_URL=postgresql://user@host/dbname "
+                          "(or RELANCE_ENV=development on a laptop).")
+    if config.get("PAYMENTS_DEMO"):
+        raise ConfigError("PAYMENTS_DEMO marks invoices paid with no money: unset it in production.")
 
 
 def creditor(config):

@@ -2,6 +2,8 @@
 from flask import render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .extensions import db
+
 
 def _wants_json():
     return request.path.startswith("/api/") or request.path.startswith("/stripe/")
@@ -10,6 +12,7 @@ def _wants_json():
 def init_app(app):
     @app.errorhandler(HTTPException)
     def http_error(exc):
+        db.session.rollback()  # the page below may read the database: start from a clean state
         if _wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
             return {"error": {"code": code, "message": exc.description, "fields": {}}}, exc.code
@@ -18,6 +21,7 @@ def init_app(app):
     @app.errorhandler(Exception)
     def unexpected(exc):
         app.logger.exception("unexpected error on %s", request.path)
+        db.session.rollback()
         if _wants_json():
             return {"error": {"code": "internal_error",
                               "message": "Something went wrong on our side; retry later.",

@@ -2,10 +2,10 @@
 (request, CLI command, webhook) owns the transaction."""
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from .extensions import db
-from .models import Allocation, Event, Hold, Invoice, Payment, utcnow
+from .models import Allocation, Customer, Event, Hold, Invoice, Payment, utcnow
 
 HOLD_KINDS = ("promise", "not_received", "instalment_request", "plan", "dispute",
               "payment_pending", "payment_failed", "manual_pause")
@@ -16,6 +16,17 @@ _INSERT_EVENT = insert(Event)  # built once: the run writes one event per e-mail
 
 class LedgerError(ValueError):
     """A ledger operation was refused; the message says why and what to do."""
+
+
+def lock_customer(customer_id):
+    """Serialise the changes to one debtor's answers: a request that takes this lock waits for
+    any other holding it to commit, then reads what that one wrote. An UPDATE that changes
+    nothing takes the row lock on PostgreSQL and the write lock on SQLite alike (where
+    SELECT ... FOR UPDATE is a no-op). Objects read before the lock are read again."""
+    db.session.execute(update(Customer).where(Customer.id == customer_id)
+                       .values(link_version=Customer.link_version)
+                       .execution_options(synchronize_session=False))
+    db.session.expire_all()
 
 
 def record_event(customer_id, kind, actor="system", invoice_id=None, at=None, **details):

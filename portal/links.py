@@ -7,6 +7,7 @@ from .extensions import db
 from .models import Customer
 
 SALT = "portal-link"
+MAX_ID = 2**31 - 1
 
 
 class LinkInvalid(Exception):
@@ -43,20 +44,23 @@ def verify_token(token, max_age_days=None):
         payload = serializer.loads(token, max_age=max_age_days * 86400)
     except SignatureExpired as exc:
         try:
-            customer_id = _payload_customer(serializer.load_payload(exc.payload))
+            customer = _current(serializer.load_payload(exc.payload))
         except BadSignature:
-            customer_id = None
-        raise LinkExpired(customer_id) from None
+            customer = None
+        # A revoked link, once expired, must not become a way to mail the debtor either.
+        raise LinkExpired(customer.id if customer else None) from None
     except BadSignature:
         raise LinkInvalid() from None
-    customer_id = _payload_customer(payload)
-    customer = db.session.get(Customer, customer_id) if customer_id else None
-    if customer is None or payload[1] != customer.link_version:
+    customer = _current(payload)
+    if customer is None:
         raise LinkInvalid()
     return customer
 
 
-def _payload_customer(payload):
-    if isinstance(payload, list) and len(payload) == 2 and all(isinstance(x, int) for x in payload):
-        return payload[0]
-    return None
+def _current(payload):
+    """The customer a payload names, if the link version it carries is still the current one."""
+    if not (isinstance(payload, list) and len(payload) == 2
+            and all(type(x) is int and 0 < x <= MAX_ID for x in payload)):  # noqa: E721
+        return None
+    customer = db.session.get(Customer, payload[0])
+    return customer if customer is not None and customer.link_version == payload[1] else None

@@ -1,13 +1,23 @@
 """Instalment plans: compute a schedule from the remaining balance (exact to the cent, the last
 instalment takes the rounding), decide whether the policy approves it by itself, record the
-debtor's acceptance, and derive which instalments are paid. Plain functions; flush, never commit."""
+debtor's acceptance, and derive which instalments are paid. Plain functions; flush, never commit.
+
+A plan's state moves only along NEXT, by a conditional UPDATE: of two decisions taken at once
+(two accountants, a double click, the debtor and the accountant) one wins and the other raises
+PlanConflict before it has changed anything.
+
+    requested -> approved | countered | rejected
+    countered -> approved | rejected
+    approved  -> completed | broken
+"""
 import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from reminders.policy import policy_for
 
@@ -17,6 +27,32 @@ from .ledger import place_hold, record_event, release_hold
 from .models import Hold, Instalment, InstalmentPlan, Invoice, utcnow
 
 ACTIVE = ("requested", "countered", "approved")
+NEXT = {
+    "requested": {"approved", "countered", "rejected"},
+    "countered": {"approved", "rejected"},
+    "approved": {"completed", "broken"},
+    "rejected": set(), "completed": set(), "broken": set(),
+}
+
+
+class PlanConflict(AnswerError):
+    """The plan is no longer in the state this decision was taken on."""
+
+
+def move(plan, state):
+    """Move `plan` to `state`, or raise PlanConflict if that is not a step from its state or if
+    another request moved it first (then `plan` shows what that one did)."""
+    before = plan.state
+    if state not in NEXT[before]:
+        raise PlanConflict(f"plan {plan.id} is {before}: it cannot become {state}")
+    db.session.flush()
+    won = db.session.execute(
+        update(InstalmentPlan).where(InstalmentPlan.id == plan.id, InstalmentPlan.state == before)
+        .values(state=state).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        db.session.refresh(plan)
+        raise PlanConflict(f"plan {plan.id} was decided meanwhile: it is {plan.state}")
+    set_committed_value(plan, "state", state)
 
 
 def split_amounts(total_cents, count):
@@ -116,7 +152,8 @@ def request_plan(customer, invoices, proposal, reason, as_of, accepted_ip=None,
 
 def approve(plan, as_of, by, auto=False, note=None):
     """The plan's instalments now drive the reminders instead of its invoices'."""
-    plan.state, plan.decided_at, plan.decided_by = "approved", utcnow(), by
+    move(plan, "approved")
+    plan.decided_at, plan.decided_by = utcnow(), by
     plan.auto_approved, plan.decision_note = auto, note
     for hold in plan_holds(plan, "instalment_request"):
         release_hold(hold, reason="plan decided")
@@ -132,13 +169,13 @@ def counter(plan, count, first_date, by, note=None):
     not) in the portal. Reminders stay paused meanwhile."""
     if not 2 <= count <= 36:
         raise AnswerError("Choisissez entre 2 et 36 échéances.")
+    move(plan, "countered")
     plan.instalments.clear()
     db.session.flush()  # the old schedule goes before the new one takes its numbers
     plan.instalments = [Instalment(seq=n, due_date=d, amount_cents=a) for n, (d, a) in enumerate(
         zip(monthly_dates(first_date, count), split_amounts(plan.total_cents, count)), start=1)]
     plan.count, plan.first_date = count, first_date
-    plan.state, plan.decided_at, plan.decided_by, plan.decision_note = ("countered", utcnow(), by,
-                                                                        note)
+    plan.decided_at, plan.decided_by, plan.decision_note = utcnow(), by, note
     record_event(plan.customer_id, "plan_countered", actor="accountant", plan_id=plan.id, by=by,
                  count=count, first_date=first_date.isoformat(), note=note)
     return plan
@@ -146,6 +183,8 @@ def counter(plan, count, first_date, by, note=None):
 
 def accept_counter(plan, as_of, accepted_ip=None, accepted_user_agent=None):
     """The debtor accepts the accountant's schedule: it is approved as it stands."""
+    if plan.state != "countered":
+        raise PlanConflict(f"plan {plan.id} is {plan.state}: there is no proposal to accept")
     plan.accepted_at, plan.accepted_ip = utcnow(), accepted_ip
     plan.accepted_user_agent = (accepted_user_agent or "")[:300] or None
     record_event(plan.customer_id, "plan_counter_accepted", actor="debtor", plan_id=plan.id,
@@ -155,13 +194,39 @@ def accept_counter(plan, as_of, accepted_ip=None, accepted_user_agent=None):
 
 def reject(plan, by, note):
     """The accountant says no: the invoices' own reminders resume."""
-    plan.state, plan.decided_at, plan.decided_by, plan.decision_note = ("rejected", utcnow(), by,
-                                                                        note)
+    move(plan, "rejected")
+    plan.decided_at, plan.decided_by, plan.decision_note = utcnow(), by, note
     for hold in plan_holds(plan, "instalment_request"):
         release_hold(hold, actor="accountant", reason="plan rejected")
     record_event(plan.customer_id, "plan_rejected", actor="accountant", plan_id=plan.id, by=by,
                  note=note)
     return plan
+
+
+def decline_counter(plan):
+    """The debtor declines the accountant's counter-proposal: the invoices' reminders resume."""
+    if plan.state != "countered":
+        raise PlanConflict(f"plan {plan.id} is {plan.state}: there is no proposal to decline")
+    move(plan, "rejected")
+    for hold in plan_holds(plan, "instalment_request"):
+        release_hold(hold, actor="debtor", reason="counter-proposal declined")
+    record_event(plan.customer_id, "plan_counter_declined", actor="debtor", plan_id=plan.id)
+    return plan
+
+
+def repeated_request(customer, invoice_ids, count, first_date, within=timedelta(hours=1)):
+    """The debtor's active plan if it is this very request, made a moment ago (a double click
+    or a resubmitted form), else None. `count` and `first_date` are the form's text."""
+    try:
+        count, first_date = int(count), date.fromisoformat(first_date)
+    except (TypeError, ValueError):
+        return None
+    plan = active_plan(customer)
+    if plan is None or plan.state == "countered" or plan.requested_at < utcnow() - within:
+        return None
+    same = (plan.count, plan.first_date, {i.id for i in plan.invoices}) == (
+        count, first_date, set(invoice_ids))
+    return plan if same else None
 
 
 def plan_holds(plan, kind):
@@ -218,12 +283,17 @@ def settle_plans(as_of):
         statuses = progress(plan, as_of)
         grace = policy_for(plan.customer.tier, plan.customer.policy).instalment_grace_days
         if all(s.state == "paid" for s in statuses):
-            plan.state, completed = "completed", completed + 1
+            state = "completed"
         elif any(s.state == "late" and (as_of - s.instalment.due_date).days > grace
                  for s in statuses):
-            plan.state, broken = "broken", broken + 1
+            state = "broken"
         else:
             continue
+        try:
+            move(plan, state)
+        except PlanConflict:
+            continue  # another run settled it
+        completed, broken = completed + (state == "completed"), broken + (state == "broken")
         for hold in plan_holds(plan, "plan"):
             release_hold(hold, reason=f"plan {plan.state}")
         late = [s.instalment.seq for s in statuses if s.state == "late"]

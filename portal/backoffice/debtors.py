@@ -2,7 +2,7 @@
 the phone-call sheet with its outcome, which feeds the schedule like the portal's answers."""
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from ..debtor.mailer import send_fresh_link
 from ..extensions import db
 from ..ledger import record_event
 from ..models import Customer, Event, Hold, Invoice, Payment, SentMessage, Task
-from ..payments.ledger import customer_credit_cents
+from ..payments.ledger import customer_credit_cents, resolve_review
 from ..plans import active_plan
 from . import bp
 from .forms import CallOutcomeForm, PauseForm, PostForm, TierForm
@@ -41,7 +41,7 @@ def _facts(customer):
         today=clock.today())
 
 
-@bp.get("/customers/<int:customer_id>")
+@bp.get("/customers/<id:customer_id>")
 def customer(customer_id):
     found = _customer(customer_id)
     return render_template("backoffice/customer.html", **_facts(found), pause_form=PauseForm(),
@@ -70,7 +70,7 @@ def _done(found, kind, message, **details):
     return redirect(url_for(".customer", customer_id=found.id))
 
 
-@bp.post("/customers/<int:customer_id>/pause")
+@bp.post("/customers/<id:customer_id>/pause")
 def pause(customer_id):
     found, form = _act(customer_id, PauseForm)
     found.paused_until = form.until.data or date(9999, 12, 31)
@@ -78,14 +78,14 @@ def pause(customer_id):
                  until=form.until.data.isoformat() if form.until.data else None)
 
 
-@bp.post("/customers/<int:customer_id>/resume")
+@bp.post("/customers/<id:customer_id>/resume")
 def resume(customer_id):
     found, _ = _act(customer_id)
     found.paused_until = None
     return _done(found, "reminders_resumed", "Relances reprises.")
 
 
-@bp.post("/customers/<int:customer_id>/tier")
+@bp.post("/customers/<id:customer_id>/tier")
 def tier(customer_id):
     found, form = _act(customer_id, TierForm)
     before = (found.tier, found.policy or "default")
@@ -95,14 +95,14 @@ def tier(customer_id):
                  before=list(before), after=[found.tier, form.policy.data])
 
 
-@bp.post("/customers/<int:customer_id>/revoke")
+@bp.post("/customers/<id:customer_id>/revoke")
 def revoke(customer_id):
     found, _ = _act(customer_id)
     found.link_version += 1
     return _done(found, "links_revoked", "Tous les liens envoyés jusqu'ici sont révoqués.")
 
 
-@bp.post("/customers/<int:customer_id>/resend")
+@bp.post("/customers/<id:customer_id>/resend")
 def resend(customer_id):
     found, _ = _act(customer_id)
     try:
@@ -113,7 +113,7 @@ def resend(customer_id):
     return _done(found, "link_resent", "Nouveau lien envoyé.")
 
 
-@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@bp.route("/tasks/<id:task_id>", methods=["GET", "POST"])
 def call(task_id):
     task = db.session.get(Task, task_id) or abort(404)
     found = _customer(task.customer_id)
@@ -150,7 +150,7 @@ def _record_call(task, found, invoices, form):
     return None
 
 
-@bp.get("/tasks/<int:task_id>/letter.pdf")
+@bp.get("/tasks/<id:task_id>/letter.pdf")
 def letter(task_id):
     """The formal-notice letter the run prepared, to print and send by registered mail."""
     task = db.session.get(Task, task_id) or abort(404)
@@ -160,7 +160,7 @@ def letter(task_id):
         "Content-Disposition": f'inline; filename="mise-en-demeure-{task.id}.pdf"'})
 
 
-@bp.post("/tasks/<int:task_id>/done")
+@bp.post("/tasks/<id:task_id>/done")
 def task_done(task_id):
     task = db.session.get(Task, task_id) or abort(404)
     if not PostForm().validate_on_submit():
@@ -171,3 +171,23 @@ def task_done(task_id):
     db.session.commit()
     flash("Tâche terminée.", "success")
     return redirect(url_for(".inbox"))
+
+
+@bp.post("/payments/<id:payment_id>/review")
+def review_payment(payment_id):
+    """The accountant's decision on an online payment whose amount or currency differed."""
+    payment = db.session.get(Payment, payment_id) or abort(404)
+    if not PostForm().validate_on_submit() or request.form.get("decision") not in ("accept",
+                                                                                   "refuse"):
+        abort(400)
+    try:
+        changed = resolve_review(payment, request.form["decision"] == "accept", clock.today(),
+                                 by=current_user.email)
+    except ValueError as exc:
+        db.session.rollback()
+        flash(f"Impossible : {exc}.", "error")
+        return redirect(url_for(".customer", customer_id=payment.customer_id))
+    db.session.commit()
+    flash("Décision enregistrée." if changed else "Ce paiement a déjà été traité.",
+          "success" if changed else "warning")
+    return redirect(url_for(".customer", customer_id=payment.customer_id))

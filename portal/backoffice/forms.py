@@ -6,8 +6,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired()])
-    password = PasswordField("Mot de passe", validators=[DataRequired()])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Mot de passe", validators=[DataRequired(), Length(max=1000)])
 
 
 class DecisionForm(FlaskForm):

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import money
-from ..models import Customer, Event, Hold, Invoice, InstalmentPlan, Task
+from ..models import Customer, Event, Hold, Invoice, InstalmentPlan, Payment, Task
 
 LABELS = {
     "plan": "Échéancier à décider",
@@ -17,6 +17,7 @@ LABELS = {
     "payment_failed": "Prélèvement SEPA échoué",
     "call": "Appel à passer",
     "letter": "Mise en demeure à envoyer",
+    "payment_review": "Paiement à vérifier",
 }
 
 
@@ -61,6 +62,11 @@ def inbox_items(as_of):
         customer = db.session.get(Customer, event.customer_id)
         items.append(Item("message", event.at, customer,
                           f"Facture {event.details.get('number')} : {event.details.get('text')}"))
+    for payment in db.session.scalars(select(Payment).where(Payment.state == "review")):
+        items.append(Item("payment_review", payment.created_at,
+                          db.session.get(Customer, payment.customer_id),
+                          f"Paiement de {money(payment.amount_cents)} : {payment.review_reason}",
+                          ("backoffice.customer", {"customer_id": payment.customer_id})))
     for task in db.session.scalars(select(Task).where(Task.state == "open")):
         items.append(Item(task.kind, task.created_at, db.session.get(Customer, task.customer_id),
                           "Factures " + ", ".join(task.details.get("invoices", [])),

@@ -62,7 +62,7 @@ def _checked():
         abort(400)
 
 
-@bp.post("/preview/hold/<int:invoice_id>")
+@bp.post("/preview/hold/<id:invoice_id>")
 def hold_reminder(invoice_id):
     """Keep this invoice out of the runs until the accountant lifts the hold."""
     _checked()
@@ -74,7 +74,7 @@ def hold_reminder(invoice_id):
     return redirect(request.referrer or url_for(".preview_page"))
 
 
-@bp.post("/holds/<int:hold_id>/release")
+@bp.post("/holds/<id:hold_id>/release")
 def release(hold_id):
     _checked()
     hold = db.session.get(Hold, hold_id) or abort(404)

@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (Response, abort, flash, has_request_context, redirect, render_template,
@@ -17,8 +18,8 @@ from ..extensions import db
 from ..i18n import plain_amount
 from ..models import Customer, Event, InstalmentPlan, User
 from ..answers import AnswerError
-from ..plans import approve, counter, reject
-from ..users import authenticate, too_many_failures
+from ..plans import PlanConflict, approve, counter, reject
+from ..users import authenticate, end_sessions, start_attempt, too_many_failures
 from . import admin_required, bp
 from .forms import DecisionForm, LoginForm, PostForm
 from .inbox import inbox_items
@@ -45,9 +46,11 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         ip = request.remote_addr
+        attempt = start_attempt(form.email.data, ip)
+        db.session.commit()
         if too_many_failures(form.email.data, ip):
             return render_template("backoffice/login.html", form=form, locked=True), 429
-        user = authenticate(form.email.data, form.password.data, ip)
+        user = authenticate(form.email.data, form.password.data, attempt)
         db.session.commit()
         if user is not None:
             login_user(user)
@@ -61,6 +64,9 @@ def login():
 def logout():
     if not PostForm().validate_on_submit():
         abort(400)
+    if current_user.is_authenticated:
+        end_sessions(current_user)  # a copied cookie dies with this one
+        db.session.commit()
     logout_user()
     return redirect(url_for("backoffice.login"))
 
@@ -70,13 +76,13 @@ def inbox():
     return render_template("backoffice/inbox.html", items=inbox_items(clock.today()))
 
 
-@bp.get("/plans/<int:plan_id>")
+@bp.get("/plans/<id:plan_id>")
 def plan(plan_id):
     found = db.session.get(InstalmentPlan, plan_id) or abort(404)
     return render_template("backoffice/plan.html", plan=found, form=DecisionForm())
 
 
-@bp.post("/plans/<int:plan_id>/decision")
+@bp.post("/plans/<id:plan_id>/decision")
 def decide(plan_id):
     found = db.session.get(InstalmentPlan, plan_id) or abort(404)
     form = DecisionForm()
@@ -89,22 +95,28 @@ def decide(plan_id):
     if form.decision.data == "reject" and not note:
         form.note.errors.append("Expliquez au client pourquoi (il recevra ce message).")
         return render_template("backoffice/plan.html", plan=found, form=form), 422
-    if form.decision.data == "counter" and not (form.count.data and form.first_date.data
-                                                and form.first_date.data > clock.today()):
-        form.count.errors.append("Indiquez le nombre d'échéances et une première date à venir.")
+    if form.decision.data == "counter" and not (
+            form.count.data and form.first_date.data
+            and clock.today() < form.first_date.data <= clock.today() + timedelta(days=366)):
+        form.count.errors.append("Indiquez le nombre d'échéances et une première date dans "
+                                 "l'année à venir.")
         return render_template("backoffice/plan.html", plan=found, form=form), 422
-    if form.decision.data == "approve":
-        approve(found, clock.today(), by=current_user.email, note=note)
-    elif form.decision.data == "counter":
-        try:
+    try:
+        if form.decision.data == "approve":
+            approve(found, clock.today(), by=current_user.email, note=note)
+        elif form.decision.data == "counter":
             counter(found, form.count.data, form.first_date.data, by=current_user.email,
                     note=note)
-        except AnswerError as exc:
-            db.session.rollback()
-            form.count.errors.append(str(exc))
-            return render_template("backoffice/plan.html", plan=found, form=form), 422
-    else:
-        reject(found, by=current_user.email, note=note)
+        else:
+            reject(found, by=current_user.email, note=note)
+    except PlanConflict:
+        db.session.rollback()  # another decision won (a colleague, or a double click)
+        flash("Cette demande a déjà été traitée.", "warning")
+        return redirect(url_for(".plan", plan_id=plan_id))
+    except AnswerError as exc:
+        db.session.rollback()
+        form.count.errors.append(str(exc))
+        return render_template("backoffice/plan.html", plan=found, form=form), 422
     db.session.commit()
     try:
         send_plan_decision(found.customer, found)
@@ -141,7 +153,7 @@ def aging_csv():
     return _csv(rows, "aging.csv")
 
 
-@bp.get("/customers/<int:customer_id>/timeline.csv")
+@bp.get("/customers/<id:customer_id>/timeline.csv")
 def timeline_csv(customer_id):
     found = db.session.get(Customer, customer_id) or abort(404)
     rows = [["at", "actor", "kind", "details"]]

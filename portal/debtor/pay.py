@@ -1,6 +1,7 @@
 """Paying from the portal: the amount is computed here from the balances, the gateway (Stripe or
 the demo) takes the debtor to its checkout, and only the provider's events record the money."""
 import uuid
+from datetime import timedelta
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,10 +10,10 @@ from sqlalchemy import select
 from .. import clock
 from ..config import creditor
 from ..extensions import db
-from ..models import Payment
+from ..models import Payment, utcnow
 from ..payments.events import handle
 from ..payments.gateways import DemoGateway, GatewayError, gateway_for
-from ..payments.ledger import start_checkout
+from ..payments.ledger import checkout_key, open_checkouts, start_checkout
 from ..plans import active_plan, instalment_allocations, next_unpaid
 from . import bp
 from .forms import ActionForm, PayForm, invoice_choices
@@ -53,10 +54,17 @@ def pay():
         chosen = [i for i in invoices if i.id in set(form.invoice_ids.data)]
         allocations = [(i, i.balance_cents) for i in chosen]
         lines = [(_("Invoice %(number)s", number=i.number), i.balance_cents) for i in chosen]
+    reuse = _same_open_checkout(allocations)
+    if reuse is not None:  # a second click, or the back button: the same checkout again
+        return redirect(reuse.checkout_url, code=303)
+    replaced = [p for p in open_checkouts(g.customer)
+                if {i.id for i, _ in allocations} & {a.invoice_id for a in p.allocations}]
     payment = start_checkout(g.customer, allocations, gateway.name, f"new:{uuid.uuid4()}",
                              plan_id=plan.id if plan else None)
     payment.instalment_id = instalment.id if instalment else None
     try:
+        for older in replaced:
+            gateway.expire_checkout(older)
         checkout = gateway.create_checkout(
             g.customer, payment, lines,
             success_url=url_for(".paid", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
@@ -67,9 +75,20 @@ def pay():
         flash(_("Online payment is unavailable right now; nothing was charged. Please try again "
                 "later or pay by bank transfer."), "error")
         return redirect(url_for(".landing"))
-    payment.external_id = checkout.id
+    payment.external_id, payment.checkout_url = checkout.id, checkout.url
     db.session.commit()
     return redirect(checkout.url, code=303)
+
+
+def _same_open_checkout(allocations, max_age=timedelta(hours=23)):
+    """The debtor's open checkout for exactly these invoices and amounts, if still payable
+    (Stripe's Checkout sessions expire after 24 hours)."""
+    key = checkout_key(g.customer, allocations)
+    for payment in open_checkouts(g.customer):
+        if payment.checkout_key == key and payment.checkout_url \
+                and payment.created_at > utcnow() - max_age:
+            return payment
+    return None
 
 
 @bp.get("/<token>/paid")
@@ -100,8 +119,15 @@ def demo_checkout_submit(session_id):
     payment = _demo_payment(session_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    if payment.state != "created":  # paid by a first click, or replaced by a newer checkout
+        if payment.state == "cancelled":
+            flash(_("This payment page was replaced by a newer one; nothing was charged."),
+                  "warning")
+            return redirect(url_for(".landing"))
+        return redirect(url_for(".paid", session_id=payment.external_id))
     outcome = request.form.get("outcome")
-    session = {"id": payment.external_id, "amount_total": payment.amount_cents,
+    session = {"id": payment.external_id, "object": "checkout.session",
+               "amount_total": payment.amount_cents, "currency": payment.currency.lower(),
                "payment_intent": f"demo_pi_{payment.id}"}
     today = clock.today()
     if outcome == "card":

@@ -18,12 +18,13 @@ from ..answers import (AnswerError, MESSAGE_REASONS, customer_invoice,
 from ..config import creditor
 from ..documents import invoice_copy_pdf
 from ..extensions import db
-from ..ledger import record_event
+from ..ledger import lock_customer, record_event
 from ..links import LinkExpired, LinkInvalid, verify_token
 from ..payments.gateways import gateway_for
 from ..payments.ledger import customer_credit_cents
-from ..plans import active_plan, progress, propose, request_plan
+from ..plans import active_plan, progress, propose, repeated_request, request_plan
 from ..models import Customer, Event, Hold, Invoice
+from ..web import parse_id
 from . import bp
 from .forms import ActionForm, MessageForm, PayForm, PlanForm, PromiseForm, invoice_choices
 from .mailer import send_fresh_link, send_invoice_copy
@@ -58,6 +59,10 @@ def load_customer():
         return render_template("debtor/invalid.html"), 404
     finally:
         refresh()  # the language depends on the link's customer: decide it from here on
+    if request.method == "POST" and g.customer is not None:
+        # One answer of this debtor at a time: a double click or eight requests at once are
+        # applied one after the other, and each sees what the previous one did.
+        lock_customer(g.customer.id)
 
 
 def _today():
@@ -88,12 +93,17 @@ def _open_invoices():
         .order_by(Invoice.due_date, Invoice.number)).all()
 
 
+def _posted_ids():
+    """The invoice ids a form posted; 400 for anything that is not an id."""
+    ids = {parse_id(value) for value in request.form.getlist("invoice_ids")}
+    if None in ids:
+        abort(400)
+    return ids
+
+
 def _refuse_foreign_ids():
     """An invoice id in a form that is not one of this debtor's invoices: 404, as in URLs."""
-    wanted = request.form.getlist("invoice_ids")
-    if not all(value.isdigit() for value in wanted):
-        abort(400)
-    ids = {int(value) for value in wanted}
+    ids = _posted_ids()
     if ids:
         mine = set(db.session.scalars(select(Invoice.id).where(
             Invoice.customer_id == g.customer.id, Invoice.id.in_(ids))))
@@ -158,7 +168,7 @@ def landing():
     return _landing()
 
 
-@bp.get("/<token>/invoices/<int:invoice_id>.pdf")
+@bp.get("/<token>/invoices/<id:invoice_id>.pdf")
 def invoice_pdf(invoice_id):
     invoice = _invoice_or_404(invoice_id)
     data = invoice_copy_pdf(invoice, creditor(current_app.config), g.customer.language)
@@ -172,16 +182,19 @@ def invoice_pdf(invoice_id):
     return response
 
 
-@bp.post("/<token>/invoices/<int:invoice_id>/not-received")
+@bp.post("/<token>/invoices/<id:invoice_id>/not-received")
 def not_received(invoice_id):
     invoice = _invoice_or_404(invoice_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        flag_not_received(g.customer, invoice, _today())
+        hold = flag_not_received(g.customer, invoice, _today())
     except AnswerError as exc:
         db.session.rollback()
         flash(str(exc), "error")
+        return redirect(url_for(".landing"))
+    if hold is None:  # already told us today (a double click): no second copy
+        flash(_("You already told us today; the copy is on its way."), "success")
         return redirect(url_for(".landing"))
     db.session.commit()
     try:
@@ -227,7 +240,7 @@ def promise():
     return redirect(url_for(".landing"))
 
 
-@bp.post("/<token>/invoices/<int:invoice_id>/message")
+@bp.post("/<token>/invoices/<id:invoice_id>/message")
 def message(invoice_id):
     invoice = _invoice_or_404(invoice_id)
     form = MessageForm(prefix=f"m{invoice.id}")
@@ -256,6 +269,7 @@ def renew():
     customer_id = g.expired_customer_id or (g.customer.id if g.customer else None)
     sent = False
     if customer_id:
+        lock_customer(customer_id)  # the limit is counted by one request at a time
         customer = db.session.get(Customer, customer_id)
         now = datetime.now(timezone.utc)
         recent = db.session.execute(
@@ -277,6 +291,12 @@ def renew():
 @bp.post("/<token>/plan")
 def plan():
     """Ask for an instalment plan: first the computed schedule to accept, then the request."""
+    repeat = request.form.get("accept") == "y" and repeated_request(
+        g.customer, _posted_ids(), request.form.get("instalment_count"),
+        request.form.get("first_instalment_date"))
+    if repeat:  # the same request again (a double click): answered, not repeated
+        _flash_plan(repeat)
+        return redirect(url_for(".landing"))
     form, chosen, page = _invoice_form(PlanForm, "plan_form")
     if page:
         return page
@@ -294,6 +314,11 @@ def plan():
                         accepted_ip=request.remote_addr,
                         accepted_user_agent=request.user_agent.string)
     db.session.commit()
+    _flash_plan(plan)
+    return redirect(url_for(".landing"))
+
+
+def _flash_plan(plan):
     if plan.state == "approved":
         flash(_("Your instalment plan is approved. We will remind you a few days before each "
                 "instalment."), "success")
@@ -301,4 +326,3 @@ def plan():
         flash(_("Your request was sent to our accounts department, who will answer you by "
                 "e-mail. We will not send you reminders for these invoices meanwhile."),
               "success")
-    return redirect(url_for(".landing"))

@@ -1,6 +1,6 @@
 """The ledger: customers, invoices, payments and their allocations (balances derived from them),
 the holds that stop reminders, the provider events already applied, and the debtor's timeline."""
-from sqlalchemy import BigInteger, Index, cast, func, select
+from sqlalchemy import BigInteger, Index, UniqueConstraint, cast, func, select, text
 from sqlalchemy.orm import column_property
 
 from ..extensions import db
@@ -63,8 +63,9 @@ class Payment(db.Model):
     __tablename__ = "payment"
     id = db.Column(db.Integer, primary_key=True)
     customer_id = db.Column(db.ForeignKey("customer.id"), nullable=False, index=True)
-    source = db.Column(db.String(16), nullable=False)  # stripe, api, csv, manual, import
-    external_id = db.Column(db.String(255), nullable=False, unique=True)
+    source = db.Column(db.String(16), nullable=False)  # stripe, demo, api, csv, import
+    # Unique per source: a bank reference can never pass for a Stripe session or an import.
+    external_id = db.Column(db.String(255), nullable=False)
     amount_cents = db.Column(Money, nullable=False)
     currency = db.Column(db.String(3), nullable=False, default="EUR")
     state = db.Column(db.String(16), nullable=False, default="succeeded")
@@ -76,9 +77,21 @@ class Payment(db.Model):
     refunded_cents = db.Column(Money, nullable=False, default=0)
     instalment_plan_id = db.Column(db.ForeignKey("instalment_plan.id"))
     instalment_id = db.Column(db.ForeignKey("instalment.id"), index=True)
+    # Held for review: what the provider said was received (None: unusable), and why it differs.
+    received_cents = db.Column(Money)
+    review_reason = db.Column(db.String(200))
+    # An open checkout: which invoices and amounts it pays (one open checkout per set), and the
+    # provider's page, to send a second click to the same checkout instead of a new one.
+    checkout_key = db.Column(db.String(64))
+    checkout_url = db.Column(db.Text)
 
     allocations = db.relationship("Allocation", back_populates="payment", lazy="selectin",
                                   cascade="all, delete-orphan")
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_payment_source_external_id"),
+        Index("uq_payment_open_checkout", "checkout_key", unique=True,
+              postgresql_where=text("state = 'created'"), sqlite_where=text("state = 'created'")),
+    )
 
 
 class Allocation(db.Model):
@@ -126,6 +139,19 @@ class Hold(db.Model):
     released_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     details = db.Column(db.JSON, nullable=False, default=dict)
+
+    __table_args__ = (
+        # Structural rules, whatever the code above them does: one promise in force per
+        # invoice, and one instalment plan (asked for or approved) per invoice.
+        Index("uq_hold_one_promise", "invoice_id", unique=True,
+              postgresql_where=text("kind = 'promise' AND released_at IS NULL"),
+              sqlite_where=text("kind = 'promise' AND released_at IS NULL")),
+        Index("uq_hold_one_plan", "invoice_id", unique=True,
+              postgresql_where=text("kind IN ('plan', 'instalment_request') "
+                                    "AND released_at IS NULL"),
+              sqlite_where=text("kind IN ('plan', 'instalment_request') "
+                                "AND released_at IS NULL")),
+    )
 
 
 class Event(db.Model):

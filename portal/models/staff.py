@@ -12,6 +12,8 @@ class User(db.Model):
     password_hash = db.Column(db.String(255), nullable=False)
     role = db.Column(db.String(16), nullable=False, default="accountant")
     active = db.Column(db.Boolean, nullable=False, default=True)
+    # Part of every session cookie: bumping it ends all of this user's sessions.
+    session_version = db.Column(db.Integer, nullable=False, default=1, server_default="1")
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     # Flask-Login's user interface
@@ -23,7 +25,7 @@ class User(db.Model):
         return self.active
 
     def get_id(self):
-        return str(self.id)
+        return f"{self.id}.{self.session_version}"
 
 
 class LoginAttempt(db.Model):

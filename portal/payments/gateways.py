@@ -67,6 +67,10 @@ class StripeGateway:
                              options={"idempotency_key": f"relance-checkout-{payment.id}"})
         return Checkout(session.id, session.url)
 
+    def expire_checkout(self, payment):
+        """Close a replaced checkout at Stripe, so that it can no longer be paid."""
+        self._call(self.client.v1.checkout.sessions.expire, payment.external_id)
+
     def start_mandate(self, customer, plan, success_url, cancel_url):
         """Checkout in setup mode: the debtor signs a SEPA mandate for the plan's instalments."""
         metadata = {"plan_id": str(plan.id), "purpose": "instalment_mandate",
@@ -115,6 +119,9 @@ class DemoGateway:
     def create_checkout(self, customer, payment, lines, success_url, cancel_url):
         session_id = f"demo_cs_{secrets.token_hex(10)}"
         return Checkout(session_id, url_for("debtor.demo_checkout", session_id=session_id))
+
+    def expire_checkout(self, payment):
+        """The demo's page refuses a replaced checkout by itself."""
 
     def start_mandate(self, customer, plan, success_url, cancel_url):
         return Checkout(f"demo_setup_{plan.id}", url_for("debtor.demo_mandate"))

@@ -4,12 +4,23 @@ provider's events (DESIGN.md 6). Functions flush, never commit; the webhook or v
     created -> pending -> succeeded -> refunded | disputed
           \\-----------> succeeded
           \\-> failed    pending -> failed
+    created | pending -> review -> succeeded | failed      (the accountant decides)
+    created -> cancelled                                    (a newer checkout replaced it)
 
 A repeated or late event that would move a payment backwards is recognised and ignored: a
 "completed, unpaid" arriving after "async payment succeeded" does not make it pending again.
+Each move is a conditional UPDATE (`WHERE state = <the state read>`), so when two requests
+confirm one payment at once only one of them applies it, on PostgreSQL and SQLite alike.
+
+Money only moves by what was received: an event whose amount or currency differs from the
+checkout puts the payment in `review` (nothing allocated) for the accountant; allocations never
+exceed the money received, nor what each invoice still owes.
 """
 
-from sqlalchemy import select
+import hashlib
+
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
 from ..extensions import db
@@ -17,22 +28,46 @@ from ..ledger import place_hold, record_event, release_hold, settle
 from ..models import Allocation, Hold, Payment
 
 NEXT = {
-    "created": {"pending", "succeeded", "failed"},
-    "pending": {"succeeded", "failed"},
+    "created": {"pending", "succeeded", "failed", "review", "cancelled"},
+    "pending": {"succeeded", "failed", "review"},
+    "review": {"succeeded", "failed"},
+    # A replaced checkout that is paid all the same: the money is real, it is applied.
+    "cancelled": {"pending", "succeeded", "review"},
     "succeeded": {"refunded", "disputed"},
     "failed": set(),
     "refunded": set(),
     "disputed": set(),
 }
+HOLDING = {"pending", "review"}  # states in which the invoices are not reminded
+
+
+def checkout_key(customer, invoices_and_amounts):
+    """What a checkout pays, as a key: the same invoices for the same amounts give the same key
+    (one open checkout per set of invoices: a second click finds the first)."""
+    parts = [str(customer.id)] + [f"{i.id}:{a}" for i, a in sorted(
+        invoices_and_amounts, key=lambda pair: pair[0].id)]
+    return hashlib.sha256(" ".join(parts).encode()).hexdigest()
+
+
+def open_checkouts(customer):
+    return db.session.scalars(select(Payment).where(Payment.customer_id == customer.id,
+                                                    Payment.state == "created")).all()
 
 
 def start_checkout(customer, invoices_and_amounts, source, external_id, plan_id=None,
                    received_on=None):
     """A payment the debtor is about to make: its amount and allocations are computed here, on
-    the server, from the balances (never from the form)."""
+    the server, from the balances (never from the form). An open checkout for any of these
+    invoices is cancelled first: two checkouts can never both charge one invoice."""
+    invoice_ids = {i.id for i, _ in invoices_and_amounts}
+    for older in open_checkouts(customer):
+        if invoice_ids & {a.invoice_id for a in older.allocations}:
+            transition(older, "cancelled", clock.today(), actor="debtor",
+                       reason="replaced by a newer checkout")
     payment = Payment(customer_id=customer.id, source=source, external_id=external_id,
                       state="created", received_on=received_on or clock.today(),
                       instalment_plan_id=plan_id,
+                      checkout_key=checkout_key(customer, invoices_and_amounts),
                       amount_cents=sum(a for _, a in invoices_and_amounts))
     payment.allocations = [Allocation(invoice=i, amount_cents=a) for i, a in invoices_and_amounts
                            if a > 0]
@@ -56,24 +91,34 @@ def find(external_id=None, payment_intent_id=None):
 
 
 def transition(payment, state, as_of, actor="stripe", **details):
-    """Move `payment` to `state` if that is a step forward; return whether anything changed."""
-    if state == payment.state or state not in NEXT[payment.state]:
+    """Move `payment` to `state` if that is a step forward; return whether anything changed.
+
+    Only one of several concurrent callers wins the move (a conditional UPDATE); the others see
+    the payment as the winner left it and change nothing."""
+    before = payment.state
+    if state == before or state not in NEXT[before]:
         return False
+    db.session.flush()
+    won = db.session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.state == before)
+        .values(state=state).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        db.session.refresh(payment)
+        return False
+    set_committed_value(payment, "state", state)
     if state == "succeeded":
         _fit_allocations(payment)
-    before = payment.state
-    payment.state = state
     db.session.flush()
     invoices = [a.invoice for a in payment.allocations]
     for invoice in invoices:
         settle(invoice)
-    if state == "pending":
-        for invoice in invoices:
+    if state in HOLDING and before not in HOLDING:
+        for invoice in invoices:  # money on its way, or waiting for the accountant: no reminder
             place_hold(invoice, "payment_pending", as_of, actor=actor, payment_id=payment.id)
-    elif before == "pending":
+    elif before in HOLDING and state not in HOLDING:
         for hold in _pending_holds(payment):
             release_hold(hold, actor=actor, reason=state)
-    if state == "failed":
+    if state == "failed" and before != "review":
         for invoice in invoices:
             place_hold(invoice, "payment_failed", as_of, actor=actor, payment_id=payment.id)
     allocated = sum(a.amount_cents for a in payment.allocations)
@@ -83,13 +128,41 @@ def transition(payment, state, as_of, actor="stripe", **details):
     return True
 
 
+def hold_for_review(payment, as_of, reason, received_cents=None, actor="stripe"):
+    """The provider reports something other than what this checkout asked for (amount,
+    currency): nothing is applied; the payment waits for the accountant (inbox)."""
+    if payment.state not in ("created", "pending", "cancelled"):
+        return False  # a settled amount is never rewritten by a later event
+    payment.received_cents, payment.review_reason = received_cents, reason[:200]
+    return transition(payment, "review", as_of, actor, reason=reason,
+                      expected_cents=payment.amount_cents, received_cents=received_cents)
+
+
+def resolve_review(payment, accept, as_of, by):
+    """The accountant's decision on a payment held for review: apply the money that was really
+    received (never more than it), or refuse it (refunded outside Relance)."""
+    if payment.state != "review":
+        return False
+    if accept:
+        if payment.received_cents is None:
+            raise ValueError("nothing usable was received (another currency): refuse it")
+        payment.amount_cents = payment.received_cents
+        return transition(payment, "succeeded", as_of, actor="accountant", by=by)
+    return transition(payment, "failed", as_of, actor="accountant", by=by,
+                      reason="refused after review")
+
+
 def _fit_allocations(payment):
-    """When money arrives, no invoice takes more than it still owes: the rest is credit."""
+    """When money arrives, no invoice takes more than it still owes and all of them together no
+    more than the money received: what the invoices do not take is credit. Called once the
+    payment is `succeeded` in the database, so each invoice's paid amount includes it."""
+    budget = payment.amount_cents - payment.refunded_cents
     for allocation in payment.allocations:
         invoice = allocation.invoice
-        db.session.refresh(invoice, ["paid_cents"])
-        allocation.amount_cents = max(0, min(allocation.amount_cents,
-                                             invoice.total_cents - invoice.paid_cents))
+        db.session.refresh(invoice, ["paid_cents"])  # counts this payment already (succeeded)
+        owed = invoice.total_cents - (invoice.paid_cents - allocation.amount_cents)
+        allocation.amount_cents = max(0, min(allocation.amount_cents, budget, owed))
+        budget -= allocation.amount_cents
 
 
 def refund(payment, refunded_total_cents, as_of, actor="stripe"):

@@ -16,7 +16,7 @@ def test_production_refuses_the_default_secret():
 
 def test_production_refuses_sqlite():
     with pytest.raises(ConfigError, match="PostgreSQL"):
-        create_app(ProductionConfig, {"SECRET_KEY": "x" * 40,
+        create_app(ProductionConfig, {"SECRET_KEY": "k3J9-pQ2_vX7wLm8nR4sT6yZ0aB1cD5eF",
                                       "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 

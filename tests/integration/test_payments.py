@@ -56,7 +56,7 @@ def checkout(customer, invoices, session_id="cs_test_1", source="stripe"):
 
 def session(payment, status="paid", intent="pi_1"):
     return {"id": payment.external_id, "object": "checkout.session",
-            "amount_total": payment.amount_cents, "payment_status": status,
+            "amount_total": payment.amount_cents, "currency": "eur", "payment_status": status,
             "payment_intent": intent}
 
 

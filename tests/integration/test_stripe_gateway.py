@@ -141,7 +141,7 @@ def test_concurrent_webhooks_for_one_session(any_app):
     def deliver(event_id, kind, payment, status):
         payload = json.dumps({"id": event_id, "object": "event", "type": kind, "data": {
             "object": {"id": payment.external_id, "object": "checkout.session",
-                       "amount_total": payment.amount_cents, "payment_status": status,
+                       "amount_total": payment.amount_cents, "currency": "eur", "payment_status": status,
                        "payment_intent": f"pi_{payment.external_id}"}}})
         request = urllib.request.Request(f"http://127.0.0.1:{port}/stripe/webhook",
                                          data=payload.encode(), method="POST", headers={
