@@ -65,9 +65,6 @@ def create_app(config=None, overrides=None):
 
 
 def _init_login(app, login_manager):
-    from .extensions import db
-    from .models import User
-
     login_manager.init_app(app)
     login_manager.login_view = "backoffice.login"
     login_manager.session_protection = "basic"

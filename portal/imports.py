@@ -9,7 +9,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -19,6 +19,10 @@ from .models import Customer, Invoice
 
 REQUIRED = ("customer_ref", "customer_name", "email", "invoice_number", "issue_date", "due_date",
             "amount")
+# Beyond any real invoice, and small enough that a sum over millions of them fits in 64 bits.
+MAX_AMOUNT_CENTS = 10**12  # 10,000,000,000.00 EUR
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)
+AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 OPTIONAL = ("phone", "language", "currency", "amount_paid", "address")
 LANGUAGES = ("fr", "en")
 EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
@@ -69,10 +73,13 @@ def parse_date(text):
     text = (text or "").strip()
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(text, fmt).date()
+            day = datetime.strptime(text, fmt).date()
         except ValueError:
-            pass
-    raise ValueError(f"{text!r} is not a date: write YYYY-MM-DD or DD/MM/YYYY")
+            continue
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError(f"{text!r} is out of range: dates go from {FIRST_DAY} to {LAST_DAY}")
+        return day
+    raise ValueError(f"{text[:40]!r} is not a date: write YYYY-MM-DD or DD/MM/YYYY")
 
 
 def parse_amount(text):
@@ -94,22 +101,27 @@ def parse_amount(text):
         if not all(len(g) == 3 for g in groups):
             raise ValueError(f"{raw!r} is not an amount: write 1234.56 or 1 234,56")
         clean = head + "".join(groups)
-    try:
-        value = Decimal(clean)
-    except InvalidOperation:
-        raise ValueError(f"{raw!r} is not an amount: write 1234.56 or 1 234,56") from None
-    if not value.is_finite() or value.as_tuple().exponent < -2:
+    if clean.startswith("-") and AMOUNT_RE.match(clean[1:]):
+        raise ValueError(f"{raw!r} is negative: import credit notes as payments instead")
+    if not AMOUNT_RE.match(clean):  # plain ASCII digits only: no "1_000", "1e30" or "٣"
+        raise ValueError(f"{raw[:40]!r} is not an amount: write 1234.56 or 1 234,56")
+    value = Decimal(clean)
+    if value.as_tuple().exponent < -2:
         raise ValueError(f"{raw!r} has more than two decimals (is ',' a thousands separator? "
                          "write 1234.00 or 1 234,00)")
-    if value < 0:
-        raise ValueError(f"{raw!r} is negative: import credit notes as payments instead")
-    return int(value * 100)
+    cents = int(value * 100)
+    if cents > MAX_AMOUNT_CENTS:
+        raise ValueError(f"{raw[:40]!r} is beyond the largest amount accepted "
+                         f"({MAX_AMOUNT_CENTS // 100:,} EUR)")
+    return cents
 
 
 def parse_emails(text):
     emails = [e for e in re.split(r"[\s,;]+", (text or "").strip()) if e]
     if not emails:
         raise ValueError("the e-mail address is empty")
+    if len(", ".join(emails)) > 320:
+        raise ValueError("the e-mail addresses are longer than 320 characters in all")
     for email in emails:
         if not EMAIL_RE.match(email):
             raise ValueError(f"{email!r} is not an e-mail address")
@@ -126,14 +138,27 @@ def _field(record, name, parser):
         raise RowError(name, str(exc)) from None
 
 
+def clean_text(name, value, max_len):
+    """A text field as stored: no control character (CR, LF, NUL, tab...), none of the lone
+    surrogates JSON can carry, at most `max_len` characters."""
+    if len(value) > max_len:
+        raise ValueError(f"{name} is longer than {max_len} characters")
+    if not value.isprintable():
+        raise ValueError(f"{name} contains a control character (line break, tab, NUL...): "
+                         "keep it on one line")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} is not valid Unicode text") from None
+    return value
+
+
 def _text(name, max_len, required=True):
     def parse(value):
         value = ("" if value is None else str(value)).strip()
         if required and not value:
             raise ValueError(f"{name} is empty")
-        if len(value) > max_len:
-            raise ValueError(f"{name} is longer than {max_len} characters")
-        return value or None
+        return clean_text(name, value, max_len) or None
     return parse
 
 
@@ -189,22 +214,42 @@ def read_csv(data, required=REQUIRED, optional=OPTIONAL):
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader, [])]
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+    except csv.Error as exc:
+        raise RowError("header", f"the header cannot be read ({exc})") from None
     missing = [c for c in required if c not in header]
     if missing:
         raise RowError("header", f"missing column(s): {', '.join(missing)}; the header must name "
                                  f"{', '.join(required + optional)}")
-    for values in reader:
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise RowError("header", f"column(s) named twice: {', '.join(twice)}; keep one of each")
+    rows, start = 0, reader.line_num + 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            yield start, {"__error__": f"this row cannot be read ({exc}); check its quotes"}
+            return
+        line, start = start, reader.line_num + 1  # a row's own first line, even over several
         if not any(v.strip() for v in values):
             continue
+        rows += 1
         if len(values) != len(header):
-            yield reader.line_num, {"__width__": (len(values), len(header))}
+            yield line, {"__width__": (len(values), len(header))}
             continue
-        yield reader.line_num, dict(zip(header, values))
+        yield line, dict(zip(header, values))
+    if not rows:
+        raise RowError("file", "the file has a header but no rows: nothing to import")
 
 
 def width_error(line, record):
-    """The error for a row whose column count differs from the header's, or None."""
+    """The error for a row that could not be split into the header's columns, or None."""
+    if "__error__" in record:
+        return (line, "row", record["__error__"])
     if "__width__" not in record:
         return None
     got, want = record["__width__"]
@@ -212,9 +257,13 @@ def width_error(line, record):
                          "quote amounts like \"1 234,56\"")
 
 
+CUSTOMER_FIELDS = ("customer_name", "emails", "phone", "language", "address")
+
+
 def validate(records):
-    """Turn (line, dict) pairs into InvoiceRows; return (rows, errors)."""
-    rows, errors, seen = [], [], {}
+    """Turn (line, dict) pairs into InvoiceRows; return (rows, errors). A customer named on
+    several rows must be described alike on each (else which row would win?)."""
+    rows, errors, seen, customers = [], [], {}, {}
     for line, record in records:
         if width_error(line, record):
             errors.append(width_error(line, record))
@@ -227,6 +276,14 @@ def validate(records):
         if row.invoice_number in seen:
             errors.append((line, "invoice_number", f"invoice {row.invoice_number} already appears "
                                                    f"on line {seen[row.invoice_number]}"))
+            continue
+        first = customers.setdefault(row.customer_ref, row)
+        differs = [f for f in CUSTOMER_FIELDS if getattr(row, f) != getattr(first, f)]
+        if differs:
+            errors.append((line, "customer_ref", f"customer {row.customer_ref} has another "
+                                                 f"{differs[0].rstrip('s')} on line {first.line}; "
+                                                 "give each customer the same details on every "
+                                                 "row"))
             continue
         seen[row.invoice_number] = line
         rows.append(row)

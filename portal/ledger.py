@@ -18,6 +18,10 @@ class LedgerError(ValueError):
     """A ledger operation was refused; the message says why and what to do."""
 
 
+class ReplayConflict(LedgerError):
+    """An external id already recorded for this source, but for another invoice or amount."""
+
+
 def lock_customer(customer_id):
     """Serialise the changes to one debtor's answers: a request that takes this lock waits for
     any other holding it to commit, then reads what that one wrote. An UPDATE that changes
@@ -59,12 +63,19 @@ def record_payment(*, customer, source, external_id, amount_cents, received_on, 
     """Record a payment once (by external id) and allocate it to `invoices` in order, never beyond
     their balance. What is left over stays on the payment as the customer's credit.
 
-    Replaying the same external id changes nothing and returns the existing payment.
+    External ids are unique per source (a bank reference never collides with a Stripe session
+    or an import). Replaying the same payment changes nothing and returns it; the same id with
+    another invoice or amount raises ReplayConflict.
     """
     if amount_cents <= 0:
         raise LedgerError("A payment amount must be positive.")
-    existing = db.session.scalar(select(Payment).where(Payment.external_id == external_id))
+    existing = payment_by_external_id(source, external_id)
     if existing is not None:
+        invoice_ids = {a.invoice_id for a in existing.allocations}
+        if existing.amount_cents != amount_cents or existing.customer_id != customer.id or (
+                invoice_ids and not invoice_ids <= {i.id for i in invoices}):
+            raise ReplayConflict(f"{external_id} was already recorded for another invoice or "
+                                 "amount; give this payment its own id.")
         allocated = sum(a.amount_cents for a in existing.allocations)
         return PaymentResult(existing, False, allocated, existing.amount_cents - allocated)
     payment = Payment(customer_id=customer.id, source=source, external_id=external_id,
@@ -93,7 +104,7 @@ def set_import_paid(invoice, paid_cents, received_on):
 
     Re-importing the same figure changes nothing; a new figure adjusts that payment."""
     external_id = f"import:{invoice.number}"
-    payment = db.session.scalar(select(Payment).where(Payment.external_id == external_id))
+    payment = payment_by_external_id("import", external_id)
     if payment is None and paid_cents <= 0:
         return settle(invoice)
     if payment is None:
@@ -110,6 +121,11 @@ def set_import_paid(invoice, paid_cents, received_on):
         else:
             payment.allocations.append(Allocation(invoice=invoice, amount_cents=paid_cents))
     return settle(invoice)
+
+
+def payment_by_external_id(source, external_id):
+    return db.session.scalar(select(Payment).where(Payment.source == source,
+                                                   Payment.external_id == external_id))
 
 
 def place_hold(invoice, kind, starts_on, until=None, actor="system", **details):

@@ -5,8 +5,8 @@ Columns: invoice_number, amount, date, external_id (the bank's reference), curre
 """
 from dataclasses import dataclass, field
 
-from .imports import RowError, parse_amount, parse_date, read_csv, width_error
-from .ledger import invoice_by_number, record_payment
+from .imports import RowError, clean_text, parse_amount, parse_date, read_csv, width_error
+from .ledger import ReplayConflict, invoice_by_number, record_payment
 
 REQUIRED = ("invoice_number", "amount", "date", "external_id")
 OPTIONAL = ("currency",)
@@ -25,8 +25,15 @@ class TransferReport:
         return not self.errors
 
 
+def _text(record, name, max_len):
+    try:
+        return clean_text(name, (record.get(name) or "").strip(), max_len)
+    except ValueError as exc:
+        raise RowError(name, str(exc)) from None
+
+
 def _row(line, record, seen):
-    invoice = invoice_by_number((record.get("invoice_number") or "").strip())
+    invoice = invoice_by_number(_text(record, "invoice_number", 64))
     if invoice is None:
         raise RowError("invoice_number", f"no invoice {record.get('invoice_number')!r}")
     try:
@@ -39,7 +46,7 @@ def _row(line, record, seen):
         received_on = parse_date(record.get("date"))
     except ValueError as exc:
         raise RowError("date", str(exc)) from None
-    external_id = (record.get("external_id") or "").strip()
+    external_id = _text(record, "external_id", 255)
     if not external_id:
         raise RowError("external_id", "the bank reference is empty; it makes re-imports safe")
     if external_id in seen:
@@ -47,7 +54,7 @@ def _row(line, record, seen):
     if (record.get("currency") or "EUR").strip().upper() != "EUR":
         raise RowError("currency", "only EUR is supported")
     seen[external_id] = line
-    return invoice, amount, received_on, external_id
+    return line, invoice, amount, received_on, external_id
 
 
 def import_transfers(data, dry_run=False):
@@ -67,9 +74,14 @@ def import_transfers(data, dry_run=False):
         report.errors.append((1, exc.field, str(exc)))
     if report.errors or dry_run:
         return report
-    for invoice, amount, received_on, external_id in rows:
-        result = record_payment(customer=invoice.customer, source="csv", external_id=external_id,
-                                amount_cents=amount, received_on=received_on, invoices=[invoice])
+    for line, invoice, amount, received_on, external_id in rows:
+        try:
+            result = record_payment(customer=invoice.customer, source="csv",
+                                    external_id=external_id, amount_cents=amount,
+                                    received_on=received_on, invoices=[invoice])
+        except ReplayConflict as exc:
+            report.errors.append((line, "external_id", str(exc)))
+            continue
         report.recorded += result.created
         report.replayed += not result.created
         report.credit_cents += result.credit_cents if result.created else 0

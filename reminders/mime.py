@@ -33,13 +33,24 @@ class Outgoing:
 
 
 def _one_line(value):
-    """No CR or LF may reach a header (header injection through an imported field)."""
-    return " ".join(str(value).split("\n")).replace("\r", " ")
+    """No CR, LF or other control character may reach a header (header injection through an
+    imported field)."""
+    value = str(value)
+    return value if value.isprintable() else "".join(c if c.isprintable() else " " for c in value)
 
 
 def _header(value):
+    """The one encoder of header values: one line, RFC 2047 words where it is not ASCII."""
     value = _one_line(value)
     return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _message_id(value):
+    """A Message-ID is built from ids; refuse anything else rather than send a broken header."""
+    value = _one_line(value)
+    if not (value.isascii() and value.startswith("<") and value.endswith(">") and " " not in value):
+        raise ValueError(f"not a Message-ID: {value!r}")
+    return value
 
 
 def _addresses(value):
@@ -81,7 +92,7 @@ def to_bytes(message):
         ("To", _addresses(message.recipients)),
         ("Subject", _header(message.subject)),
         ("Date", formatdate(localtime=False)),
-        ("Message-ID", message.msg_id),
+        ("Message-ID", _message_id(message.msg_id)),
         ("MIME-Version", "1.0"),
     ]
     if message.reply_to:

@@ -1,23 +1,47 @@
 """POST /invoices, POST /payments, GET /invoices/<number>, GET /customers/<ref>/timeline."""
+import json
 
 from flask import request
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..extensions import db
 from ..i18n import plain_amount
-from ..imports import import_rows, parse_amount, parse_date, validate
-from ..ledger import LedgerError, invoice_by_number, record_payment
+from ..imports import clean_text, import_rows, parse_amount, parse_date, validate
+from ..ledger import LedgerError, ReplayConflict, invoice_by_number, record_payment
 from ..models import Customer, Event
 from . import api_error, bp
 
+# Invoices per POST: a batch is written in one transaction, which holds SQLite's write lock
+# while it lasts (about 2 s for 1,000 invoices); send larger sets in several requests.
+MAX_BATCH = 1000
+
 
 def _json_body():
-    body = request.get_json(silent=True)
+    try:
+        body = json.loads(request.get_data())
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
+        body = None
     if body is None:
         return None, api_error(400, "invalid_json", "The body must be JSON "
                                                     "(Content-Type: application/json).")
     return body, None
+
+
+def _scalar_fields(record):
+    """A record's values as the CSV would give them: text; numbers as written; lists, objects
+    and booleans refused (a list is not an invoice number)."""
+    out, wrong = {}, {}
+    for key, value in record.items():
+        if value is None:
+            out[key] = ""
+        elif isinstance(value, str) or (isinstance(value, (int, float))
+                                        and not isinstance(value, bool)):
+            out[key] = str(value)
+        else:
+            wrong[key] = "must be a string or a number"
+    return out, wrong
 
 
 def _invoice_json(invoice):
@@ -36,7 +60,16 @@ def post_invoices():
     records = body if isinstance(body, list) else [body]
     if not records or not all(isinstance(r, dict) for r in records):
         return api_error(400, "invalid_body", "Send an invoice object or a list of them.")
-    as_text = [{k: "" if v is None else str(v) for k, v in r.items()} for r in records]
+    if len(records) > MAX_BATCH:
+        return api_error(413, "batch_too_large", f"{len(records)} invoices in one request; send "
+                                                 f"at most {MAX_BATCH} per request.")
+    as_text, wrong = [], {}
+    for index, record in enumerate(records):
+        fields, bad = _scalar_fields(record)
+        as_text.append(fields)
+        wrong.update({f"{index}.{k}": v for k, v in bad.items()})
+    if wrong:
+        return api_error(422, "invalid_invoices", "Nothing was saved: fix these fields.", wrong)
     rows, errors = validate(enumerate(as_text))
     report = None if errors else import_rows(rows)
     errors = errors or report.errors
@@ -58,53 +91,86 @@ def post_payment():
         return error
     if not isinstance(body, dict):
         return api_error(400, "invalid_body", "Send one payment object.")
-    fields = {}
-    invoice = invoice_by_number(str(body.get("invoice_number", "")))
+    values, fields = _scalar_fields(body)
+    invoice = _invoice(values.get("invoice_number", "")) if "invoice_number" not in fields \
+        else None
     if invoice is None:
-        fields["invoice_number"] = "no invoice with this number"
+        fields.setdefault("invoice_number", "no invoice with this number")
     try:
-        amount = parse_amount(str(body.get("amount", "")))
+        amount = parse_amount(values.get("amount", ""))
         if amount == 0:
             raise ValueError("the amount is zero")
     except ValueError as exc:
-        fields["amount"] = str(exc)
-    if str(body.get("currency", "EUR")).upper() != "EUR":
-        fields["currency"] = "only EUR is supported"
-    external_id = str(body.get("external_id", "")).strip()
-    if not external_id:
-        fields["external_id"] = "required: your unique id for this payment (replays are ignored)"
+        fields.setdefault("amount", str(exc))
+    if (values.get("currency") or "EUR").upper() != "EUR":
+        fields.setdefault("currency", "only EUR is supported")
+    external_id = values.get("external_id", "").strip()
     try:
-        received_on = parse_date(str(body["date"])) if body.get("date") else clock.today()
+        if not external_id:
+            raise ValueError("required: your unique id for this payment (replays are ignored)")
+        clean_text("external_id", external_id, 255)
     except ValueError as exc:
-        fields["date"] = str(exc)
+        fields.setdefault("external_id", str(exc))
+    try:
+        received_on = parse_date(values["date"]) if values.get("date") else clock.today()
+    except ValueError as exc:
+        fields.setdefault("date", str(exc))
     if fields:
         return api_error(422, "invalid_payment", "The payment was not recorded.", fields)
     try:
-        result = record_payment(customer=invoice.customer, source="api", external_id=external_id,
-                                amount_cents=amount, received_on=received_on, invoices=[invoice],
-                                actor="api")
+        result = _record_api_payment(invoice, amount, external_id, received_on)
+    except ReplayConflict as exc:
+        db.session.rollback()
+        return api_error(409, "external_id_conflict", str(exc), {"external_id": str(exc)})
     except LedgerError as exc:
         db.session.rollback()
         return api_error(422, "invalid_payment", str(exc))
-    db.session.commit()
     return {"external_id": external_id, "replayed": not result.created,
             "allocated": plain_amount(result.allocated_cents), "credit": plain_amount(result.credit_cents),
             "invoice": _invoice_json(invoice)}, 201 if result.created else 200
 
 
-@bp.get("/invoices/<number>")
+def _invoice(number):
+    """The invoice with this number, or None (also for text no invoice number can be)."""
+    try:
+        return invoice_by_number(clean_text("invoice_number", number, 64))
+    except ValueError:
+        return None
+
+
+def _record_api_payment(invoice, amount, external_id, received_on):
+    """Record and commit; a concurrent request that recorded the same payment first makes this
+    one a replay (the unique key on (source, external_id) decides), never a 500."""
+    def record():
+        result = record_payment(customer=invoice.customer, source="api", external_id=external_id,
+                                amount_cents=amount, received_on=received_on, invoices=[invoice],
+                                actor="api")
+        db.session.commit()
+        return result
+    try:
+        return record()
+    except IntegrityError:
+        db.session.rollback()
+        return record()  # found now: answered as the replay it is
+
+
+@bp.get("/invoices/<path:number>")
 def get_invoice(number):
-    invoice = invoice_by_number(number)
+    invoice = _invoice(number)
     if invoice is None:
-        return api_error(404, "not_found", f"No invoice {number}.")
+        return api_error(404, "not_found", f"No invoice {number[:64]!r}.")
     return _invoice_json(invoice)
 
 
-@bp.get("/customers/<ref>/timeline")
+@bp.get("/customers/<path:ref>/timeline")
 def get_timeline(ref):
-    customer = db.session.scalar(select(Customer).where(Customer.ref == ref))
+    try:
+        customer = db.session.scalar(select(Customer).where(
+            Customer.ref == clean_text("ref", ref, 64)))
+    except ValueError:
+        customer = None
     if customer is None:
-        return api_error(404, "not_found", f"No customer {ref}.")
+        return api_error(404, "not_found", f"No customer {ref[:64]!r}.")
     events = db.session.scalars(select(Event).where(Event.customer_id == customer.id)
                                 .order_by(Event.at, Event.id)).all()
     return {"customer_ref": ref, "events": [

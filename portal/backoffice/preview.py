@@ -1,6 +1,6 @@
 """Tomorrow's run before it happens: what it would send, by level and channel; hold a single
 reminder; and the "review before sending" switch with the reminders waiting for release."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,6 +11,7 @@ from reminders.schedule import calendar_for
 
 from .. import clock
 from ..extensions import db
+from ..imports import parse_date
 from ..ledger import place_hold, release_hold
 from ..models import Customer, Hold, Instalment, Invoice, Reminder, get_setting, set_setting
 from . import bp
@@ -45,10 +46,10 @@ def preview_rows(as_of):
 @bp.get("/preview")
 def preview_page():
     try:
-        as_of = date.fromisoformat(request.args["date"]) if request.args.get("date") \
+        as_of = parse_date(request.args["date"]) if request.args.get("date") \
             else next_run_day(clock.today())
-    except ValueError:
-        abort(400)
+    except ValueError as exc:
+        abort(400, f"date: {exc}")
     waiting = db.session.execute(select(Reminder, Customer).join(
         Customer, Customer.id == Reminder.customer_id).where(Reminder.state == "review")
         .order_by(Reminder.scheduled_for, Customer.name)).all()

@@ -27,8 +27,8 @@ def _send(customer, kind, attachments=(), **context):
                    link=portal_url(customer), link_max_age_days=cfg["LINK_MAX_AGE_DAYS"])
     domain = parseaddr(cfg["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "relance.invalid"
     message = Outgoing(
-        msg_id=f"<relance.{kind}.{customer.id}.{context.get('number', '')}."
-               f"{secrets.token_hex(6)}@{domain}>",
+        # Ids only: no imported text (an invoice number) ever reaches a header unencoded.
+        msg_id=f"<relance.{kind}.{customer.id}.{secrets.token_hex(6)}@{domain}>",
         sender=cfg["MAIL_DEFAULT_SENDER"],
         recipients=[e.strip() for e in customer.email.split(",") if e.strip()],
         subject=SUBJECTS[kind][language].format(**context),

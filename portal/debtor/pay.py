@@ -100,7 +100,8 @@ def _demo_payment(session_id):
     if not isinstance(gateway_for(), DemoGateway):
         abort(404)
     payment = db.session.scalar(select(Payment).where(
-        Payment.external_id == session_id, Payment.customer_id == g.customer.id))
+        Payment.source == "demo", Payment.external_id == session_id,
+        Payment.customer_id == g.customer.id))
     if payment is None:
         abort(404)
     return payment

@@ -31,6 +31,7 @@ from .mailer import send_fresh_link, send_invoice_copy
 
 RENEW_EVERY = timedelta(minutes=10)
 RENEW_PER_DAY = 3
+VISIT_EVERY = timedelta(minutes=30)
 
 
 @bp.url_value_preprocessor
@@ -162,10 +163,19 @@ def landing():
     if request.args.get("mandate"):
         flash(_("Thank you: once your bank confirms the mandate, each instalment will be "
                 "debited on its date."), "success")
-    record_event(g.customer.id, "portal_visit", actor="debtor",
-                 user_agent=request.user_agent.string[:200])
-    db.session.commit()
+    _record_visit(g.customer.id)
     return _landing()
+
+
+def _record_visit(customer_id, every=VISIT_EVERY):
+    """A visit on the timeline at most once per `every`, decided by a read (no write, no lock
+    for a reload; two first visits at the same instant may both be kept, which is harmless)."""
+    last = db.session.scalar(select(func.max(Event.at)).where(
+        Event.customer_id == customer_id, Event.kind == "portal_visit"))
+    if last is None or last < datetime.now(timezone.utc) - every:
+        record_event(customer_id, "portal_visit", actor="debtor",
+                     user_agent=request.user_agent.string[:200])
+        db.session.commit()
 
 
 @bp.get("/<token>/invoices/<id:invoice_id>.pdf")

@@ -79,17 +79,6 @@ def start_checkout(customer, invoices_and_amounts, source, external_id, plan_id=
     return payment
 
 
-def find(external_id=None, payment_intent_id=None):
-    if external_id:
-        payment = db.session.scalar(select(Payment).where(Payment.external_id == external_id))
-        if payment is not None:
-            return payment
-    if payment_intent_id:
-        return db.session.scalar(select(Payment).where(
-            Payment.payment_intent_id == payment_intent_id))
-    return None
-
-
 def transition(payment, state, as_of, actor="stripe", **details):
     """Move `payment` to `state` if that is a step forward; return whether anything changed.
 
