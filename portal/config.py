@@ -12,7 +12,7 @@ KNOWN_KEYS = (DEFAULT_SECRET_KEY, "test-secret", "secret", "changeme", "change-m
 MIN_KEY_LENGTH, MIN_KEY_VARIETY = 32, 10  # characters, distinct characters
 
 
-class ConfigError(RuntimeError):
+class ConfigError(ValueError):
     """The configuration cannot be used; the message says what to set."""
 
 
