@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 
 from ..extensions import db
 from ..models import PAID_CENTS, Hold, Invoice, Payment, SentMessage
@@ -49,12 +49,14 @@ def dashboard(as_of, dso_window_days=90):
         aging[bucket(late)] += balance
     outstanding = sum(aging.values())
     since = as_of - timedelta(days=dso_window_days)
-    sales = db.session.scalar(select(func.coalesce(func.sum(Invoice.total_cents), 0)).where(
+    # SUM of a BIGINT is NUMERIC on PostgreSQL (a Decimal in Python): cents stay int.
+    sales = db.session.scalar(select(cast(func.coalesce(func.sum(Invoice.total_cents), 0),
+                                          BigInteger)).where(
         Invoice.issue_date > since, Invoice.issue_date <= as_of, Invoice.status != "cancelled"))
     dso = round(outstanding * dso_window_days / sales) if sales else None
     month_start = as_of.replace(day=1)
-    collected = db.session.scalar(select(func.coalesce(
-        func.sum(Payment.amount_cents - Payment.refunded_cents), 0)).where(
+    collected = db.session.scalar(select(cast(func.coalesce(
+        func.sum(Payment.amount_cents - Payment.refunded_cents), 0), BigInteger)).where(
         Payment.source.in_(ONLINE), Payment.state == "succeeded",
         Payment.received_on >= month_start, Payment.received_on <= as_of))
     kept = broken = running = 0

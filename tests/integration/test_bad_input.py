@@ -267,3 +267,21 @@ def test_f19_fifty_reloads_are_one_visit(any_client, debtor):
         assert any_client.get(landing).status_code == 200
     assert db.session.scalar(select(func.count(Event.id)).where(
         Event.kind == "portal_visit")) == 1
+
+
+def test_the_dashboard_counts_online_money_on_postgresql_too(any_app, any_client, debtor):
+    """Found by the property test: SUM of a BIGINT is a Decimal on PostgreSQL, which the
+    amount formatter refused (500 on /admin/dashboard once a card payment had arrived)."""
+    from portal.payments.ledger import start_checkout, transition
+    from portal.users import create_user
+    customer, invoice, landing = debtor
+    payment = start_checkout(customer, [(invoice, 50_000)], "demo", "demo_cs_dash")
+    transition(payment, "succeeded", clock.today(), actor="demo")
+    create_user("compta@atelier.example", "correct horse battery staple")
+    db.session.commit()
+    page = any_client.get("/admin/login").get_data(as_text=True)
+    any_client.post("/admin/login", data={"csrf_token": csrf(page),
+                                          "email": "compta@atelier.example",
+                                          "password": "correct horse battery staple"})
+    response = any_client.get("/admin/dashboard")
+    assert response.status_code == 200 and "500,00" in response.get_data(as_text=True)

@@ -101,13 +101,15 @@ def test_f1_the_accountant_sees_it_and_applies_only_what_was_received(hooks, any
 
 
 def test_f1_allocations_never_exceed_the_money(hooks, any_client):
-    """Even a payment whose allocations were set above its amount takes no more than it has."""
-    customer, invoice, payment = open_checkout()
-    payment.allocations[0].amount_cents = 200_000  # more than the payment: capped at success
+    """Allocations are capped by the money received, not only by what each invoice owes."""
+    customer, invoice, payment = open_checkout(amount=50_000)
+    invoice.total_cents = 118_842  # the invoice owes more than this payment brings
+    payment.allocations[0].amount_cents = 118_842  # set above the payment: capped at success
     db.session.commit()
     deliver(any_client, "evt_ok", "checkout.session.completed", completed(payment))
     db.session.expire_all()
-    assert db.session.scalar(select(func.sum(Allocation.amount_cents))) == 118_842
+    assert db.session.scalar(select(func.sum(Allocation.amount_cents))) == 50_000
+    assert customer_credit_cents(customer.id) == 0
 
 
 MALFORMED_BODIES = ["[]", "123", "null", '"evt"', "{}", '{"id": "evt_x"}',
