@@ -64,7 +64,7 @@ def test_debtor_answers_from_a_phone(live_app, phone, smtp):
         kinds = {h.kind for h in db.session.scalars(select(Hold))}
         assert kinds == {"not_received", "promise", "plan"}
         visits = db.session.scalars(select(Event).where(Event.kind == "portal_visit")).all()
-        assert len(visits) >= 4
+        assert len(visits) == 1  # many page views within 30 minutes: one visit on the timeline
 
 
 def _plan_request(page, count, only=None):
