@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .extensions import db
 from .models import Allocation, Customer, Event, Hold, Invoice, Payment, utcnow
@@ -20,6 +21,22 @@ class LedgerError(ValueError):
 
 class ReplayConflict(LedgerError):
     """An external id already recorded for this source, but for another invoice or amount."""
+
+
+def compare_and_set(obj, before, after, column="state"):
+    """Move `obj.<column>` from `before` to `after` by a conditional UPDATE, which only one of
+    several concurrent requests can win (PostgreSQL and SQLite alike). True: this request won
+    and `obj` shows the new value; False: another moved it first and `obj` is read afresh."""
+    db.session.flush()
+    model = type(obj)
+    won = db.session.execute(
+        update(model).where(model.id == obj.id, getattr(model, column) == before)
+        .values({column: after}).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        db.session.refresh(obj)
+        return False
+    set_committed_value(obj, column, after)
+    return True
 
 
 def lock_customer(customer_id):

@@ -16,14 +16,13 @@ from datetime import date, timedelta
 
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 
 from reminders.policy import policy_for
 
 from .answers import AnswerError
 from .extensions import db
-from .ledger import place_hold, record_event, release_hold
+from .ledger import compare_and_set, place_hold, record_event, release_hold
 from .models import Hold, Instalment, InstalmentPlan, Invoice, utcnow
 
 ACTIVE = ("requested", "countered", "approved")
@@ -45,14 +44,8 @@ def move(plan, state):
     before = plan.state
     if state not in NEXT[before]:
         raise PlanConflict(f"plan {plan.id} is {before}: it cannot become {state}")
-    db.session.flush()
-    won = db.session.execute(
-        update(InstalmentPlan).where(InstalmentPlan.id == plan.id, InstalmentPlan.state == before)
-        .values(state=state).execution_options(synchronize_session=False)).rowcount
-    if not won:
-        db.session.refresh(plan)
+    if not compare_and_set(plan, before, state):
         raise PlanConflict(f"plan {plan.id} was decided meanwhile: it is {plan.state}")
-    set_committed_value(plan, "state", state)
 
 
 def split_amounts(total_cents, count):

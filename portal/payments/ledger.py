@@ -19,12 +19,11 @@ exceed the money received, nor what each invoice still owes.
 
 import hashlib
 
-from sqlalchemy import select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
-from ..ledger import place_hold, record_event, release_hold, settle
+from ..ledger import compare_and_set, place_hold, record_event, release_hold, settle
 from ..models import Allocation, Hold, Payment
 
 NEXT = {
@@ -87,14 +86,8 @@ def transition(payment, state, as_of, actor="stripe", **details):
     before = payment.state
     if state == before or state not in NEXT[before]:
         return False
-    db.session.flush()
-    won = db.session.execute(
-        update(Payment).where(Payment.id == payment.id, Payment.state == before)
-        .values(state=state).execution_options(synchronize_session=False)).rowcount
-    if not won:
-        db.session.refresh(payment)
+    if not compare_and_set(payment, before, state):
         return False
-    set_committed_value(payment, "state", state)
     if state == "succeeded":
         _fit_allocations(payment)
     db.session.flush()
