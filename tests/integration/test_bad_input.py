@@ -285,3 +285,19 @@ def test_the_dashboard_counts_online_money_on_postgresql_too(any_app, any_client
                                           "password": "correct horse battery staple"})
     response = any_client.get("/admin/dashboard")
     assert response.status_code == 200 and "500,00" in response.get_data(as_text=True)
+
+
+def test_f10_an_expired_link_of_a_revoked_version_mails_nothing(any_client, debtor, smtp,
+                                                                 monkeypatch):
+    import time
+    customer, invoice, landing = debtor
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 61 * 86400)
+    old = make_token(customer)  # signed 61 days ago, with link version 1
+    monkeypatch.undo()
+    customer.link_version = 2  # the accountant revoked every link since
+    db.session.commit()
+    page = any_client.get(f"/p/{old}")
+    assert page.status_code == 410
+    renewed = any_client.post(f"/p/{old}/renew", data={"csrf_token": csrf(page.get_data(True))})
+    assert renewed.status_code == 200 and smtp.messages == []
