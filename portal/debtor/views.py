@@ -288,13 +288,16 @@ def renew():
                    Event.at >= now - timedelta(days=1))).one()
         if customer and recent[0] < RENEW_PER_DAY and (recent[1] is None
                                                        or recent[1] < now - RENEW_EVERY):
+            # Counted before it is sent, and the lock released: the mail server's time is
+            # nobody else's wait, and a failed attempt still counts against the limit.
+            record_event(customer_id, "link_resent", actor="debtor")
+            db.session.commit()
             try:
                 send_fresh_link(customer)
-                record_event(customer_id, "link_resent", actor="debtor")
                 sent = True
             except (DeliveryError, MessageRejected) as exc:
                 record_event(customer_id, "link_not_resent", reason=str(exc))
-            db.session.commit()
+                db.session.commit()
     return render_template("debtor/renewed.html", sent=sent), 200
 
 

@@ -115,9 +115,11 @@ def hold_for_review(payment, as_of, reason, received_cents=None, actor="stripe")
     currency): nothing is applied; the payment waits for the accountant (inbox)."""
     if payment.state not in ("created", "pending", "cancelled"):
         return False  # a settled amount is never rewritten by a later event
+    if not transition(payment, "review", as_of, actor, reason=reason,
+                      expected_cents=payment.amount_cents, received_cents=received_cents):
+        return False
     payment.received_cents, payment.review_reason = received_cents, reason[:200]
-    return transition(payment, "review", as_of, actor, reason=reason,
-                      expected_cents=payment.amount_cents, received_cents=received_cents)
+    return True
 
 
 def resolve_review(payment, accept, as_of, by):
