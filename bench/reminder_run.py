@@ -3,14 +3,20 @@
     .venv/bin/python bench/reminder_run.py                      # 100,000 invoices on SQLite
     .venv/bin/python bench/reminder_run.py --invoices 1000000 --schedule-only
     .venv/bin/python bench/reminder_run.py --postgres           # also on PostgreSQL
+    .venv/bin/python bench/reminder_run.py --invoices 15000 --relay-ms 30 --connections 32
 
 Generates N open invoices over N/5 debtors (all overdue, so every debtor gets an e-mail), then
 1. the schedule step alone: stream every open invoice through the schedule (invoices/s, memory);
 2. the whole run (plan, claim, render, send, record) to an aiosmtpd sink in another process on
-   loopback (e-mails delivered/s).
+   loopback (e-mails delivered/s), over MAIL_CONNECTIONS connections, next to the ceiling of that
+   same sink in the same run: plain smtplib clients resending one prepared message of a
+   reminder's size over as many connections. `--relay-ms` makes the sink answer each message
+   after that delay, as a hosted relay does.
 """
 import argparse
 import multiprocessing
+import smtplib
+import threading
 import os
 import random
 import resource
@@ -44,11 +50,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_sink():
+def start_sink(relay_ms=0):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                             "-c", "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    here = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.Popen([sys.executable, os.path.join(here, "smtp_sink.py"), str(port),
+                             str(relay_ms)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -113,13 +119,37 @@ def schedule_step(url, n_invoices):
         db.engine.dispose()
 
 
-def whole_run(url, senders, batch):
+MESSAGE_BYTES = 9_500  # about a reminder with its text and HTML parts
+
+
+def raw_ceiling(port, connections, count):
+    """Messages/s that plain smtplib clients get through the sink over `connections`
+    connections, resending one prepared message: what no run could beat on this machine."""
+    body = (b"From: a@example.fr\r\nTo: b@example.org\r\nSubject: ceiling\r\n\r\n"
+            + b"x" * 76 + b"\r\n") * (MESSAGE_BYTES // 78)
+    per_connection = max(1, count // connections)
+
+    def client():
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for _ in range(per_connection):
+                smtp.sendmail("a@example.fr", ["b@example.org"], body)
+
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return per_connection * connections / (time.perf_counter() - started)
+
+
+def whole_run(url, senders, batch, relay_ms=0, connections=8):
     """`flask reminders run` in `senders` processes at once (they share the work through
-    claims), delivering to an aiosmtpd sink in its own process."""
-    sink, port = start_sink()
+    claims), delivering to an aiosmtpd sink in its own process; then the sink's raw ceiling."""
+    sink, port = start_sink(relay_ms)
     env = dict(os.environ, FLASK_APP="wsgi", DATABASE_URL=url, MAIL_PORT=str(port),
                MAIL_BATCH_SIZE=str(batch), SECRET_KEY="bench-secret",
-               RELANCE_ENV="development")
+               RELANCE_ENV="development", MAIL_CONNECTIONS=str(connections))
     env.pop("MAIL_OUTBOX_DIR", None)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
@@ -130,6 +160,8 @@ def whole_run(url, senders, batch):
                  for _ in range(senders)]
         outputs = [p.communicate() for p in procs]
         seconds = time.perf_counter() - started
+        ceiling = raw_ceiling(port, connections * senders, min(20_000, max(2_000, int(
+            connections * senders * 1000 / max(relay_ms, 1)))))
     finally:
         sink.terminate()
         sink.wait()
@@ -139,11 +171,15 @@ def whole_run(url, senders, batch):
             raise SystemExit(f"reminders run failed: {err}")
         sent += sum(int(line.split(": ")[1].split()[0]) for line in out.splitlines()
                     if " email: " in line)
-    print(f"  whole run, {senders} process(es): {sent:,} e-mails delivered in {seconds:.2f} s = "
-          f"{sent / seconds:,.0f} e-mails/s (start-up + plan + claim + render + SMTP + record)")
+    rate = sent / seconds
+    print(f"  whole run, {senders} process(es) x {connections} connection(s), relay answering "
+          f"in {relay_ms:g} ms: {sent:,} e-mails delivered in {seconds:.2f} s = {rate:,.0f} "
+          f"e-mails/s (start-up + plan + claim + render + SMTP + record)")
+    print(f"  raw smtplib ceiling of the same sink over {connections * senders} connection(s): "
+          f"{ceiling:,.0f} messages/s; the run reaches {rate / ceiling:.2f} x the ceiling")
 
 
-def bench(url, n_invoices, schedule_only, batch, senders):
+def bench(url, n_invoices, schedule_only, batch, senders, relay_ms=0, connections=8):
     child = multiprocessing.get_context("spawn").Process(target=setup_database,
                                                          args=(url, n_invoices))
     child.start()
@@ -153,7 +189,7 @@ def bench(url, n_invoices, schedule_only, batch, senders):
         for count in senders:
             if count != senders[0]:
                 reset_reminders(url)
-            whole_run(url, count, batch)
+            whole_run(url, count, batch, relay_ms, connections)
     with app_for(url).app_context():
         db.drop_all()
         db.engine.dispose()
@@ -175,15 +211,21 @@ def main():
     parser.add_argument("--batch", type=int, default=200, help="MAIL_BATCH_SIZE")
     parser.add_argument("--senders", default="1,2",
                         help="run processes sending at once, one measure per count (default 1,2)")
+    parser.add_argument("--relay-ms", type=float, default=0,
+                        help="the sink answers each message after this delay (default 0)")
+    parser.add_argument("--connections", type=int, default=8,
+                        help="MAIL_CONNECTIONS of each run process (default 8)")
     args = parser.parse_args()
     senders = [int(n) for n in args.senders.split(",")]
     total = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         print(f"SQLite ({args.invoices:,} invoices)")
-        bench(f"sqlite:///{tmp}/bench.db", args.invoices, args.schedule_only, args.batch, senders)
+        bench(f"sqlite:///{tmp}/bench.db", args.invoices, args.schedule_only, args.batch, senders,
+              args.relay_ms, args.connections)
     if args.postgres:
         print(f"PostgreSQL ({args.invoices:,} invoices)")
-        bench(PG_URL, args.invoices, args.schedule_only, args.batch, senders)
+        bench(PG_URL, args.invoices, args.schedule_only, args.batch, senders, args.relay_ms,
+              args.connections)
     print(f"total {time.perf_counter() - total:.1f} s on {os.cpu_count()} cores")
 
 

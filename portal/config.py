@@ -72,8 +72,10 @@ class Config:
     MAIL_SUPPRESS_SEND = False
     # When set, the reminder run writes .eml files to this folder instead of using SMTP (demo).
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR")
-    # Messages sent over one SMTP connection before the run commits and reconnects.
+    # Debtors claimed by a run process at a time (each batch recorded before the next).
     MAIL_BATCH_SIZE = _int("MAIL_BATCH_SIZE", 200)
+    # SMTP connections one run process keeps busy at once (reminders/senders.py).
+    MAIL_CONNECTIONS = _int("MAIL_CONNECTIONS", 8)
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")

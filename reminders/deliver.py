@@ -15,7 +15,6 @@ from portal.plans import progress
 from .compose import InstalmentItem, Item, compose, compose_instalments, creditor
 from .letters import formal_notice_pdf
 from .mime import Outgoing
-from .transport import MessageRejected
 from .schedule import BLOCKING_HOLDS
 
 
@@ -61,22 +60,24 @@ def build_message(customer, composed, msg_id, level):
                     headers={"Auto-Submitted": "auto-generated", "X-Relance-Level": str(level)})
 
 
-def _send_and_record(connection, customer, rows, items, composed, as_of, report, pdf=None):
+def _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf=None):
+    """Hand the message to a connection (reminders.senders); once the server has answered, on
+    this thread, record what happened (the sender commits the answers it records)."""
     msg_id = message_id(min(r.id for r in rows), customer.id)
     message = build_message(customer, composed, msg_id, composed.level)
     if pdf is not None:
         filename = "mise-en-demeure-" + re.sub(r"[^A-Za-z0-9_-]", "_", customer.ref) + ".pdf"
         message.attachments.append((filename, "application/pdf", pdf))
-    try:
-        refused = connection.send(message)
-    except MessageRejected as exc:
-        _record_rejected(customer, rows, items, composed, msg_id, str(exc), report)
-    else:
-        _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused)
-    db.session.commit()
+
+    def done(refused, rejected):
+        if rejected is not None:
+            _record_rejected(customer, rows, items, composed, msg_id, str(rejected), report)
+        else:
+            _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused)
+    sender.submit(message, done)
 
 
-def deliver_instalments(connection, customer, rows, as_of, report):
+def deliver_instalments(sender, customer, rows, as_of, report):
     """Send `customer` one e-mail about the instalments in `rows` (claimed reminders)."""
     plans = {p.id: p for p in db.session.scalars(
         select(InstalmentPlan).where(InstalmentPlan.id.in_({r.plan_id for r in rows})))}
@@ -97,10 +98,10 @@ def deliver_instalments(connection, customer, rows, as_of, report):
         invoices=", ".join(i.number for i in plans[r.plan_id].invoices),
         debited=plans[r.plan_id].mandate_payment_method is not None) for r in keep]
     composed = compose_instalments(customer, items, as_of, portal_url(customer))
-    _send_and_record(connection, customer, keep, items, composed, as_of, report)
+    _send_and_record(sender, customer, keep, items, composed, as_of, report)
 
 
-def deliver_group(connection, customer, rows, as_of, report, holds):
+def deliver_group(sender, customer, rows, as_of, report, holds):
     """Send `customer` one e-mail for `rows` (claimed reminders); `holds` is active_holds()."""
     blocked, promised = holds
     rows = _still_due(rows, blocked, report)
@@ -117,7 +118,7 @@ def deliver_group(connection, customer, rows, as_of, report, holds):
     if composed.level >= 4:
         letter_items = [i for i in items if i.level >= 4]
         pdf = formal_notice_pdf(customer, letter_items, as_of, creditor(), link)
-    _send_and_record(connection, customer, rows, items, composed, as_of, report, pdf)
+    _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf)
 
 
 def _record_rejected(customer, rows, items, composed, msg_id, reason, report):

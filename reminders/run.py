@@ -3,11 +3,12 @@
 Guarantees (tested in tests/integration/test_run_*.py):
 - idempotent: a reminder is one row per (invoice, cycle, level) and is sent once;
 - an SMTP outage releases what was not sent (it stays due) and raises DeliveryError;
-- a crash leaves claimed rows that the next run takes back, so at most the message in flight is
-  sent twice (with the same Message-ID);
+- a crash leaves claimed rows that the next run takes back, so at most the messages in flight,
+  one per SMTP connection (MAIL_CONNECTIONS), are sent twice (with the same Message-ID);
 - several runs at once share the work: claims use FOR UPDATE SKIP LOCKED on PostgreSQL.
 """
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -24,7 +25,8 @@ from .collect import collect_instalments
 from .deliver import active_holds, deliver_group, deliver_instalments
 from .plan import Due, due_instalment_reminders, due_reminders
 from .profiles import refresh_profiles
-from .transport import DeliveryError, transport_for
+from .senders import SenderPool, Serial
+from .transport import DeliveryError, SmtpTransport, transport_for
 
 INSERT_CHUNK = 1000
 REVIEW_SETTING = "review_before_sending"
@@ -156,24 +158,26 @@ def run(as_of, dry_run=False, progress=None, owner=None):
 
 
 def send_claimed(as_of, owner, report):
+    """Claim batches of debtors and send their messages over MAIL_CONNECTIONS connections at
+    once (reminders.senders); each batch is fully recorded before the next is claimed."""
     transport = transport_for()
     batch_size = current_app.config["MAIL_BATCH_SIZE"]
     try:
-        while True:
-            customer_ids = claims.claim_batch(as_of, owner, batch_size)
-            if not customer_ids:
-                break
-            groups = claims.load_claimed(owner)
-            holds = active_holds([r.invoice_id for g in groups.values() for r in g.invoices],
-                                 as_of)
-            with transport.connect() as connection:
+        with _senders(transport) as sender:
+            while True:
+                customer_ids = claims.claim_batch(as_of, owner, batch_size)
+                if not customer_ids:
+                    break
+                groups = claims.load_claimed(owner)
+                holds = active_holds([r.invoice_id for g in groups.values()
+                                      for r in g.invoices], as_of)
                 for customer, claimed in groups.items():
                     if claimed.invoices:
-                        deliver_group(connection, customer, claimed.invoices, as_of, report,
-                                      holds)
+                        deliver_group(sender, customer, claimed.invoices, as_of, report, holds)
                     if claimed.instalments:
-                        deliver_instalments(connection, customer, claimed.instalments, as_of,
+                        deliver_instalments(sender, customer, claimed.instalments, as_of,
                                             report)
+                sender.drain()
     except DeliveryError:
         claims.release(owner)
         raise
@@ -181,3 +185,13 @@ def send_claimed(as_of, owner, report):
         db.session.rollback()
         raise
 
+
+@contextmanager
+def _senders(transport):
+    if isinstance(transport, SmtpTransport):
+        with SenderPool(transport, current_app.config["MAIL_CONNECTIONS"],
+                        after_records=db.session.commit) as pool:
+            yield pool
+    else:
+        with transport.connect() as connection:
+            yield Serial(connection, after_records=db.session.commit)

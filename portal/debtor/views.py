@@ -13,7 +13,7 @@ from reminders.policy import policy_for
 from reminders.transport import DeliveryError, MessageRejected
 
 from .. import clock
-from ..answers import (AnswerError, MESSAGE_REASONS, customer_invoice,
+from ..answers import (AnswerError, MAX_MESSAGE, MESSAGE_REASONS, customer_invoice,
                        flag_not_received, promise_payment, send_message)
 from ..config import creditor
 from ..documents import invoice_copy_pdf
@@ -151,9 +151,9 @@ def _landing(promise_form=None, message_forms=None, plan_form=None, status=200):
         plan_form=plan_form, plannable=plannable,
         today=_today(), total_cents=sum(i.balance_cents for i in invoices),
         creditor=creditor(current_app.config), promise_form=promise_form,
-        message_forms=message_forms or {}, action_form=ActionForm(),
-        message_form_for=lambda invoice_id: MessageForm(prefix=f"m{invoice_id}", formdata=None),
-        reasons=MESSAGE_REASONS, max_promise=_today() + timedelta(days=policy_days)), status
+        message_forms=message_forms or {}, action_form=ActionForm(), max_message=MAX_MESSAGE,
+        reason_choices=[(key, str(text)) for key, text in MESSAGE_REASONS.items()],
+        max_promise=_today() + timedelta(days=policy_days)), status
 
 
 @bp.get("/<token>")

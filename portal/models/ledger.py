@@ -24,8 +24,8 @@ class Customer(db.Model):
     median_days_late = db.Column(db.Integer)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
-    invoices = db.relationship("Invoice", back_populates="customer", lazy="selectin",
-                               order_by="Invoice.due_date")
+    # Loaded only when asked for: a link check loads the customer, not every invoice.
+    invoices = db.relationship("Invoice", back_populates="customer", order_by="Invoice.due_date")
 
     def __repr__(self):
         return f"<Customer {self.ref}>"
