@@ -4,6 +4,7 @@ starts at midnight in Paris, so a promise made at 00:30 on the 23rd is made on t
 Every "today" of the application (the run's default date, the portal's limits, the back office,
 payments) and of the tests comes from `today()`; timestamps stay aware UTC (models.utcnow)."""
 import os
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,24 @@ def zone(name=None):
                          "as Europe/Paris") from None
 
 
+_pinned = None  # a date `pin` fixes for this process, or None
+
+
 def today(now=None, tz=None) -> date:
-    """The creditor's date at `now` (an aware datetime; default: this instant)."""
+    """The creditor's date at `now` (an aware datetime; default: this instant, or the pinned
+    date)."""
+    if now is None and tz is None and _pinned is not None:
+        return _pinned
     return (now or datetime.now(timezone.utc)).astimezone(zone(tz)).date()
+
+
+@contextmanager
+def pin(day):
+    """Make `today()` return `day` in this process while the block runs: a test (or a demo)
+    that must not see the date change under it at midnight."""
+    global _pinned
+    before, _pinned = _pinned, day
+    try:
+        yield day
+    finally:
+        _pinned = before

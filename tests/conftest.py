@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from flask import g
 from flask.testing import FlaskClient
 
-from portal import create_app
+from portal import clock, create_app
 from portal.config import TestConfig
 from portal.extensions import db
 from portal.models import Customer, Invoice
@@ -129,14 +129,28 @@ def any_db_url(request, tmp_path):
     return f"sqlite:///{tmp_path / 'relance.db'}"
 
 
+@pytest.fixture(autouse=True)
+def today():
+    """The creditor's date, pinned for the whole test (portal.clock.pin): a test that runs
+    across midnight in Paris sees one day. Tests that need the date take this fixture."""
+    with clock.pin(clock.today()) as day:
+        yield day
+
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'relance.db'}"
 
 
+def _smtp_port(request):
+    """The loopback SMTP sink's port when the test asked for one; else nothing listens (the
+    test configuration's port 1), so a test that sends by mistake fails."""
+    return request.getfixturevalue("smtp").port if "smtp" in request.fixturenames else 1
+
+
 @pytest.fixture
-def app(sqlite_url, smtp):
-    app = _make_app(sqlite_url, smtp.port)
+def app(request, sqlite_url):
+    app = _make_app(sqlite_url, _smtp_port(request))
     with app.app_context():
         yield app
         db.session.remove()
@@ -144,8 +158,8 @@ def app(sqlite_url, smtp):
 
 
 @pytest.fixture
-def any_app(any_db_url, smtp):
-    app = _make_app(any_db_url, smtp.port)
+def any_app(request, any_db_url):
+    app = _make_app(any_db_url, _smtp_port(request))
     with app.app_context():
         yield app
         db.session.remove()
@@ -166,6 +180,16 @@ def any_client(any_app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def accountant(app):
+    """A back-office accountant, compta@atelier.example, password tests.helpers.PASSWORD."""
+    from portal.users import create_user
+    from tests.helpers import PASSWORD
+    user = create_user("compta@atelier.example", PASSWORD, "accountant")
+    db.session.commit()
+    return user
 
 
 _counter = iter(range(1, 10**9))

@@ -1,5 +1,8 @@
-"""Helpers shared by test modules: a served app, independent HTTP sessions, requests at once,
-Stripe-style signatures. (Fixtures live in conftest.py; plain functions here.)"""
+"""Helpers shared by test modules (no test module imports another): the French calendar, a
+reminder run read back from the SMTP sink, portal and back-office steps, payments and
+Stripe-style signatures, a served app with independent HTTP sessions and requests released at
+once. Fixtures live in conftest.py; plain functions here. "Today" is `clock.today()`, which the
+autouse `today` fixture pins for each test."""
 import contextlib
 import hashlib
 import hmac
@@ -12,11 +15,84 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from datetime import timedelta
+
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port
+from portal import clock
+from portal.extensions import db
+from portal.models import Invoice
+from portal.payments.ledger import start_checkout
+from reminders.schedule import calendar_for
+from tests.conftest import free_port, make_customer, make_invoice
 
-WEBHOOK_SECRET = "whsec_test_secret"
+WEBHOOK_SECRET = SECRET = "whsec_test_secret"
+PASSWORD = "correct horse battery staple"
+CAL = calendar_for("FR")
+
+
+def business_day(offset):
+    """The first business day at least `offset` days from today."""
+    return CAL.next_business_day(clock.today() + timedelta(days=offset))
+
+
+def run(app, smtp, day):
+    """`flask reminders run --date DAY`; (To, level, text) of each e-mail the sink received."""
+    smtp.clear()
+    result = app.test_cli_runner().invoke(args=["reminders", "run", "--date", day.isoformat()])
+    assert result.exit_code == 0, result.output
+    return [(m["To"], int(m["X-Relance-Level"]), m.get_body(("plain",)).get_content())
+            for m in smtp.messages]
+
+
+def debtor(tier="standard", amounts=(100_000, 50_000)):
+    """A customer with invoices 30 days overdue, numbered P-1, P-2..."""
+    customer = make_customer(tier=tier, name="Menuiserie Girard")
+    invoices = [make_invoice(customer, clock.today() - timedelta(days=30), cents,
+                             number=f"P-{n}") for n, cents in enumerate(amounts, start=1)]
+    db.session.commit()
+    return customer, invoices
+
+
+def ask(client, token, invoices, count, first, accept=False, reason="Trésorerie tendue"):
+    """The portal's instalment form: the schedule shown, or (accept) the request made."""
+    page = client.get(f"/p/{token}").get_data(as_text=True)
+    data = {"csrf_token": csrf(page), "invoice_ids": [i.id for i in invoices],
+            "instalment_count": count, "first_instalment_date": first.isoformat(),
+            "reason": reason}
+    if accept:
+        data["accept"] = "y"
+    return client.post(f"/p/{token}/plan", data=data,
+                       headers={"User-Agent": "Mozilla/5.0 (iPhone) test"})
+
+
+def login(client, email="compta@atelier.example", password=PASSWORD, next_url=None):
+    page = client.get("/admin/login").get_data(as_text=True)
+    url = "/admin/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"csrf_token": csrf(page), "email": email,
+                                  "password": password})
+
+
+def checkout(customer, invoices, session_id="cs_test_1", source="stripe"):
+    payment = start_checkout(customer, [(i, i.balance_cents) for i in invoices], source,
+                             session_id)
+    db.session.commit()
+    return payment
+
+
+def paid_cents():
+    return db.session.scalar(select(func.coalesce(func.sum(Invoice.total_cents), 0))) - sum(
+        i.balance_cents for i in db.session.scalars(select(Invoice)))
+
+
+def post_event(client, event_id, kind, obj, secret=SECRET, at=None):
+    """A Stripe event signed as Stripe signs it, posted to the webhook."""
+    payload = json.dumps({"id": event_id, "object": "event", "type": kind,
+                          "api_version": "2025-01-27", "created": int(time.time()),
+                          "data": {"object": obj}})
+    return client.post("/stripe/webhook", data=payload, content_type="application/json",
+                       headers={"Stripe-Signature": sign(payload, secret, at)})
 
 
 def csrf(page, prefix=""):

@@ -83,3 +83,19 @@ def promise(page, number, day):
 def shot(page, name):
     os.makedirs(SHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+def waiting_plan(name, number, cents):
+    """A customer whose 9-instalment request waits for the accountant."""
+    from datetime import timedelta
+
+    from portal import clock
+    from portal.plans import propose, request_plan
+    from tests.conftest import make_customer, make_invoice
+    today = clock.today()
+    customer = make_customer(name=name)
+    invoice = make_invoice(customer, today - timedelta(days=30), cents, number=number)
+    db.session.flush()
+    proposal = propose(customer, [invoice], 9, today + timedelta(days=10), today)
+    request_plan(customer, [invoice], proposal, "Trésorerie", today)
+    return customer

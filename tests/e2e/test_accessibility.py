@@ -11,14 +11,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from portal import clock
 from portal.extensions import db
 from portal.links import portal_url
 from portal.models import InstalmentPlan, Task
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import promise, submit
-from tests.e2e.test_backoffice_walkthrough import waiting_plan
-from tests.e2e.test_debtor_walkthrough import TODAY
+from tests.e2e.conftest import promise, submit, waiting_plan
 
 AUDIT = (Path(__file__).parent / "audit.js").read_text(encoding="utf-8")
 
@@ -49,8 +48,8 @@ def test_portal_pages_pass_the_audit_and_work_from_the_keyboard(live_app, phone,
     app, base = live_app
     with app.app_context():
         customer = make_customer(name="Menuiserie Girard", email="compta@girard.example")
-        make_invoice(customer, TODAY - timedelta(days=40), 180_000, number="MG-1")
-        make_invoice(customer, TODAY - timedelta(days=3), 24_990, number="MG-2")
+        make_invoice(customer, clock.today() - timedelta(days=40), 180_000, number="MG-1")
+        make_invoice(customer, clock.today() - timedelta(days=3), 24_990, number="MG-2")
         db.session.commit()
         link = portal_url(customer)
         real_time = time.time
@@ -67,7 +66,7 @@ def test_portal_pages_pass_the_audit_and_work_from_the_keyboard(live_app, phone,
     expect(page.locator(".skip")).to_be_in_viewport()
 
     # A promise too far away: the error is announced next to its field, and still passes.
-    promise(page, "MG-1", TODAY + timedelta(days=90))
+    promise(page, "MG-1", clock.today() + timedelta(days=90))
     expect(page.locator(".field .error")).to_be_visible()
     audit(page, "promise refused")
     field = page.get_by_label("Je paierai le")
@@ -81,7 +80,7 @@ def test_portal_pages_pass_the_audit_and_work_from_the_keyboard(live_app, phone,
     audit(page, "landing in English")
     region = page.get_by_role("region", name="Pay in instalments")
     region.get_by_label("Number of instalments").fill("2")
-    region.get_by_label("First instalment on").fill((TODAY + timedelta(days=7)).isoformat())
+    region.get_by_label("First instalment on").fill((clock.today() + timedelta(days=7)).isoformat())
     focus_by_keyboard(page, "See the schedule")
     style, width = outline_of_focused(page)
     assert style != "none" and width >= 2, "the focused button shows no focus ring"
@@ -111,9 +110,9 @@ def test_back_office_pages_pass_the_audit(live_app, browser):
         create_user("compta@atelier.example", "correct horse battery staple", role="admin")
         customer = make_customer(name="Serrurerie Noël", email="compta@noel.example",
                                  phone="+33 5 56 00 00 02")
-        make_invoice(customer, TODAY - timedelta(days=70), 64_000, number="SN-1")
+        make_invoice(customer, clock.today() - timedelta(days=70), 64_000, number="SN-1")
         db.session.flush()
-        task = Task(customer_id=customer.id, kind="call", level=3, due_on=TODAY,
+        task = Task(customer_id=customer.id, kind="call", level=3, due_on=clock.today(),
                     message_id="<seed>", details={"invoices": ["SN-1"]})
         db.session.add(task)
         waiting = waiting_plan("Pâtisserie Lambert", "PL-1", 90_000)
@@ -138,8 +137,8 @@ def test_the_portal_works_with_javascript_turned_off(live_app, browser, smtp):
     app, base = live_app
     with app.app_context():
         customer = make_customer(name="Plomberie Caron", email="compta@caron.example")
-        lost = make_invoice(customer, TODAY - timedelta(days=30), 52_000, number="PC-1")
-        make_invoice(customer, TODAY - timedelta(days=12), 8_000, number="PC-2")
+        lost = make_invoice(customer, clock.today() - timedelta(days=30), 52_000, number="PC-1")
+        make_invoice(customer, clock.today() - timedelta(days=12), 8_000, number="PC-2")
         db.session.commit()
         link, lost_id = portal_url(customer), lost.id
     context = browser.new_context(java_script_enabled=False, locale="fr-FR",
@@ -150,7 +149,7 @@ def test_the_portal_works_with_javascript_turned_off(live_app, browser, smtp):
         "button", name="Je n'ai jamais reçu cette facture"))
     expect(page.locator(".flash-success")).to_contain_text("Une copie de la facture PC-1")
     assert smtp.messages[-1]["Subject"] == "Copie de la facture PC-1"
-    promise(page, "PC-2", TODAY + timedelta(days=5))
+    promise(page, "PC-2", clock.today() + timedelta(days=5))
     expect(page.locator(".flash-success")).to_be_visible()
     submit(page, page.get_by_role("button", name="Payer par carte ou prélèvement SEPA"))
     submit(page, page.get_by_role("button", name="Carte : le paiement réussit"))

@@ -5,26 +5,16 @@ from datetime import timedelta
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from portal import clock
 from portal.extensions import db
 from portal.models import InstalmentPlan, Task
-from portal.plans import propose, request_plan
 from portal.users import create_user
 from reminders.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import shot, submit
-from tests.e2e.test_debtor_walkthrough import TODAY
+from tests.e2e.conftest import shot, submit, waiting_plan
 
 CAL = calendar_for("FR")
 PASSWORD = "correct horse battery staple"
-
-
-def waiting_plan(name, number, cents):
-    customer = make_customer(name=name)
-    invoice = make_invoice(customer, TODAY - timedelta(days=30), cents, number=number)
-    db.session.flush()
-    proposal = propose(customer, [invoice], 9, TODAY + timedelta(days=10), TODAY)
-    request_plan(customer, [invoice], proposal, "Trésorerie", TODAY)
-    return customer
 
 
 def test_accountant_day(live_app, browser, smtp):
@@ -34,12 +24,12 @@ def test_accountant_day(live_app, browser, smtp):
         first = waiting_plan("Pâtisserie Lambert", "PL-1", 90_000)
         second = waiting_plan("Épicerie Fine Masson", "EM-1", 60_000)
         caller = make_customer(name="Coiffure Rousseau", phone="+33 4 72 00 00 01")
-        make_invoice(caller, TODAY - timedelta(days=55), 45_000, number="CR-1")
+        make_invoice(caller, clock.today() - timedelta(days=55), 45_000, number="CR-1")
         db.session.flush()
-        db.session.add(Task(customer_id=caller.id, kind="call", level=3, due_on=TODAY,
+        db.session.add(Task(customer_id=caller.id, kind="call", level=3, due_on=clock.today(),
                             message_id="<seed>", details={"invoices": ["CR-1"]}))
         paused = make_customer(name="Fleurs Gauthier")
-        make_invoice(paused, TODAY - timedelta(days=20), 12_000, number="FG-1")
+        make_invoice(paused, clock.today() - timedelta(days=20), 12_000, number="FG-1")
         db.session.commit()
         ids = first.id, second.id, caller.id, paused.id
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
@@ -63,7 +53,7 @@ def test_accountant_day(live_app, browser, smtp):
     page.get_by_label("Décision").select_option("counter")
     page.get_by_label("Contre-proposition : nombre d'échéances").fill("3")
     page.get_by_label("Contre-proposition : première échéance le").fill(
-        (TODAY + timedelta(days=15)).isoformat())
+        (clock.today() + timedelta(days=15)).isoformat())
     page.get_by_label("Message au client").fill("Sur trois mois, c'est possible.")
     shot(page, "21-backoffice-counter")
     submit(page, page.get_by_role("button", name="Enregistrer et prévenir le client"))
@@ -73,7 +63,7 @@ def test_accountant_day(live_app, browser, smtp):
         "link", name="Appel à passer"))
     expect(page.locator("#content")).to_contain_text("+33 4 72 00 00 01")
     page.get_by_label("Résultat").select_option("reached")
-    page.get_by_label("Date de paiement promise").fill((TODAY + timedelta(days=7)).isoformat())
+    page.get_by_label("Date de paiement promise").fill((clock.today() + timedelta(days=7)).isoformat())
     page.get_by_label("Notes").fill("Virement la semaine prochaine.")
     shot(page, "22-backoffice-call-sheet")
     submit(page, page.get_by_role("button", name="Enregistrer", exact=True))
@@ -88,7 +78,7 @@ def test_accountant_day(live_app, browser, smtp):
     shot(page, "24-backoffice-dashboard")
     context.close()
 
-    day = CAL.next_business_day(TODAY + timedelta(days=1))
+    day = CAL.next_business_day(clock.today() + timedelta(days=1))
     with app.app_context():
         states = sorted(p.state for p in db.session.scalars(select(InstalmentPlan)))
         assert states == ["approved", "countered"]

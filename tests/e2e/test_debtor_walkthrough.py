@@ -12,16 +12,13 @@ from portal.models import Event, Hold
 from tests.conftest import make_customer, make_invoice
 from tests.e2e.conftest import promise, shot, submit
 
-TODAY = clock.today()  # the creditor's date, as the app sees it
-
-
 def test_debtor_answers_from_a_phone(live_app, phone, smtp):
     app, base = live_app
     with app.app_context():
         customer = make_customer(name="Boulangerie Dupont & Fils", email="compta@dupont.example")
-        lost = make_invoice(customer, TODAY - timedelta(days=30), 120_000, number="FA-1")
-        later = make_invoice(customer, TODAY - timedelta(days=12), 45_050, number="FA-2")
-        make_invoice(customer, TODAY - timedelta(days=5), 9_990, number="FA-3")
+        lost = make_invoice(customer, clock.today() - timedelta(days=30), 120_000, number="FA-1")
+        later = make_invoice(customer, clock.today() - timedelta(days=12), 45_050, number="FA-2")
+        make_invoice(customer, clock.today() - timedelta(days=5), 9_990, number="FA-3")
         db.session.commit()
         link = portal_url(customer)
         ids = (lost.id, later.id)
@@ -38,12 +35,12 @@ def test_debtor_answers_from_a_phone(live_app, phone, smtp):
     shot(page, "02-never-received")
     assert smtp.messages[-1]["Subject"] == "Copie de la facture FA-1"
 
-    promise(page, "FA-2", TODAY + timedelta(days=10))
+    promise(page, "FA-2", clock.today() + timedelta(days=10))
     expect(page.locator(".flash-success")).to_be_visible()
     expect(page.locator(f"#invoice-{ids[1]}")).to_contain_text("Paiement annoncé le")
     shot(page, "03-promise")
 
-    promise(page, "FA-2", TODAY + timedelta(days=90))
+    promise(page, "FA-2", clock.today() + timedelta(days=90))
     expect(page.locator(".field .error")).to_contain_text("au plus tard le")
     shot(page, "04-promise-too-far")
 
@@ -74,7 +71,7 @@ def _plan_request(page, count, only=None):
             box.uncheck()
         region.get_by_label(only).check()
     region.get_by_label("Nombre d'échéances").fill(str(count))
-    region.get_by_label("Première échéance le").fill((TODAY + timedelta(days=10)).isoformat())
+    region.get_by_label("Première échéance le").fill((clock.today() + timedelta(days=10)).isoformat())
     region.get_by_label("Pourquoi avez-vous besoin de délais ? (facultatif)").fill(
         "Un gros client nous paie en retard.")
     submit(page, region.get_by_role("button", name="Voir l'échéancier"))
@@ -85,11 +82,11 @@ def test_plans_from_a_phone_one_approved_at_once_one_for_the_accountant(live_app
     app, base = live_app
     with app.app_context():
         quick = make_customer(name="Garage Lefèvre", email="compta@lefevre.example")
-        make_invoice(quick, TODAY - timedelta(days=20), 90_000, number="GL-1")
-        make_invoice(quick, TODAY - timedelta(days=10), 30_001, number="GL-2")
+        make_invoice(quick, clock.today() - timedelta(days=20), 90_000, number="GL-1")
+        make_invoice(quick, clock.today() - timedelta(days=10), 30_001, number="GL-2")
         slow = make_customer(name="Hôtel Beau Rivage", email="compta@beaurivage.example",
                              tier="risky")
-        make_invoice(slow, TODAY - timedelta(days=45), 250_000, number="HB-1")
+        make_invoice(slow, clock.today() - timedelta(days=45), 250_000, number="HB-1")
         db.session.commit()
         links = portal_url(quick), portal_url(slow)
     page = phone

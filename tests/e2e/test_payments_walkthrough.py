@@ -4,12 +4,12 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from portal import clock
 from portal.extensions import db
 from portal.links import portal_url
 from reminders.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice
 from tests.e2e.conftest import shot, submit
-from tests.e2e.test_debtor_walkthrough import TODAY
 
 CAL = calendar_for("FR")
 
@@ -25,10 +25,10 @@ def test_card_then_sepa_failure(live_app, phone, smtp):
     app, base = live_app
     with app.app_context():
         card = make_customer(name="Librairie Vincent", email="compta@vincent.example")
-        make_invoice(card, TODAY - timedelta(days=25), 48_000, number="LV-1")
-        make_invoice(card, TODAY - timedelta(days=15), 12_500, number="LV-2")
+        make_invoice(card, clock.today() - timedelta(days=25), 48_000, number="LV-1")
+        make_invoice(card, clock.today() - timedelta(days=15), 12_500, number="LV-2")
         sepa = make_customer(name="Caves Legrand", email="compta@legrand.example")
-        make_invoice(sepa, TODAY - timedelta(days=25), 80_000, number="CL-1")
+        make_invoice(sepa, clock.today() - timedelta(days=25), 80_000, number="CL-1")
         db.session.commit()
         links = portal_url(card), portal_url(sepa)
     page = phone
@@ -48,7 +48,7 @@ def test_card_then_sepa_failure(live_app, phone, smtp):
     submit(page, page.get_by_role("button", name="Prélèvement SEPA : le prélèvement échoue"))
     page.goto(links[1])
     shot(page, "12-sepa-failed")
-    day = CAL.next_business_day(TODAY + timedelta(days=1))
+    day = CAL.next_business_day(clock.today() + timedelta(days=1))
     with app.app_context():
         sent = reminders_on(app, smtp, day)
     assert sent == ["compta@legrand.example"]  # the card payer hears nothing, the failure does
@@ -59,7 +59,7 @@ def test_sepa_pending_holds_then_clears(live_app, phone, smtp):
     app, base = live_app
     with app.app_context():
         customer = make_customer(name="Optique Perrin", email="compta@perrin.example")
-        make_invoice(customer, TODAY - timedelta(days=25), 33_300, number="OP-1")
+        make_invoice(customer, clock.today() - timedelta(days=25), 33_300, number="OP-1")
         db.session.commit()
         link = portal_url(customer)
     page = phone
@@ -70,7 +70,7 @@ def test_sepa_pending_holds_then_clears(live_app, phone, smtp):
     page.goto(link)
     expect(page.locator("#invoice-1")).to_contain_text("Paiement en cours")
     shot(page, "13-sepa-pending")
-    day = CAL.next_business_day(TODAY + timedelta(days=1))
+    day = CAL.next_business_day(clock.today() + timedelta(days=1))
     with app.app_context():
         assert reminders_on(app, smtp, day) == []  # pending: no reminder, and it clears now
     page.goto(link)

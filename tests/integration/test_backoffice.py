@@ -4,33 +4,15 @@ follows."""
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
+from portal import clock
 from portal.extensions import db
 from portal.models import Hold, InstalmentPlan, Invoice, User
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice, named
-from tests.integration.test_portal_answers import TODAY, business_day, csrf, run
-from tests.integration.test_portal_plans import ask, debtor
+from tests.helpers import PASSWORD, ask, business_day, csrf, debtor, login, run
 from portal.links import make_token
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def accountant(app):
-    user = create_user("compta@atelier.example", PASSWORD, "accountant")
-    db.session.commit()
-    return user
-
-
-def login(client, email="compta@atelier.example", password=PASSWORD, next_url=None):
-    page = client.get("/admin/login").get_data(as_text=True)
-    url = "/admin/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(url, data={"csrf_token": csrf(page), "email": email,
-                                  "password": password})
-
 
 def admin_rules(app):
     return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("backoffice.")
@@ -91,10 +73,10 @@ def test_login_is_rate_limited_and_next_is_never_another_site(client, accountant
 def test_inbox_and_a_plan_decision_the_schedule_follows(app, client, smtp, accountant):
     customer, invoices = debtor()
     token = make_token(customer)
-    ask(client, token, invoices, 9, TODAY + timedelta(days=10), accept=True)  # needs a human
+    ask(client, token, invoices, 9, clock.today() + timedelta(days=10), accept=True)  # needs a human
     plan = db.session.scalar(select(InstalmentPlan))
     other = make_customer(name="Brasserie Morel")
-    make_invoice(other, TODAY - timedelta(days=40), 10_000, number="BM-1")
+    make_invoice(other, clock.today() - timedelta(days=40), 10_000, number="BM-1")
     db.session.commit()
     login(client)
     inbox = client.get("/admin/").get_data(as_text=True)
@@ -120,7 +102,7 @@ def test_inbox_and_a_plan_decision_the_schedule_follows(app, client, smtp, accou
 
 def test_a_rejected_plan_lets_the_invoices_reminders_resume(app, client, smtp, accountant):
     customer, invoices = debtor()
-    ask(client, make_token(customer), invoices, 9, TODAY + timedelta(days=10), accept=True)
+    ask(client, make_token(customer), invoices, 9, clock.today() + timedelta(days=10), accept=True)
     plan = db.session.scalar(select(InstalmentPlan))
     assert run(app, smtp, business_day(1)) == []  # waiting for the decision
     login(client)
@@ -136,11 +118,11 @@ def test_a_rejected_plan_lets_the_invoices_reminders_resume(app, client, smtp, a
 def test_debtor_page_call_sheet_and_their_effect_on_the_schedule(app, client, smtp, accountant):
     from portal.models import Task
     customer = make_customer(name="Ferronnerie Henry", phone="+33 1 23 45 67 89")
-    invoice = make_invoice(customer, TODAY - timedelta(days=70), 240_000, number="FH-1")
+    invoice = make_invoice(customer, clock.today() - timedelta(days=70), 240_000, number="FH-1")
     db.session.commit()
     sent = run(app, smtp, business_day(1))  # level 1 (one level at a time)
     assert len(sent) == 1
-    task = Task(customer_id=customer.id, kind="call", level=3, due_on=TODAY, message_id="<m>",
+    task = Task(customer_id=customer.id, kind="call", level=3, due_on=clock.today(), message_id="<m>",
                 details={"invoices": ["FH-1"], "phone": customer.phone})
     db.session.add(task)
     db.session.commit()
@@ -151,7 +133,7 @@ def test_debtor_page_call_sheet_and_their_effect_on_the_schedule(app, client, sm
     assert "Bonjour Ferronnerie Henry" in client.get(message_link).get_data(as_text=True)
     sheet = client.get(f"/admin/tasks/{task.id}").get_data(as_text=True)
     assert "+33 1 23 45 67 89" in sheet and "2\u202f400,00\u00a0€" in sheet
-    promised = TODAY + timedelta(days=12)
+    promised = clock.today() + timedelta(days=12)
     response = client.post(f"/admin/tasks/{task.id}", data={
         "csrf_token": csrf(sheet), "reached": "reached", "notes": "Paiera à réception du client X",
         "promise_date": promised.isoformat()})
@@ -182,12 +164,12 @@ def test_debtor_page_call_sheet_and_their_effect_on_the_schedule(app, client, sm
 def test_formal_notice_letters_are_printed_from_the_inbox(app, client, smtp, accountant):
     from portal.models import Task
     customer = make_customer(name="Transports Moreau")
-    make_invoice(customer, TODAY - timedelta(days=120), 99_000, number="TM-1")
+    make_invoice(customer, clock.today() - timedelta(days=120), 99_000, number="TM-1")
     db.session.commit()
     day = business_day(1)
     for _ in range(4):  # levels 1 to 4, a week apart
         run(app, smtp, day)
-        day = business_day((day - TODAY).days + 7)
+        day = business_day((day - clock.today()).days + 7)
     letter = db.session.scalar(select(Task).where(Task.kind == "letter"))
     assert letter is not None
     login(client)
@@ -201,9 +183,9 @@ def test_formal_notice_letters_are_printed_from_the_inbox(app, client, smtp, acc
 
 def test_preview_hold_a_reminder_and_review_before_sending(app, client, smtp, accountant):
     a = make_customer(name="Studio Clément")
-    make_invoice(a, TODAY - timedelta(days=20), 10_000, number="SC-1")
+    make_invoice(a, clock.today() - timedelta(days=20), 10_000, number="SC-1")
     b = make_customer(name="Auto-École Robin")
-    make_invoice(b, TODAY - timedelta(days=20), 20_000, number="AR-1")
+    make_invoice(b, clock.today() - timedelta(days=20), 20_000, number="AR-1")
     db.session.commit()
     login(client)
     day = business_day(1)
@@ -233,7 +215,7 @@ def test_preview_hold_a_reminder_and_review_before_sending(app, client, smtp, ac
 def test_counter_proposal_accepted_by_the_debtor(app, client, smtp, accountant):
     customer, invoices = debtor()
     token = make_token(customer)
-    ask(client, token, invoices, 9, TODAY + timedelta(days=10), accept=True)
+    ask(client, token, invoices, 9, clock.today() + timedelta(days=10), accept=True)
     plan = db.session.scalar(select(InstalmentPlan))
     staff = app.test_client()
     login(staff)
@@ -243,7 +225,7 @@ def test_counter_proposal_accepted_by_the_debtor(app, client, smtp, accountant):
     assert bad.status_code == 422
     staff.post(f"/admin/plans/{plan.id}/decision", data={
         "csrf_token": csrf(page), "decision": "counter", "count": 4,
-        "first_date": (TODAY + timedelta(days=14)).isoformat(), "note": "Sur 4 mois plutôt."})
+        "first_date": (clock.today() + timedelta(days=14)).isoformat(), "note": "Sur 4 mois plutôt."})
     db.session.expire_all()
     plan = db.session.get(InstalmentPlan, plan.id)
     assert plan.state == "countered" and [i.amount_cents for i in plan.instalments] == [37_500] * 4

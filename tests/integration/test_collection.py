@@ -17,18 +17,18 @@ import stripe
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from portal import clock
 from portal.extensions import db
 from portal.links import make_token
 from portal.models import Event, InstalmentPlan, Payment, ProcessedEvent
 from tests.conftest import free_port
-from tests.integration.test_portal_answers import CAL, TODAY, csrf, run
-from tests.integration.test_portal_plans import ask, debtor
+from tests.helpers import CAL, ask, csrf, debtor, run
 
 
 def approved_plan(client, count=3, days=8):
     customer, invoices = debtor()
     token = make_token(customer)
-    ask(client, token, invoices, count, TODAY + timedelta(days=days), accept=True)
+    ask(client, token, invoices, count, clock.today() + timedelta(days=days), accept=True)
     plan = db.session.scalar(select(InstalmentPlan))
     assert plan.state == "approved"
     return customer, token, plan
@@ -36,7 +36,7 @@ def approved_plan(client, count=3, days=8):
 
 def walk(app, smtp, until):
     """Run the reminder run every day up to `until`; return [(day, level, text)]."""
-    log, day = [], TODAY + timedelta(days=1)
+    log, day = [], clock.today() + timedelta(days=1)
     while day <= until:
         log += [(day, level, text) for _, level, text in run(app, smtp, day)]
         day += timedelta(days=1)

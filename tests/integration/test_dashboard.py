@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.ledger import place_hold, record_payment
 from portal.models import SentMessage
 from tests.conftest import make_customer, make_invoice
-from tests.integration.test_backoffice import accountant, login  # noqa: F401 (fixture)
+from tests.helpers import login
 
 AS_OF = date(2026, 6, 30)
 

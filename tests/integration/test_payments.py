@@ -1,7 +1,5 @@
 """Payments: the demo gateway from the portal, and Stripe webhooks signed exactly as Stripe signs
 them (t=...,v1=HMAC-SHA256), posted over HTTP; every test counts cents."""
-import hashlib
-import hmac
 import json
 import time
 from datetime import timedelta
@@ -9,29 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from portal import clock
 from portal.extensions import db
 from portal.links import make_token
-from portal.models import Allocation, Hold, Invoice, Payment, ProcessedEvent
-from portal.payments.ledger import customer_credit_cents, start_checkout
+from portal.models import Allocation, Hold, Payment, ProcessedEvent
+from portal.payments.ledger import customer_credit_cents
 from tests.conftest import make_customer, make_invoice, named
-from tests.integration.test_portal_answers import CAL, TODAY, business_day, csrf, run
-
-SECRET = "whsec_test_secret"
-
-
-def sign(payload, secret=SECRET, at=None):
-    at = int(at or time.time())
-    mac = hmac.new(secret.encode(), f"{at}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"t={at},v1={mac}"
-
-
-def post_event(client, event_id, kind, obj, secret=SECRET, at=None):
-    payload = json.dumps({"id": event_id, "object": "event", "type": kind,
-                          "api_version": "2025-01-27", "created": int(time.time()),
-                          "data": {"object": obj}})
-    return client.post("/stripe/webhook", data=payload, content_type="application/json",
-                       headers={"Stripe-Signature": sign(payload, secret, at)})
-
+from tests.helpers import CAL, SECRET, business_day, checkout, csrf, paid_cents, post_event, run, sign
 
 @pytest.fixture
 def webhooks(app):
@@ -41,28 +23,16 @@ def webhooks(app):
 
 def debtor(amounts=(100_000, 50_000), prefix="R"):
     customer = make_customer(name="Fromagerie Roux")
-    invoices = [make_invoice(customer, TODAY - timedelta(days=30), cents, number=f"{prefix}-{n}")
+    invoices = [make_invoice(customer, clock.today() - timedelta(days=30), cents, number=f"{prefix}-{n}")
                 for n, cents in enumerate(amounts, start=1)]
     db.session.commit()
     return customer, invoices
-
-
-def checkout(customer, invoices, session_id="cs_test_1", source="stripe"):
-    payment = start_checkout(customer, [(i, i.balance_cents) for i in invoices], source,
-                             session_id)
-    db.session.commit()
-    return payment
 
 
 def session(payment, status="paid", intent="pi_1"):
     return {"id": payment.external_id, "object": "checkout.session",
             "amount_total": payment.amount_cents, "currency": "eur", "payment_status": status,
             "payment_intent": intent}
-
-
-def paid_cents():
-    return db.session.scalar(select(func.coalesce(func.sum(Invoice.total_cents), 0))) - sum(
-        i.balance_cents for i in db.session.scalars(select(Invoice)))
 
 
 # --- the demo gateway, from the portal -------------------------------------------------------
@@ -104,7 +74,7 @@ def test_sepa_pending_holds_the_reminders_then_clears_at_the_next_run(app, clien
 def test_a_failed_sepa_debit_brings_a_reminder_back(app, client, smtp):
     customer, invoices = debtor(amounts=(100_000,))
     token = make_token(customer)
-    before = TODAY  # the first reminder went out on the last business day up to today
+    before = clock.today()  # the first reminder went out on the last business day up to today
     while not CAL.is_business_day(before):
         before -= timedelta(days=1)
     first = run(app, smtp, before)
@@ -125,7 +95,7 @@ def test_the_portal_computes_amounts_itself(client):
     assert response.status_code == 303
     assert db.session.scalar(select(Payment)).amount_cents == 50_000
     other = make_customer()
-    theirs = make_invoice(other, TODAY, 1_000)
+    theirs = make_invoice(other, clock.today(), 1_000)
     db.session.commit()
     response = client.post(f"/p/{token}/pay", data={"csrf_token": csrf(page),
                                                     "invoice_ids": [theirs.id]})
@@ -194,7 +164,7 @@ def test_a_session_for_invoices_paid_meanwhile_becomes_credit(webhooks, client):
     customer, invoices = debtor()
     payment = checkout(customer, invoices)
     record_payment(customer=customer, source="api", external_id="BANK-9", amount_cents=100_000,
-                   received_on=TODAY, invoices=[invoices[0]])  # R-1 paid by transfer meanwhile
+                   received_on=clock.today(), invoices=[invoices[0]])  # R-1 paid by transfer meanwhile
     db.session.commit()
     post_event(client, "evt_1", "checkout.session.completed", session(payment))
     db.session.expire_all()

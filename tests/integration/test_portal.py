@@ -1,5 +1,6 @@
 """Portal landing /p/<token>: the link's debtor only; tampered -> 404 page; expired -> 410 page."""
 import time
+from datetime import timedelta
 
 from portal.extensions import db
 from portal.links import make_token
@@ -51,3 +52,29 @@ def test_link_of_a_deleted_customer_is_invalid(client):
 
 def test_healthz(client):
     assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_the_landing_page_costs_the_same_queries_whatever_the_number_of_invoices(any_app):
+    """As many statements for 2 invoices as for 40 (the open invoices with their balances,
+    holds, plan, credit, last visit...): nothing is loaded per invoice."""
+    from sqlalchemy import event as sa_event
+
+    from portal import clock
+    counts = {}
+    for count in (2, 40):
+        customer = make_customer()
+        for n in range(count):
+            make_invoice(customer, clock.today() - timedelta(days=n), 10_000 + n)
+        db.session.commit()
+        client, url = any_app.test_client(), f"/p/{make_token(customer)}"
+        client.get(url)  # the visit of the day is written once; count a page view after it
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        sa_event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            page = client.get(url)
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", listener)
+        assert page.status_code == 200 and page.get_data(True).count('class="card"') == count
+        counts[count] = len(statements)
+    assert counts[2] == counts[40] <= 6, counts

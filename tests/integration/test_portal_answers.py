@@ -10,37 +10,13 @@ from portal import clock
 from portal.extensions import db
 from portal.links import make_token
 from portal.models import Event, Hold, Reminder
-from reminders.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice, named
-
-CAL = calendar_for("FR")
-TODAY = clock.today()  # the creditor's date, as the app sees it
-
-
-def csrf(page, prefix=""):
-    name = f"{prefix}-csrf_token" if prefix else "csrf_token"
-    match = re.search(rf'name="{name}" type="hidden" value="([^"]+)"', page)
-    assert match, f"no {name} in the page"
-    return match.group(1)
-
-
-def business_day(offset):
-    """The first business day at least `offset` days from today."""
-    return CAL.next_business_day(TODAY + timedelta(days=offset))
-
-
-def run(app, smtp, day):
-    smtp.clear()
-    result = app.test_cli_runner().invoke(args=["reminders", "run", "--date", day.isoformat()])
-    assert result.exit_code == 0, result.output
-    return [(m["To"], int(m["X-Relance-Level"]), m.get_body(("plain",)).get_content())
-            for m in smtp.messages]
-
+from tests.helpers import CAL, business_day, csrf, run
 
 def setup_debtor(language="fr", **kw):
     customer = make_customer(language=language, **kw)
-    late = make_invoice(customer, TODAY - timedelta(days=40), 120_000, number="L-1")
-    other = make_invoice(customer, TODAY - timedelta(days=40), 30_000, number="L-2")
+    late = make_invoice(customer, clock.today() - timedelta(days=40), 120_000, number="L-1")
+    other = make_invoice(customer, clock.today() - timedelta(days=40), 30_000, number="L-2")
     db.session.commit()
     return customer, late, other
 
@@ -81,7 +57,7 @@ def test_every_form_needs_its_csrf_token(client):
 def test_another_debtors_invoice_is_not_found(client):
     mine, _, _ = setup_debtor()
     other = make_customer()
-    theirs = make_invoice(other, TODAY, 5_000, number="THEIRS")
+    theirs = make_invoice(other, clock.today(), 5_000, number="THEIRS")
     db.session.commit()
     token = make_token(mine)
     page = client.get(f"/p/{token}").get_data(as_text=True)
@@ -126,7 +102,7 @@ def test_never_received_sends_the_copy_now_and_restarts_the_clock(any_app, any_c
     assert hold.invoice_id == late.id
     # The next runs remind L-2 as usual but say nothing of L-1 until 7 business days later,
     # when L-1 restarts at level 1.
-    restart = CAL.add_business_days(TODAY, 7)
+    restart = CAL.add_business_days(clock.today(), 7)
     first = business_day(1)
     sent = run(app, smtp, first)
     assert len(sent) == 1 and named(sent[0][2]) == {"L-2"}
@@ -144,15 +120,15 @@ def test_never_received_sends_the_copy_now_and_restarts_the_clock(any_app, any_c
 def test_promise_pauses_then_a_broken_promise_escalates(app, client, smtp):
     customer, late, other = setup_debtor()
     token = make_token(customer)
-    first = run(app, smtp, business_day(0) if CAL.is_business_day(TODAY) else business_day(1))
+    first = run(app, smtp, business_day(0) if CAL.is_business_day(clock.today()) else business_day(1))
     page = client.get(f"/p/{token}").get_data(as_text=True)
-    promised = TODAY + timedelta(days=10)
+    promised = clock.today() + timedelta(days=10)
     response = client.post(f"/p/{token}/promise", data={
         "csrf_token": csrf(page), "invoice_ids": [late.id, other.id],
         "promise_date": promised.isoformat()}, follow_redirects=True)
     assert "Nous ne vous relancerons pas avant le" in response.get_data(as_text=True)
     broken = CAL.next_business_day(CAL.add_business_days(promised, 1) + timedelta(days=1))
-    day = TODAY + timedelta(days=1)
+    day = clock.today() + timedelta(days=1)
     while day < broken:
         assert run(app, smtp, day) == [], day
         day += timedelta(days=1)
@@ -171,20 +147,20 @@ def test_promise_input_is_checked(app, client):
         return client.post(f"/p/{token}/promise", data={
             "csrf_token": csrf(page), "invoice_ids": list(ids), "promise_date": when})
 
-    for when, message in ((TODAY.isoformat(), "postérieure à aujourd&#39;hui"),
-                          ((TODAY + timedelta(days=31)).isoformat(), "au plus tard le"),
+    for when, message in ((clock.today().isoformat(), "postérieure à aujourd&#39;hui"),
+                          ((clock.today() + timedelta(days=31)).isoformat(), "au plus tard le"),
                           ("", "Choisissez une date"), ("31/02/2026", "")):
         response = promise(when)
         assert response.status_code == 422 and message in response.get_data(as_text=True)
-    response = promise((TODAY + timedelta(days=5)).isoformat(), ids=())
+    response = promise((clock.today() + timedelta(days=5)).isoformat(), ids=())
     assert response.status_code == 422 and "au moins une facture" in response.get_data(True)
     assert db.session.scalar(select(Hold)) is None
-    assert promise((TODAY + timedelta(days=5)).isoformat()).status_code == 302
-    assert promise((TODAY + timedelta(days=8)).isoformat()).status_code == 302  # one change
-    response = promise((TODAY + timedelta(days=9)).isoformat())
+    assert promise((clock.today() + timedelta(days=5)).isoformat()).status_code == 302
+    assert promise((clock.today() + timedelta(days=8)).isoformat()).status_code == 302  # one change
+    response = promise((clock.today() + timedelta(days=9)).isoformat())
     assert response.status_code == 422 and "déjà été modifiée une fois" in response.get_data(True)
     holds = db.session.scalars(select(Hold).where(Hold.kind == "promise")).all()
-    assert sorted((h.until - TODAY).days for h in holds if h.released_at is None) == [8]
+    assert sorted((h.until - clock.today()).days for h in holds if h.released_at is None) == [8]
 
 
 def test_dispute_pauses_the_invoice_and_free_text_is_kept_verbatim(app, client, smtp):
@@ -239,7 +215,7 @@ def test_same_promise_twice_is_one_promise_and_a_paid_invoice_cannot_be_promised
     token = make_token(customer)
     page = client.get(f"/p/{token}").get_data(as_text=True)
     data = {"csrf_token": csrf(page), "invoice_ids": [late.id],
-            "promise_date": (TODAY + timedelta(days=6)).isoformat()}
+            "promise_date": (clock.today() + timedelta(days=6)).isoformat()}
     assert client.post(f"/p/{token}/promise", data=data).status_code == 302
     assert client.post(f"/p/{token}/promise", data=data).status_code == 302  # double click
     holds = db.session.scalars(select(Hold).where(Hold.kind == "promise")).all()

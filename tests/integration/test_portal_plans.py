@@ -4,37 +4,19 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from portal import clock
 from portal.extensions import db
 from portal.ledger import record_payment
 from portal.links import make_token
 from portal.models import Event, Hold, InstalmentPlan
-from tests.conftest import make_customer, make_invoice, named
-from tests.integration.test_portal_answers import CAL, TODAY, business_day, csrf, run
-
-
-def debtor(tier="standard", amounts=(100_000, 50_000)):
-    customer = make_customer(tier=tier, name="Menuiserie Girard")
-    invoices = [make_invoice(customer, TODAY - timedelta(days=30), cents, number=f"P-{n}")
-                for n, cents in enumerate(amounts, start=1)]
-    db.session.commit()
-    return customer, invoices
-
-
-def ask(client, token, invoices, count, first, accept=False, reason="Trésorerie tendue"):
-    page = client.get(f"/p/{token}").get_data(as_text=True)
-    data = {"csrf_token": csrf(page), "invoice_ids": [i.id for i in invoices],
-            "instalment_count": count, "first_instalment_date": first.isoformat(),
-            "reason": reason}
-    if accept:
-        data["accept"] = "y"
-    return client.post(f"/p/{token}/plan", data=data,
-                       headers={"User-Agent": "Mozilla/5.0 (iPhone) test"})
+from tests.conftest import named
+from tests.helpers import CAL, ask, business_day, debtor, run
 
 
 def test_schedule_is_shown_then_an_auto_approved_plan_replaces_the_reminders(app, client, smtp):
     customer, invoices = debtor()
     token = make_token(customer)
-    first = TODAY + timedelta(days=14)  # its heads-up comes after the next business day, always
+    first = clock.today() + timedelta(days=14)  # its heads-up comes after the next business day, always
     shown = ask(client, token, invoices, 3, first)
     page = shown.get_data(as_text=True)
     assert shown.status_code == 200 and "3 échéances" in page
@@ -58,7 +40,7 @@ def test_schedule_is_shown_then_an_auto_approved_plan_replaces_the_reminders(app
 def test_a_request_outside_the_policy_waits_for_the_accountant(app, client, smtp):
     customer, invoices = debtor()
     token = make_token(customer)
-    first = TODAY + timedelta(days=10)
+    first = clock.today() + timedelta(days=10)
     page = ask(client, token, invoices, 8, first).get_data(as_text=True)
     assert "examinera cette demande" in page
     ask(client, token, invoices, 8, first, accept=True)
@@ -76,24 +58,24 @@ def test_a_request_outside_the_policy_waits_for_the_accountant(app, client, smtp
 
 def test_risky_customers_always_wait(client):
     customer, invoices = debtor(tier="risky")
-    ask(client, make_token(customer), invoices, 2, TODAY + timedelta(days=5), accept=True)
+    ask(client, make_token(customer), invoices, 2, clock.today() + timedelta(days=5), accept=True)
     assert db.session.scalar(select(InstalmentPlan)).state == "requested"
 
 
 def test_bad_requests_are_refused_with_a_message_and_nothing_written(client):
     customer, invoices = debtor()
     token = make_token(customer)
-    for count, first, message in ((1, TODAY + timedelta(days=5), "entre 2 et 12"),
-                                  (13, TODAY + timedelta(days=5), "entre 2 et 12"),
-                                  (3, TODAY, "après aujourd&#39;hui"),
-                                  (3, TODAY + timedelta(days=31), "au plus tard le")):
+    for count, first, message in ((1, clock.today() + timedelta(days=5), "entre 2 et 12"),
+                                  (13, clock.today() + timedelta(days=5), "entre 2 et 12"),
+                                  (3, clock.today(), "après aujourd&#39;hui"),
+                                  (3, clock.today() + timedelta(days=31), "au plus tard le")):
         response = ask(client, token, invoices, count, first, accept=True)
         assert response.status_code == 422 and message in response.get_data(as_text=True)
-    response = ask(client, token, [], 3, TODAY + timedelta(days=5), accept=True)
+    response = ask(client, token, [], 3, clock.today() + timedelta(days=5), accept=True)
     assert response.status_code == 422
     assert db.session.scalar(select(InstalmentPlan)) is None
-    ask(client, token, invoices, 3, TODAY + timedelta(days=5), accept=True)
-    again = ask(client, token, invoices, 3, TODAY + timedelta(days=5), accept=True)
+    ask(client, token, invoices, 3, clock.today() + timedelta(days=5), accept=True)
+    again = ask(client, token, invoices, 3, clock.today() + timedelta(days=5), accept=True)
     # A double submit is recognised: answered as a success, no second plan.
     assert again.status_code == 302
     assert len(db.session.scalars(select(InstalmentPlan)).all()) == 1
@@ -104,13 +86,13 @@ def test_instalments_drive_the_reminders_and_a_missed_one_breaks_the_plan(any_ap
     app, client = any_app, any_client
     customer, invoices = debtor()
     token = make_token(customer)
-    first = TODAY + timedelta(days=7)
+    first = clock.today() + timedelta(days=7)
     ask(client, token, invoices, 3, first, accept=True)
     plan = db.session.scalar(select(InstalmentPlan))
     d1, d2 = plan.instalments[0].due_date, plan.instalments[1].due_date
     log = []
     for k in range(1, 80):
-        day = TODAY + timedelta(days=k)
+        day = clock.today() + timedelta(days=k)
         log += [(day, level, text) for _, level, text in run(app, smtp, day)]
         if day == d1:  # the first instalment is paid on its date, after that morning's run
             record_payment(customer=customer, source="api", external_id="I-1",

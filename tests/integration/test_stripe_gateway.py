@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from portal import clock
 from portal.extensions import db
 from portal.links import make_token
 from portal.models import Customer, InstalmentPlan, Payment
 from tests.conftest import free_port, make_customer, make_invoice
-from tests.integration.test_payments import SECRET, TODAY, checkout, csrf, paid_cents, sign
+from tests.helpers import SECRET, checkout, csrf, paid_cents, sign
 
 RECORDED = {  # answers as Stripe gives them, trimmed to the fields the gateway reads
     "/v1/customers": {"id": "cus_RecOrDeD1", "object": "customer"},
@@ -70,8 +71,8 @@ def test_checkout_session_carries_server_amounts_metadata_and_idempotency(app, c
     base, calls = stripe_server
     app.config.update(STRIPE_SECRET_KEY="sk_test_recorded", STRIPE_API_BASE=base)
     customer = make_customer(name="Imprimerie Fournier", email="ap@fournier.example")
-    first = make_invoice(customer, TODAY, 123_456, number="IF-1")
-    second = make_invoice(customer, TODAY, 7_890, number="IF-2")
+    first = make_invoice(customer, clock.today(), 123_456, number="IF-1")
+    second = make_invoice(customer, clock.today(), 7_890, number="IF-2")
     db.session.commit()
     token = make_token(customer)
     page = client.get(f"/p/{token}").get_data(as_text=True)
@@ -112,7 +113,7 @@ def test_checkout_session_carries_server_amounts_metadata_and_idempotency(app, c
 def test_stripe_unreachable_means_nothing_charged_and_nothing_written(app, client):
     app.config.update(STRIPE_SECRET_KEY="sk_test_x", STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}")
     customer = make_customer()
-    invoice = make_invoice(customer, TODAY, 5_000)
+    invoice = make_invoice(customer, clock.today(), 5_000)
     db.session.commit()
     token = make_token(customer)
     page = client.get(f"/p/{token}").get_data(as_text=True)
@@ -134,7 +135,7 @@ def test_concurrent_webhooks_for_one_session(any_app):
     customer = make_customer()
     payments = []
     for n in range(12):
-        invoice = make_invoice(customer, TODAY, 10_000 + n, number=f"CC-{n}")
+        invoice = make_invoice(customer, clock.today(), 10_000 + n, number=f"CC-{n}")
         db.session.commit()
         payments.append(checkout(customer, [invoice], session_id=f"cs_race_{n}"))
 
@@ -171,14 +172,13 @@ def test_concurrent_webhooks_for_one_session(any_app):
 
 def test_mandate_is_a_setup_mode_checkout_and_its_webhook_stores_the_method(app, client,
                                                                            stripe_server):
-    from tests.integration.test_payments import post_event
-    from tests.integration.test_portal_plans import ask, debtor
+    from tests.helpers import ask, debtor, post_event
     base, calls = stripe_server
     app.config.update(STRIPE_SECRET_KEY="sk_test_recorded", STRIPE_API_BASE=base,
                       STRIPE_WEBHOOK_SECRET=SECRET)
     customer, invoices = debtor()
     token = make_token(customer)
-    ask(client, token, invoices, 3, TODAY + timedelta(days=7), accept=True)
+    ask(client, token, invoices, 3, clock.today() + timedelta(days=7), accept=True)
     plan = db.session.scalar(select(InstalmentPlan))
     page = client.get(f"/p/{token}").get_data(as_text=True)
     response = client.post(f"/p/{token}/mandate", data={"csrf_token": csrf(page)})

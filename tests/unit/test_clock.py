@@ -28,3 +28,11 @@ def test_outside_an_app_the_environment_decides(monkeypatch):
 def test_an_unknown_zone_says_what_to_write():
     with pytest.raises(ValueError, match="IANA name such as Europe/Paris"):
         today(tz="Paris")
+
+
+def test_the_today_fixture_pins_the_date_for_the_whole_test(today):
+    from portal import clock
+    assert clock.today() == today
+    with clock.pin(date(2027, 3, 23)):
+        assert clock.today() == date(2027, 3, 23)
+    assert clock.today() == today
