@@ -2,10 +2,10 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import BigInteger, case, cast, func, select
 
 from ..extensions import db
-from ..models import PAID_CENTS, Hold, Invoice, Payment, SentMessage
+from ..models import PAID_CENTS, Allocation, Hold, Invoice, Payment, SentMessage
 
 BUCKETS = ("not_due", "1-30", "31-60", "61-90", "90+")
 BUCKET_LABELS = {"not_due": "Non échu", "1-30": "1-30 j", "31-60": "31-60 j",
@@ -42,12 +42,29 @@ class Dashboard:
     reminders_by_level: dict
 
 
+def aging(as_of):
+    """{bucket: cents still owed} in one aggregate query: the balances are summed per bucket by
+    the database (paid amounts grouped per invoice once), not loaded invoice by invoice."""
+    paid = (select(Allocation.invoice_id, func.sum(Allocation.amount_cents).label("cents"))
+            .join(Payment, Payment.id == Allocation.payment_id)
+            .where(Payment.state == "succeeded").group_by(Allocation.invoice_id).subquery())
+    balance = Invoice.total_cents - func.coalesce(paid.c.cents, 0)
+    bucket_of = case((Invoice.due_date >= as_of, "not_due"),
+                     (Invoice.due_date >= as_of - timedelta(days=30), "1-30"),
+                     (Invoice.due_date >= as_of - timedelta(days=60), "31-60"),
+                     (Invoice.due_date >= as_of - timedelta(days=90), "61-90"), else_="90+")
+    rows = db.session.execute(
+        select(bucket_of, cast(func.sum(balance), BigInteger))
+        .select_from(Invoice).outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(Invoice.status == "open", balance > 0).group_by(bucket_of))
+    totals = {b: 0 for b in BUCKETS}
+    totals.update({name: cents for name, cents in rows})
+    return totals
+
+
 def dashboard(as_of, dso_window_days=90):
-    balances = open_balances(as_of)
-    aging = {b: 0 for b in BUCKETS}
-    for _, balance, late in balances:
-        aging[bucket(late)] += balance
-    outstanding = sum(aging.values())
+    aging_cents = aging(as_of)
+    outstanding = sum(aging_cents.values())
     since = as_of - timedelta(days=dso_window_days)
     # SUM of a BIGINT is NUMERIC on PostgreSQL (a Decimal in Python): cents stay int.
     sales = db.session.scalar(select(cast(func.coalesce(func.sum(Invoice.total_cents), 0),
@@ -72,7 +89,7 @@ def dashboard(as_of, dso_window_days=90):
             broken += 1
     levels = dict(db.session.execute(select(SentMessage.level, func.count())
                                      .group_by(SentMessage.level)).all())
-    return Dashboard(outstanding, aging, dso, collected, kept, broken, running, levels)
+    return Dashboard(outstanding, aging_cents, dso, collected, kept, broken, running, levels)
 
 
 def csv_safe(value):

@@ -26,6 +26,9 @@ from .inbox import inbox_items
 from .metrics import BUCKET_LABELS, BUCKETS, bucket, csv_safe, dashboard, open_balances
 
 
+INBOX_PAGE = 100
+
+
 @bp.app_context_processor
 def _logout_form():
     if has_request_context() and request.blueprint == "backoffice":
@@ -73,7 +76,12 @@ def logout():
 
 @bp.get("/")
 def inbox():
-    return render_template("backoffice/inbox.html", items=inbox_items(clock.today()))
+    """What waits for a human, oldest first, INBOX_PAGE items a page."""
+    items = inbox_items(clock.today())
+    pages = max(1, -(-len(items) // INBOX_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    return render_template("backoffice/inbox.html", total=len(items), page=page, pages=pages,
+                           items=items[(page - 1) * INBOX_PAGE:page * INBOX_PAGE])
 
 
 @bp.get("/plans/<id:plan_id>")

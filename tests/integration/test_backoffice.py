@@ -241,3 +241,21 @@ def test_counter_proposal_accepted_by_the_debtor(app, client, smtp, accountant):
     assert plan.state == "approved" and plan.accepted_ip == "127.0.0.1"
     assert {h.kind for h in db.session.scalars(select(Hold).where(Hold.released_at.is_(None)))} \
         == {"plan"}
+
+
+def test_the_inbox_shows_a_hundred_items_a_page_oldest_first(app, client, accountant):
+    from portal.models import Hold
+    customer = make_customer(name="Garage Lemaire")
+    for n in range(120):
+        invoice = make_invoice(customer, clock.today() - timedelta(days=40), 10_000,
+                               number=f"IB-{n}")
+        db.session.add(Hold(customer_id=customer.id, invoice_id=invoice.id, kind="dispute",
+                            starts_on=clock.today()))
+    db.session.commit()
+    login(client)
+    first = client.get("/admin/").get_data(as_text=True)
+    second = client.get("/admin/?page=2").get_data(as_text=True)
+    assert "120 élément(s)" in first and "page 1 sur 2" in first
+    assert first.count('class="inbox-dispute"') == 100
+    assert second.count('class="inbox-dispute"') == 20 and "Page précédente" in second
+    assert client.get("/admin/?page=99").status_code == 200  # the last page, not an error

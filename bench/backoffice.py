@@ -1,0 +1,108 @@
+"""Benchmark of the back office at scale. Run by hand; prints figures, asserts nothing.
+
+    .venv/bin/python bench/backoffice.py [--invoices 100000] [--postgres]
+
+Builds N open invoices over N/5 debtors (the reminder benchmark's ledger) plus what an inbox
+holds in real life (a promise, a dispute and a message for one debtor in 50, a call task for one
+in 100), logs in as the accountant and times each page as the accountant opens it (median of
+5 requests through the app, after one to warm up): inbox, dashboard, preview of the next run,
+one debtor's page. Target: under 300 ms each.
+"""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.append(os.path.join(ROOT, "bench"))  # after ROOT: bench/portal.py must not hide the package
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from portal import clock, create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import Customer, Event, Hold, Invoice, Task  # noqa: E402
+from portal.users import create_user  # noqa: E402
+from reminder_run import AS_OF, PG_URL, generate  # noqa: E402
+
+PASSWORD = "bench password, long enough"
+PAGES = ("/admin/", "/admin/dashboard", f"/admin/preview?date={AS_OF.isoformat()}",
+         "/admin/customers/{customer}")
+
+
+def inbox_items(n_customers):
+    invoices = dict(db.session.execute(select(Invoice.customer_id, Invoice.id)).all())
+    holds, events, tasks = [], [], []
+    for customer_id in range(1, n_customers + 1, 50):
+        invoice_id = invoices[customer_id]
+        holds.append(dict(customer_id=customer_id, invoice_id=invoice_id, kind="promise",
+                          starts_on=AS_OF - timedelta(days=20), until=AS_OF - timedelta(days=3),
+                          details={}))
+        holds.append(dict(customer_id=customer_id + 1, invoice_id=invoices[customer_id + 1],
+                          kind="dispute", starts_on=AS_OF - timedelta(days=4), details={}))
+        events.append(dict(customer_id=customer_id, invoice_id=invoice_id, kind="message",
+                           actor="debtor", details={"number": f"F{invoice_id:08d}",
+                                                    "reason": "question", "text": "Bonjour"}))
+    for customer_id in range(3, n_customers + 1, 100):
+        tasks.append(dict(customer_id=customer_id, kind="call", level=3, due_on=AS_OF,
+                          message_id=f"<bench.{customer_id}@example.fr>",
+                          details={"invoices": [f"F{invoices[customer_id]:08d}"]}))
+    for model, rows in ((Hold, holds), (Event, events), (Task, tasks)):
+        db.session.execute(insert(model), rows)
+    db.session.commit()
+
+
+def bench(url, n_invoices):
+    app = create_app("test", {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context(), clock.pin(AS_OF):
+        db.drop_all()
+        db.create_all()
+        generate(n_invoices)
+        inbox_items(n_invoices // 5)
+        create_user("compta@bench.example", PASSWORD)
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(db.text("ANALYZE"))
+            db.session.commit()
+        customer = db.session.scalar(select(Customer.id).order_by(Customer.id.desc()).limit(1))
+        client = app.test_client()
+        page = client.get("/admin/login").get_data(as_text=True)
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        assert client.post("/admin/login", data={"csrf_token": token,
+                                                 "email": "compta@bench.example",
+                                                 "password": PASSWORD}).status_code == 302
+        for path in PAGES:
+            path = path.format(customer=customer)
+            client.get(path)
+            times = []
+            for _ in range(5):
+                started = time.perf_counter()
+                response = client.get(path)
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (path, response.status_code)
+            print(f"  {path.split('?')[0]:<28} {statistics.median(times):8.0f} ms "
+                  f"({len(response.data) // 1024} KB)")
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=100_000)
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"SQLite, {args.invoices:,} invoices over {args.invoices // 5:,} debtors "
+              f"(median of 5 page loads; target < 300 ms)")
+        bench(f"sqlite:///{tmp}/backoffice.db", args.invoices)
+    if args.postgres:
+        print("PostgreSQL")
+        bench(PG_URL, args.invoices)
+
+
+if __name__ == "__main__":
+    main()
