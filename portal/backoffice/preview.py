@@ -25,14 +25,22 @@ def next_run_day(today):
         today + timedelta(days=1))
 
 
+def _chunks(values, size=10_000):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
 def preview_rows(as_of):
     """[(level, channel, customer, what, invoice id or None, reason)] sorted by level."""
     groups = preview(as_of)
-    customers = {c.id: c for c in db.session.scalars(
-        select(Customer).where(Customer.id.in_(list(groups))))}
-    invoice_ids = [d.invoice_id for dues in groups.values() for d in dues if d.invoice_id]
-    numbers = dict(db.session.execute(select(Invoice.id, Invoice.number)
-                                      .where(Invoice.id.in_(invoice_ids))).all())
+    customers, numbers = {}, {}
+    # In chunks: PostgreSQL takes at most 65,535 parameters in one statement.
+    for ids in _chunks(list(groups)):
+        customers.update((c.id, c) for c in db.session.scalars(
+            select(Customer).where(Customer.id.in_(ids))))
+    for ids in _chunks([d.invoice_id for dues in groups.values() for d in dues if d.invoice_id]):
+        numbers.update(db.session.execute(select(Invoice.id, Invoice.number)
+                                          .where(Invoice.id.in_(ids))).all())
     rows = []
     for customer_id, dues in groups.items():
         for due in dues:
