@@ -1,5 +1,6 @@
 """Tomorrow's run before it happens: what it would send, by level and channel; hold a single
 reminder; and the "review before sending" switch with the reminders waiting for release."""
+from collections import Counter
 from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -31,24 +32,31 @@ def _chunks(values, size=10_000):
 
 
 def preview_rows(as_of):
-    """[(level, channel, customer, what, invoice id or None, reason)] sorted by level."""
+    """[(level, channel, customer (id, name), what, invoice id or None, reason)] by level."""
     groups = preview(as_of)
-    customers, numbers = {}, {}
+    customers, numbers, seqs = {}, {}, {}
     # In chunks: PostgreSQL takes at most 65,535 parameters in one statement.
     for ids in _chunks(list(groups)):
-        customers.update((c.id, c) for c in db.session.scalars(
-            select(Customer).where(Customer.id.in_(ids))))
-    for ids in _chunks([d.invoice_id for dues in groups.values() for d in dues if d.invoice_id]):
+        customers.update((c.id, c) for c in db.session.execute(
+            select(Customer.id, Customer.name).where(Customer.id.in_(ids))))
+    dues = [d for ds in groups.values() for d in ds]
+    for ids in _chunks([d.invoice_id for d in dues if d.invoice_id]):
         numbers.update(db.session.execute(select(Invoice.id, Invoice.number)
                                           .where(Invoice.id.in_(ids))).all())
+    for ids in _chunks([d.instalment_id for d in dues if d.instalment_id]):
+        seqs.update(db.session.execute(select(Instalment.id, Instalment.seq)
+                                       .where(Instalment.id.in_(ids))).all())
     rows = []
-    for customer_id, dues in groups.items():
-        for due in dues:
+    for customer_id, customer_dues in groups.items():
+        for due in customer_dues:
             what = numbers.get(due.invoice_id) if due.invoice_id else \
-                f"échéance #{db.session.get(Instalment, due.instalment_id).seq}"
+                f"échéance #{seqs.get(due.instalment_id)}"
             rows.append((due.level, CHANNELS.get(due.level, "e-mail"), customers[customer_id],
                          what, due.invoice_id, due.reason))
     return sorted(rows, key=lambda r: (-r[0], r[2].name, r[3]))
+
+
+PREVIEW_PAGE = 100
 
 
 @bp.get("/preview")
@@ -61,7 +69,13 @@ def preview_page():
     waiting = db.session.execute(select(Reminder, Customer).join(
         Customer, Customer.id == Reminder.customer_id).where(Reminder.state == "review")
         .order_by(Reminder.scheduled_for, Customer.name)).all()
-    return render_template("backoffice/preview.html", as_of=as_of, rows=preview_rows(as_of),
+    rows = preview_rows(as_of)
+    summary = Counter((level, channel) for level, channel, *_ in rows)
+    pages = max(1, -(-len(rows) // PREVIEW_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    return render_template("backoffice/preview.html", as_of=as_of, total=len(rows),
+                           summary=sorted(summary.items()), page=page, pages=pages,
+                           rows=rows[(page - 1) * PREVIEW_PAGE:page * PREVIEW_PAGE],
                            review=get_setting(REVIEW_SETTING) == "on", waiting=waiting,
                            form=PostForm())
 

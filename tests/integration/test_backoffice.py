@@ -259,3 +259,17 @@ def test_the_inbox_shows_a_hundred_items_a_page_oldest_first(app, client, accoun
     assert first.count('class="inbox-dispute"') == 100
     assert second.count('class="inbox-dispute"') == 20 and "Page précédente" in second
     assert client.get("/admin/?page=99").status_code == 200  # the last page, not an error
+
+
+def test_the_preview_sums_up_by_level_and_shows_a_hundred_reminders_a_page(app, client,
+                                                                           accountant):
+    for n in range(120):
+        customer = make_customer(name=f"Client {n:03d}")
+        make_invoice(customer, clock.today() - timedelta(days=8), 10_000, number=f"PV-{n}")
+    db.session.commit()
+    login(client)
+    day = business_day(1).isoformat()
+    first = client.get(f"/admin/preview?date={day}").get_data(as_text=True)
+    second = client.get(f"/admin/preview?date={day}&page=2").get_data(as_text=True)
+    assert "120 relance(s) prévue(s)" in first and "page 1 sur 2" in first
+    assert first.count(">Retenir</button>") == 100 and second.count(">Retenir</button>") == 20
