@@ -15,6 +15,13 @@ def require_login():
     return redirect(url_for("backoffice.login", next=request.full_path.rstrip("?")))
 
 
+def page_of(items, size):
+    """(the items of the page asked for in ?page=, that page, the number of pages)."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    return items[(page - 1) * size:page * size], page, pages
+
+
 def admin_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):

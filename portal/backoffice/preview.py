@@ -15,7 +15,7 @@ from ..extensions import db
 from ..imports import parse_date
 from ..ledger import place_hold, release_hold
 from ..models import Customer, Hold, Instalment, Invoice, Reminder, get_setting, set_setting
-from . import bp
+from . import bp, page_of
 from .forms import PostForm
 
 CHANNELS = {0: "e-mail", 1: "e-mail", 2: "e-mail", 3: "e-mail + appel", 4: "lettre + e-mail"}
@@ -71,11 +71,9 @@ def preview_page():
         .order_by(Reminder.scheduled_for, Customer.name)).all()
     rows = preview_rows(as_of)
     summary = Counter((level, channel) for level, channel, *_ in rows)
-    pages = max(1, -(-len(rows) // PREVIEW_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    shown, page, pages = page_of(rows, PREVIEW_PAGE)
     return render_template("backoffice/preview.html", as_of=as_of, total=len(rows),
-                           summary=sorted(summary.items()), page=page, pages=pages,
-                           rows=rows[(page - 1) * PREVIEW_PAGE:page * PREVIEW_PAGE],
+                           summary=sorted(summary.items()), page=page, pages=pages, rows=shown,
                            review=get_setting(REVIEW_SETTING) == "on", waiting=waiting,
                            form=PostForm())
 

@@ -20,7 +20,7 @@ from ..models import Customer, Event, InstalmentPlan, User
 from ..answers import AnswerError
 from ..plans import PlanConflict, approve, counter, reject
 from ..users import authenticate, end_sessions, start_attempt, too_many_failures
-from . import admin_required, bp
+from . import admin_required, bp, page_of
 from .forms import DecisionForm, LoginForm, PostForm
 from .inbox import inbox_items
 from .metrics import BUCKET_LABELS, BUCKETS, bucket, csv_safe, dashboard, open_balances
@@ -78,10 +78,9 @@ def logout():
 def inbox():
     """What waits for a human, oldest first, INBOX_PAGE items a page."""
     items = inbox_items(clock.today())
-    pages = max(1, -(-len(items) // INBOX_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    shown, page, pages = page_of(items, INBOX_PAGE)
     return render_template("backoffice/inbox.html", total=len(items), page=page, pages=pages,
-                           items=items[(page - 1) * INBOX_PAGE:page * INBOX_PAGE])
+                           items=shown)
 
 
 @bp.get("/plans/<id:plan_id>")
