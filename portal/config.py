@@ -76,6 +76,7 @@ class Config:
     MAIL_BATCH_SIZE = _int("MAIL_BATCH_SIZE", 200)
     # SMTP connections one run process keeps busy at once (reminders/senders.py).
     MAIL_CONNECTIONS = _int("MAIL_CONNECTIONS", 8)
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 60)  # seconds a relay may take to answer
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")

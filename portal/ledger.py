@@ -39,6 +39,15 @@ def compare_and_set(obj, before, after, column="state"):
     return True
 
 
+def lock_invoices(invoice_ids):
+    """Row locks on these invoices (PostgreSQL) before reading what they still owe: two payments
+    for one invoice applied at the same instant see each other. (On SQLite the write that came
+    before, a payment's state change, already holds the database's write lock.)"""
+    if invoice_ids:
+        db.session.execute(select(Invoice.id).where(Invoice.id.in_(invoice_ids))
+                           .order_by(Invoice.id).with_for_update())
+
+
 def lock_customer(customer_id):
     """Serialise the changes to one debtor's answers: a request that takes this lock waits for
     any other holding it to commit, then reads what that one wrote. An UPDATE that changes
@@ -99,6 +108,9 @@ def record_payment(*, customer, source, external_id, amount_cents, received_on, 
                       amount_cents=amount_cents, currency=currency, state=state,
                       received_on=received_on)
     db.session.add(payment)
+    lock_invoices([i.id for i in invoices])
+    for invoice in invoices:
+        db.session.refresh(invoice, ["paid_cents"])  # what they owe now, read under the lock
     remaining = amount_cents
     for invoice in invoices:
         if invoice.customer_id != customer.id:
@@ -140,9 +152,17 @@ def set_import_paid(invoice, paid_cents, received_on):
     return settle(invoice)
 
 
+# Bank transfers come in through the API and through CSV files alike: one bank reference is one
+# transfer whichever way it arrives.
+ID_SPACES = {"api": ("api", "csv"), "csv": ("api", "csv")}
+
+
 def payment_by_external_id(source, external_id):
-    return db.session.scalar(select(Payment).where(Payment.source == source,
-                                                   Payment.external_id == external_id))
+    """The payment recorded under this id by this source (or by any source that shares its
+    ids), if any."""
+    return db.session.scalar(select(Payment).where(
+        Payment.source.in_(ID_SPACES.get(source, (source,))),
+        Payment.external_id == external_id).limit(1))
 
 
 def place_hold(invoice, kind, starts_on, until=None, actor="system", **details):

@@ -8,7 +8,7 @@ from portal.extensions import db
 from portal.ledger import record_event
 from portal.models import InstalmentPlan, Payment, Reminder
 from portal.payments.gateways import GatewayError
-from portal.payments.ledger import start_checkout, transition
+from portal.payments.ledger import overlapping_checkouts, start_checkout, transition
 from portal.plans import instalment_allocations, progress
 
 IN_COLLECTION = ("created", "pending", "succeeded")
@@ -49,9 +49,12 @@ def collect_instalments(as_of, gateway):
 
 
 def _collect_one(plan, status, as_of, gateway):
-    payment = start_checkout(plan.customer, instalment_allocations(plan, status), gateway.name,
+    allocations = instalment_allocations(plan, status)
+    if overlapping_checkouts(plan.customer, allocations):
+        return 0  # the debtor is paying it online right now: no debit on top (next run)
+    payment = start_checkout(plan.customer, allocations, gateway.name,
                              f"collect:{status.instalment.id}:{as_of.isoformat()}",
-                             plan_id=plan.id, received_on=as_of)
+                             plan_id=plan.id, received_on=as_of, checkout=False)
     payment.instalment_id, payment.method = status.instalment.id, "sepa_debit"
     db.session.commit()
     try:

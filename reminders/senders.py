@@ -22,7 +22,7 @@ import threading
 
 from flask import current_app
 
-from .transport import DeliveryError, MessageRejected
+from .transport import MessageRejected
 
 _STOP = object()
 
@@ -50,7 +50,8 @@ class SenderPool:
         return False
 
     def _work(self):
-        """One connection: send what comes, report each outcome; stop at an outage."""
+        """One connection: send what comes, report each outcome; stop at an outage or at an
+        error nobody expected (reported too: the main thread never waits for a dead worker)."""
         try:
             with self.app.app_context(), self.transport.connect() as connection:
                 while (job := self.jobs.get()) is not _STOP:
@@ -59,16 +60,16 @@ class SenderPool:
                         self.results.put((done, connection.send(message), None))
                     except MessageRejected as exc:
                         self.results.put((done, None, exc))
-                    except DeliveryError as exc:
+                    except Exception as exc:  # noqa: BLE001 - an outage, or a bug: reported
                         self.results.put((done, None, exc))
                         return
-        except DeliveryError as exc:  # could not connect
+        except Exception as exc:  # noqa: BLE001 - could not connect
             self.results.put((None, None, exc))
 
     def submit(self, message, done):
         """Hand `message` to a free connection; `done(refused, error)` runs on this thread once
         the server answered. Waits (recording answers) while every connection is busy."""
-        while self.in_flight >= self.size and not self.failure:
+        while self.in_flight >= max(self.size, 1) and not self.failure:
             self._record_answers()
         if self.failure:
             self.drain()  # raises
@@ -85,14 +86,16 @@ class SenderPool:
             except queue.Empty:
                 break
         for done, refused, error in answers:
-            if done is None:  # a connection could not be opened: it took no message
-                self._fail(error)
+            if done is None:  # a connection could not be opened (a relay may cap them)
+                self.size -= 1  # the others go on; an outage only when none is left
+                if self.size <= 0:
+                    self._fail(error)
                 continue
             self.in_flight -= 1
-            if isinstance(error, DeliveryError):
-                self._fail(error)
-            else:
+            if error is None or isinstance(error, MessageRejected):
                 done(refused, error)
+            else:  # an outage (DeliveryError), or an error nobody expected: stop, raise it
+                self._fail(error)
         self.after_records()
 
     def _fail(self, error):

@@ -22,11 +22,15 @@ class MessageRejected(Exception):
 class SmtpTransport:
     def __init__(self, app):
         self.where = f"{app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}"
+        self.timeout = app.config.get("MAIL_TIMEOUT", 60)
 
     @contextmanager
     def connect(self):
         try:
             connection = mail.connect().__enter__()
+            # A relay that stops answering is an outage after MAIL_TIMEOUT seconds, not a run
+            # that waits forever.
+            connection.host.sock.settimeout(self.timeout)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"cannot reach the mail server {self.where}: {exc}") from exc
         try:

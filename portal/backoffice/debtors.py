@@ -12,7 +12,7 @@ from .. import clock
 from ..answers import AnswerError, promise_payment
 from ..debtor.mailer import send_fresh_link
 from ..extensions import db
-from ..ledger import record_event
+from ..ledger import lock_customer, record_event
 from ..models import Customer, Event, Hold, Invoice, Payment, SentMessage, Task
 from ..payments.ledger import customer_credit_cents, resolve_review
 from ..plans import active_plan
@@ -117,6 +117,8 @@ def resend(customer_id):
 def call(task_id):
     task = db.session.get(Task, task_id) or abort(404)
     found = _customer(task.customer_id)
+    if request.method == "POST":
+        lock_customer(found.id)  # a promise by phone and one from the portal, one at a time
     form = CallOutcomeForm()
     numbers = task.details.get("invoices", [])
     invoices = db.session.scalars(select(Invoice).where(Invoice.customer_id == found.id,

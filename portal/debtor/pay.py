@@ -13,7 +13,8 @@ from ..extensions import db
 from ..models import Payment, utcnow
 from ..payments.events import handle
 from ..payments.gateways import DemoGateway, GatewayError, gateway_for
-from ..payments.ledger import checkout_key, open_checkouts, start_checkout
+from ..payments.ledger import (checkout_key, open_checkouts, overlapping_checkouts,
+                               start_checkout)
 from ..plans import active_plan, instalment_allocations, next_unpaid
 from . import bp
 from .forms import ActionForm, PayForm, invoice_choices
@@ -57,26 +58,28 @@ def pay():
     reuse = _same_open_checkout(allocations)
     if reuse is not None:  # a second click, or the back button: the same checkout again
         return redirect(reuse.checkout_url, code=303)
-    replaced = [p for p in open_checkouts(g.customer)
-                if {i.id for i, _ in allocations} & {a.invoice_id for a in p.allocations}]
+    replaced = overlapping_checkouts(g.customer, allocations)
     payment = start_checkout(g.customer, allocations, gateway.name, f"new:{uuid.uuid4()}",
                              plan_id=plan.id if plan else None)
     payment.instalment_id = instalment.id if instalment else None
     try:
-        for older in replaced:
-            gateway.expire_checkout(older)
         checkout = gateway.create_checkout(
             g.customer, payment, lines,
             success_url=url_for(".paid", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=url_for(".landing", cancelled=1, _external=True))
     except GatewayError as exc:
-        db.session.rollback()
+        db.session.rollback()  # the older checkouts stay as they were, still payable
         current_app.logger.warning("checkout failed: %s", exc)
         flash(_("Online payment is unavailable right now; nothing was charged. Please try again "
                 "later or pay by bank transfer."), "error")
         return redirect(url_for(".landing"))
     payment.external_id, payment.checkout_url = checkout.id, checkout.url
     db.session.commit()
+    for older in replaced:  # closed at the provider too, where it is still open
+        try:
+            gateway.expire_checkout(older)
+        except GatewayError as exc:  # already expired or paid: its webhook will say which
+            current_app.logger.info("checkout %s not expired: %s", older.external_id, exc)
     return redirect(checkout.url, code=303)
 
 

@@ -104,7 +104,9 @@ def _session_completed(obj, as_of):
     intent = text_id(obj, "payment_intent", required=False)
     payment.payment_intent_id = payment.payment_intent_id or intent
     paid = obj.get("payment_status") in ("paid", "no_payment_required")
-    if not _matches(payment, obj, "amount_total", as_of):
+    # Only money received is compared with the checkout (a SEPA debit still processing has
+    # received nothing yet: its amount is checked when it succeeds).
+    if paid and not _matches(payment, obj, "amount_total", as_of):
         return f"payment {payment.id} held for review: {payment.review_reason}"
     state = "succeeded" if paid else "pending"
     return _moved(transition(payment, state, as_of), payment, state)
@@ -159,6 +161,7 @@ HANDLERS = {
     "checkout.session.completed": _session_completed,
     "checkout.session.async_payment_succeeded": _session_async("succeeded"),
     "checkout.session.async_payment_failed": _session_async("failed"),
+    "checkout.session.expired": _session_async("cancelled"),  # abandoned: nothing to pay
     "payment_intent.processing": _intent("pending"),
     "payment_intent.succeeded": _intent("succeeded"),
     "payment_intent.payment_failed": _intent("failed"),

@@ -23,7 +23,8 @@ from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
-from ..ledger import compare_and_set, place_hold, record_event, release_hold, settle
+from ..ledger import (compare_and_set, lock_invoices, place_hold, record_event, release_hold,
+                      settle)
 from ..models import Allocation, Hold, Payment
 
 NEXT = {
@@ -53,20 +54,28 @@ def open_checkouts(customer):
                                                     Payment.state == "created")).all()
 
 
-def start_checkout(customer, invoices_and_amounts, source, external_id, plan_id=None,
-                   received_on=None):
-    """A payment the debtor is about to make: its amount and allocations are computed here, on
-    the server, from the balances (never from the form). An open checkout for any of these
-    invoices is cancelled first: two checkouts can never both charge one invoice."""
+def overlapping_checkouts(customer, invoices_and_amounts):
+    """The debtor's open checkouts that would charge any of these invoices."""
     invoice_ids = {i.id for i, _ in invoices_and_amounts}
-    for older in open_checkouts(customer):
-        if invoice_ids & {a.invoice_id for a in older.allocations}:
+    return [p for p in open_checkouts(customer)
+            if invoice_ids & {a.invoice_id for a in p.allocations}]
+
+
+def start_checkout(customer, invoices_and_amounts, source, external_id, plan_id=None,
+                   received_on=None, checkout=True):
+    """A payment the debtor is about to make: its amount and allocations are computed here, on
+    the server, from the balances (never from the form). For a checkout (not a debit by the
+    run), an open checkout for any of these invoices is cancelled first: two checkouts never
+    both charge one invoice (the caller also closes it at the provider)."""
+    if checkout:
+        for older in overlapping_checkouts(customer, invoices_and_amounts):
             transition(older, "cancelled", clock.today(), actor="debtor",
                        reason="replaced by a newer checkout")
     payment = Payment(customer_id=customer.id, source=source, external_id=external_id,
                       state="created", received_on=received_on or clock.today(),
                       instalment_plan_id=plan_id,
-                      checkout_key=checkout_key(customer, invoices_and_amounts),
+                      checkout_key=checkout_key(customer, invoices_and_amounts) if checkout
+                      else None,
                       amount_cents=sum(a for _, a in invoices_and_amounts))
     payment.allocations = [Allocation(invoice=i, amount_cents=a) for i, a in invoices_and_amounts
                            if a > 0]
@@ -141,6 +150,7 @@ def _fit_allocations(payment):
     more than the money received: what the invoices do not take is credit. Called once the
     payment is `succeeded` in the database, so each invoice's paid amount includes it."""
     budget = payment.amount_cents - payment.refunded_cents
+    lock_invoices([a.invoice_id for a in payment.allocations])
     for allocation in payment.allocations:
         invoice = allocation.invoice
         db.session.refresh(invoice, ["paid_cents"])  # counts this payment already (succeeded)

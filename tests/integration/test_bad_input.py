@@ -301,3 +301,17 @@ def test_f10_an_expired_link_of_a_revoked_version_mails_nothing(any_client, debt
     assert page.status_code == 410
     renewed = any_client.post(f"/p/{old}/renew", data={"csrf_token": csrf(page.get_data(True))})
     assert renewed.status_code == 200 and smtp.messages == []
+
+
+def test_one_bank_reference_is_one_transfer_by_api_or_csv(runner, client, tmp_path):
+    """Review finding: with ids unique per source, the same transfer sent by the API and then
+    in a bank CSV was counted twice."""
+    assert import_csv(runner, tmp_path, HEADER + row("FA-13")).exit_code == 0
+    response = client.post("/api/v1/payments", headers=AUTH, json={
+        "invoice_number": "FA-13", "amount": "40.00", "external_id": "VIR-2026-0001",
+        "date": "2026-11-20"})
+    assert response.status_code == 201
+    transfers = "invoice_number,amount,date,external_id\nFA-13,40.00,2026-11-20,VIR-2026-0001\n"
+    result = import_csv(runner, tmp_path, transfers, ("payments", "import"))
+    assert result.exit_code == 0 and "1 already known" in result.output
+    assert db.session.scalar(select(func.count(Payment.id))) == 1

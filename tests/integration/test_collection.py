@@ -180,3 +180,21 @@ def walk_from(app, smtp, start, until):
         log += [(day, level, text) for _, level, text in run(app, smtp, day)]
         day += timedelta(days=1)
     return log
+
+
+def test_no_debit_while_the_debtor_pays_the_instalment_online(app, client, smtp):
+    """Review finding: the run's debit cancelled the debtor's open checkout in the database
+    but not at Stripe, so the instalment could be charged twice. The debit now waits."""
+    customer, token, plan = approved_plan(client)
+    page = client.get(f"/p/{token}").get_data(as_text=True)
+    response = client.post(f"/p/{token}/mandate", data={"csrf_token": csrf(page)})
+    mandate_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    client.post(response.headers["Location"], data={"csrf_token": csrf(mandate_page)})
+    page = client.get(f"/p/{token}").get_data(as_text=True)
+    opened = client.post(f"/p/{token}/pay", data={"csrf_token": csrf(page),
+                                                  "instalment": "next"})
+    assert opened.status_code == 303  # a checkout for the first instalment, left open
+    first = db.session.get(InstalmentPlan, plan.id).instalments[0]
+    walk(app, smtp, first.due_date)
+    payments = db.session.scalars(select(Payment).where(Payment.instalment_id == first.id)).all()
+    assert [p.state for p in payments] == ["created"]  # the checkout only, no debit on top

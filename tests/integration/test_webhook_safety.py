@@ -191,3 +191,38 @@ def test_f17_the_happy_path_still_pays(hooks, any_client):
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).status == "paid"
     assert json.loads(json.dumps(response.json))["status"] == "processed"
+
+
+def test_a_sepa_debit_still_processing_is_not_held_for_what_it_has_not_received(hooks,
+                                                                                any_client):
+    """Review finding: an unpaid session went to review with "received 9000 cents" and the
+    accountant could apply money that never came. Now it is pending; the amount is checked
+    when the debit succeeds."""
+    customer, invoice, payment = open_checkout()
+    deliver(any_client, "evt_unpaid", "checkout.session.completed",
+            completed(payment, payment_status="unpaid", amount_total=9_000))
+    db.session.expire_all()
+    assert db.session.get(Payment, payment.id).state == "pending"
+    deliver(any_client, "evt_ok", "checkout.session.async_payment_succeeded",
+            completed(payment, amount_total=9_000))
+    db.session.expire_all()
+    held = db.session.get(Payment, payment.id)
+    assert (held.state, held.received_cents) == ("review", 9_000)
+    assert db.session.get(Invoice, invoice.id).status == "open"
+
+
+def test_an_abandoned_checkout_expires_and_the_debtor_can_pay_again(hooks, any_client):
+    customer, invoice, payment = open_checkout(session_id="demo_cs_abandoned")
+    payment.source = "demo"
+    db.session.commit()
+    response = deliver(any_client, "evt_expired", "checkout.session.expired",
+                       {"id": payment.external_id, "object": "checkout.session"})
+    assert response.json["outcome"].endswith("cancelled")
+    token = make_token(customer)
+    page = any_client.get(f"/p/{token}").get_data(as_text=True)
+    again = any_client.post(f"/p/{token}/pay", data={"csrf_token": csrf(page),
+                                                     "invoice_ids": invoice.id})
+    assert again.status_code == 303
+    db.session.expire_all()
+    assert sorted(p.state for p in db.session.scalars(select(Payment))) == ["cancelled",
+                                                                            "created"]
