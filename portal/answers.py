@@ -7,7 +7,7 @@ from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from reminders.policy import policy_for
+from .settings import policy_for
 
 from .extensions import db
 from .ledger import place_hold, record_event, release_hold

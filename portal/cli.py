@@ -165,9 +165,61 @@ def demo_command(serve, port):
         run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
 
 
+
+settings_group = AppGroup("settings", help="The relance settings: policies, templates, legal.")
+
+
+@settings_group.command("export")
+@needs_schema
+def settings_export_command():
+    """Print the creditor's settings as TOML (`flask settings export > relance.toml`)."""
+    from .settings.file import export_toml
+    click.echo(export_toml(), nl=False)
+
+
+@settings_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the whole file and say what would change.")
+@needs_schema
+def settings_import_command(path, dry_run):
+    """Check a settings file whole, then apply it as one change of the settings history."""
+    from .settings import SettingsInvalid
+    from .settings.file import import_toml
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        click.echo(f"Error: {path} is not UTF-8 text; save it as UTF-8.", err=True)
+        sys.exit(1)
+    try:
+        lines = import_toml(text, author="cli", dry_run=dry_run)
+    except SettingsInvalid as invalid:
+        db.session.rollback()
+        click.echo(f"{path}: {len(invalid.errors)} error(s); nothing was changed.", err=True)
+        for where, message in invalid.errors:
+            click.echo(f"  {where}: {message}", err=True)
+        click.echo("Fix these and import the file again (--dry-run checks without applying).",
+                   err=True)
+        sys.exit(1)
+    if not lines:
+        click.echo(f"{path}: the settings in force already say this; nothing to change.")
+        return
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{path}: {len(lines)} setting(s) {verb}:")
+    for line in lines:
+        click.echo(f"  {line}")
+    if dry_run:
+        db.session.rollback()
+        click.echo("Dry run: nothing was changed.")
+        return
+    db.session.commit()
+    click.echo("Applied as a new revision of the settings history (back office: Réglages).")
+
+
 def init_app(app):
     app.cli.add_command(init_db_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(invoices)
     app.cli.add_command(payments)
     app.cli.add_command(users)
+    app.cli.add_command(settings_group)

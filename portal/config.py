@@ -190,8 +190,3 @@ def check_production(config):
     if config.get("PAYMENTS_DEMO"):
         raise ConfigError("PAYMENTS_DEMO marks invoices paid with no money: unset it in production.")
 
-
-def creditor(config):
-    """The creditor's details as templates and letters use them."""
-    return {k: config[f"CREDITOR_{k.upper()}"]
-            for k in ("name", "address", "email", "phone", "iban", "bic", "siren", "country")}

@@ -2,9 +2,15 @@
 the ledger (clearly titled as a copy), with fpdf2."""
 from fpdf import FPDF
 
-from reminders.letters import pdf_text
-
 from .i18n import day, money
+
+# The PDF core fonts cover Latin-1; map the few common characters outside it.
+_PDF_MAP = str.maketrans({"€": "EUR", "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-",
+                          "œ": "oe", "Œ": "OE", "\u202f": " ", "\u00a0": " ", "…": "..."})
+
+
+def pdf_text(text):
+    return str(text).translate(_PDF_MAP).encode("latin-1", "replace").decode("latin-1")
 
 
 def invoice_copy_pdf(invoice, creditor, language="fr"):
@@ -17,8 +23,8 @@ def invoice_copy_pdf(invoice, creditor, language="fr"):
     pdf.set_creator("Relance")
     pdf.add_page()
     pdf.set_font("Helvetica", size=10)
-    for line in (creditor["name"], creditor["address"], f"SIREN {creditor['siren']}",
-                 creditor["email"]):
+    for line in (creditor.name, creditor.address, f"SIREN {creditor.siren}",
+                 creditor.email):
         pdf.cell(0, 5, pdf_text(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
     pdf.set_x(110)
@@ -43,8 +49,8 @@ def invoice_copy_pdf(invoice, creditor, language="fr"):
         pdf.cell(60, 7, pdf_text(value), border=1, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.multi_cell(0, 5, pdf_text(
-        (f"Règlement par virement : IBAN {creditor['iban']} - BIC {creditor['bic']}, référence "
+        (f"Règlement par virement : IBAN {creditor.iban} - BIC {creditor.bic}, référence "
          f"{invoice.number}.\nCe duplicata est établi à partir de notre comptabilité." if fr else
-         f"Pay by bank transfer: IBAN {creditor['iban']} - BIC {creditor['bic']}, reference "
+         f"Pay by bank transfer: IBAN {creditor.iban} - BIC {creditor.bic}, reference "
          f"{invoice.number}.\nThis copy was produced from our ledger.")))
     return bytes(pdf.output())

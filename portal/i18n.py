@@ -54,6 +54,8 @@ def plain_amount(cents):
 
 @lru_cache(maxsize=4096)
 def day(value, language="fr", fmt="long"):
+    if value is None:  # Babel would print today's date: never state a date that is not there
+        raise ValueError("no date to show")
     return format_date(value, format=fmt, locale=LOCALES.get(language, "fr_FR"))
 
 

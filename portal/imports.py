@@ -23,7 +23,8 @@ REQUIRED = ("customer_ref", "customer_name", "email", "invoice_number", "issue_d
 MAX_AMOUNT_CENTS = 10**12  # 10,000,000,000.00 EUR
 FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)
 AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
-OPTIONAL = ("phone", "language", "currency", "amount_paid", "address")
+OPTIONAL = ("phone", "language", "currency", "amount_paid", "address", "debtor_type")
+DEBTOR_TYPES = ("business", "consumer", "public")
 LANGUAGES = ("fr", "en")
 EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 SPACES = str.maketrans("", "", " \u00a0\u202f\t'")
@@ -52,6 +53,7 @@ class InvoiceRow:
     currency: str
     amount_cents: int
     paid_cents: int
+    debtor_type: str | None = None  # None: keep the customer's (a new one is a business)
 
 
 @dataclass
@@ -169,6 +171,14 @@ def _language(value):
     return value
 
 
+def _debtor_type(value):
+    value = (value or "").strip().lower()
+    if value and value not in DEBTOR_TYPES:
+        raise ValueError(f"debtor_type {value!r} is unknown: use business, consumer or public "
+                         "(or leave it empty for business)")
+    return value or None
+
+
 def _currency(value):
     value = (value or "EUR").strip().upper() or "EUR"
     if value != "EUR":
@@ -197,6 +207,7 @@ def parse_record(record, line):
         phone=_field(record, "phone", _text("phone", 40, required=False)),
         address=_field(record, "address", _text("address", 300, required=False)),
         language=_field(record, "language", _language),
+        debtor_type=_field(record, "debtor_type", _debtor_type),
         invoice_number=_field(record, "invoice_number", _text("invoice_number", 64)),
         issue_date=issue, due_date=due,
         currency=_field(record, "currency", _currency),
@@ -257,7 +268,7 @@ def width_error(line, record):
                          "quote amounts like \"1 234,56\"")
 
 
-CUSTOMER_FIELDS = ("customer_name", "emails", "phone", "language", "address")
+CUSTOMER_FIELDS = ("customer_name", "emails", "phone", "language", "address", "debtor_type")
 
 
 def validate(records):
@@ -321,6 +332,8 @@ def _upsert_customer(row, report):
     values = dict(name=row.customer_name, email=row.emails, phone=row.phone, language=row.language)
     if row.address:
         values["address"] = row.address
+    if row.debtor_type:
+        values["debtor_type"] = row.debtor_type
     if customer is None:
         customer = Customer(ref=row.customer_ref, **values)
         db.session.add(customer)

@@ -18,7 +18,7 @@ from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from reminders.policy import policy_for
+from .settings import policy_for
 
 from .answers import AnswerError
 from .extensions import db

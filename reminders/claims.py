@@ -73,7 +73,8 @@ def claim_batch(as_of, owner, size):
 
 
 CUSTOMER_COLUMNS = (Customer.id, Customer.ref, Customer.name, Customer.email, Customer.phone,
-                    Customer.address, Customer.language, Customer.link_version)
+                    Customer.address, Customer.language, Customer.link_version, Customer.tier,
+                    Customer.policy, Customer.debtor_type)
 
 
 class Claimed(NamedTuple):

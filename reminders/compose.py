@@ -1,34 +1,32 @@
-"""Build a reminder e-mail for one debtor: subject, text and HTML parts, signed link, penalties.
+"""Build a reminder for one debtor: subject, text and HTML parts, letter body, link, penalties.
 
-`compose(...)` is a pure function of its arguments plus the application's Jinja environment, so that
-previews, tests and the run render exactly the same message.
+What a message says is decided by the level's attributes (its template, whether it states
+penalties, whether it is the formal notice, its deadline, its channels) and worded by the
+creditor's templates, rendered in the sandbox (`portal.settings.templates`). Penalties follow
+the debtor's category (`reminders.penalties`). `compose(...)` is a pure function of its
+arguments plus the settings in force, so previews, tests and the run render the same message.
 """
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from flask import current_app, render_template
+from babel.numbers import format_decimal
+from markupsafe import Markup, escape
 
-from portal.config import creditor as creditor_details
+from portal import settings as relance_settings
+from portal.settings.templates import LANGUAGES, Both, render
 
-from .penalties import penalty_for
+from .penalties import RateTable, business_rate, consumer_rate, penalty_for, public_rate, \
+    semester_of
 
-SUBJECTS = {
-    "fr": {
-        0: "Rappel : échéance prochaine de {what}",
-        1: "Relance : {what} en attente de règlement",
-        2: "Deuxième relance : {what} impayée(s)",
-        3: "Dernier rappel avant mise en demeure : {what}",
-        4: "Mise en demeure de payer : {what}",
-    },
-    "en": {
-        0: "Reminder: {what} due soon",
-        1: "Reminder: {what} awaiting payment",
-        2: "Second reminder: {what} unpaid",
-        3: "Final reminder before formal notice: {what}",
-        4: "Formal notice to pay: {what}",
-    },
-}
 WHAT = {"fr": ("facture {n}", "{k} factures"), "en": ("invoice {n}", "{k} invoices")}
+LABELS = {
+    "fr": {"number": "facture", "issued": "émise le", "due": "échéance", "amount_due": "reste dû",
+           "days_late": "jours de retard", "penalties": "pénalités", "total": "Total"},
+    "en": {"number": "invoice", "issued": "issued", "due": "due", "amount_due": "amount due",
+           "days_late": "days late", "penalties": "penalties", "total": "Total"},
+}
+RATE_OF = {"business": business_rate, "public": public_rate, "consumer": consumer_rate}
 
 
 @dataclass
@@ -56,41 +54,144 @@ class Composed:
     text: str
     html: str
     channel: str = "email"  # how the run's report counts it
-
-
-def subject_for(language, level, items):
-    singular, plural = WHAT[language]
-    what = singular.format(n=items[0].number) if len(items) == 1 else plural.format(k=len(items))
-    return SUBJECTS[language][level].format(what=what)
+    letter: str | None = None  # the letter's body, where the level sends a letter
+    steps: object = None  # the Level whose attributes decided it
+    lang: str = "fr"
+    facts: dict = field(default_factory=dict, repr=False)
+    channels: set = field(default_factory=lambda: {"email"})  # of every invoice's level
+    letter_invoices: list = field(default_factory=list)  # the invoices a letter names
+    call_invoices: list = field(default_factory=list)  # the invoices a call is about
 
 
 def creditor():
-    return creditor_details(current_app.config)
+    return relance_settings.creditor()
 
 
-def compose(customer, items, as_of, link):
-    """The message for `customer` listing `items`; its tone is the highest level among them."""
-    language = customer.language if customer.language in SUBJECTS else "fr"
-    level = max(item.level for item in items)
-    cfg = current_app.config
-    if level >= 3:
-        for item in items:
-            item.penalty = penalty_for(item.balance_cents, item.due_date, as_of,
-                                       cfg["LATE_INTEREST_RATE_PERCENT"],
-                                       cfg["RECOVERY_INDEMNITY_CENTS"])
-    context = dict(
-        customer=customer, items=items, as_of=as_of, link=link, level=level, lang=language,
-        creditor=creditor(),
-        total_cents=sum(i.balance_cents for i in items),
-        penalties_cents=sum(i.penalty.total_cents for i in items if i.penalty),
-        broken_promises=[i for i in items if i.reason == "broken_promise"],
-        restarted=[i for i in items if i.reason == "restart"],
-        failed_payments=[i for i in items if i.reason == "payment_failed"],
-        link_max_age_days=cfg["LINK_MAX_AGE_DAYS"],
-    )
-    text = render_template(f"emails/{language}/level{level}.txt", **context)
-    html = render_template(f"emails/{language}/level{level}.html", **context)
-    return Composed(level, subject_for(language, level, items), text, html)
+def _what(lang, items):
+    singular, plural = WHAT[lang]
+    return singular.format(n=items[0].number) if len(items) == 1 else \
+        plural.format(k=len(items))
+
+
+def _creditor_facts(row):
+    return {k: getattr(row, k) or "" for k in ("name", "address", "siren", "vat_number", "iban",
+                                                 "bic", "email", "phone")}
+
+
+def _penalties(items, category, as_of, legal):
+    """Each item's penalty under the debtor's category. The formal notice is the policy's last
+    level, so no message follows one: consumers' interest, which runs only from a formal
+    notice, is stated as starting with it (formal_notice_on=None: nothing owed yet)."""
+    for item in items:
+        item.penalty = penalty_for(category, item.balance_cents, item.due_date, as_of,
+                                   legal.rates, contract_rate_percent=legal.contract_rate_percent,
+                                   indemnity_cents=legal.indemnity_cents, formal_notice_on=None)
+
+
+def _rate_today(items, category, as_of, legal):
+    rates = [i.penalty.rate_percent for i in items if i.penalty and i.penalty.rate_percent]
+    if rates:
+        return rates[-1]
+    row = legal.rates.for_semester(semester_of(as_of))
+    if category == "business":
+        return business_rate(row, legal.contract_rate_percent)
+    return RATE_OF[category](row)
+
+
+def _percent(rate, lang):
+    """"12,15" in French, "12.15" in English: a rate as the debtor reads numbers."""
+    return format_decimal(rate, format="0.00##", locale="fr_FR" if lang == "fr" else "en_GB")
+
+
+def message_facts(customer, items, as_of, link, level, settings, creditor_row):
+    """The variables of the templates (portal.settings.templates.VARIABLES) for this message."""
+    lang = customer.language if customer.language in LANGUAGES else creditor_row.language
+    category = getattr(customer, "debtor_type", None) or "business"
+    legal = settings.legal
+    states = level.penalties or level.formal_notice
+    if states:
+        _penalties(items, category, as_of, legal)
+    items = sorted(items, key=lambda i: (i.due_date, i.number))
+    invoices = [dict(number=i.number, issue_date=i.issue_date, due_date=i.due_date,
+                     total_cents=i.total_cents, balance_cents=i.balance_cents,
+                     currency=i.currency, days_late=i.days_late(as_of),
+                     penalty_cents=i.penalty.total_cents if i.penalty else 0,
+                     promise_date=i.promise_date) for i in items]
+    interest = sum(i.penalty.interest_cents for i in items if i.penalty)
+    indemnity = sum(i.penalty.indemnity_cents for i in items if i.penalty)
+    contract = category == "business" and legal.contract_rate_percent is not None
+    facts = dict(
+        debtor=dict(name=customer.name, ref=customer.ref, email=customer.email,
+                    phone=customer.phone or "", address=customer.address or "",
+                    type=category, language=lang),
+        creditor=_creditor_facts(creditor_row), invoices=invoices, invoice_count=len(items),
+        what=_what(lang, items), total_cents=sum(i.balance_cents for i in items),
+        penalties_cents=interest + indemnity, interest_cents=interest, indemnity_cents=indemnity,
+        indemnity_each_cents=0 if category == "consumer" else legal.indemnity_cents,
+        rate_percent=_percent(_rate_today(items, category, as_of, legal), lang) if states else "",
+        contract_rate=contract, days_late=max(i.days_late(as_of) for i in items),
+        oldest_due_date=min(i.due_date for i in items),
+        deadline=as_of + timedelta(days=level.deadline_days) if level.deadline_days else None,
+        deadline_days=level.deadline_days, formal_notice=level.formal_notice,
+        registered_letter="letter" in level.channels,
+        restarted=any(i.reason == "restart" for i in items),
+        promise_missed=[v for v, i in zip(invoices, items) if i.reason == "broken_promise"],
+        payment_failed=[v for v, i in zip(invoices, items) if i.reason == "payment_failed"],
+        link=link, link_max_age_days=current_app.config["LINK_MAX_AGE_DAYS"], as_of=as_of,
+        level=level.number, lang=lang)
+    facts["facts"] = _facts_block(facts)
+    shown = states and facts["penalties_cents"] > 0  # a column of zeros says nothing
+    facts["invoice_table"] = Both(
+        render_template("emails/_invoices.txt", LABELS=LABELS, show_penalties=shown,
+                        **facts).strip(),
+        render_template("emails/_invoices.html", LABELS=LABELS, show_penalties=shown, **facts))
+    facts["legal_notice"] = _legal_notice(settings, category, lang, facts) if states else Both()
+    return facts
+
+
+def _facts_block(facts):
+    text = render_template("emails/_facts.txt", **facts).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return Both("\n".join(lines), render_template("emails/_facts.html", lines=lines)
+                if lines else "")
+
+
+def _legal_notice(settings, category, lang, facts):
+    source = settings.template(f"legal-{category}", lang)["text"]
+    text = render(source, "legal", {k: facts[k] for k in (
+        "penalties_cents", "interest_cents", "indemnity_cents", "indemnity_each_cents",
+        "rate_percent", "contract_rate", "as_of", "formal_notice", "invoice_count", "lang")})
+    text = text.strip()
+    return Both(text, escape(text))
+
+
+def compose(customer, items, as_of, link, settings=None):
+    """The message for `customer` listing `items`; its level is the highest among them, and
+    that level's attributes decide its wording, penalties, deadline and channels."""
+    settings = settings or relance_settings.current()
+    creditor_row = creditor()
+    policy = settings.policy_for(customer.tier, customer.policy)
+    level = policy.level_for(max(item.level for item in items))
+    facts = message_facts(customer, items, as_of, link, level, settings, creditor_row)
+    lang = facts["lang"]
+    template = settings.template(level.template, lang)
+    subject = render(template["subject"], "subject", facts)
+    text = render(template["text"], "text", facts).rstrip() + "\n\n" + _footer(creditor_row)
+    html = render_template("emails/layout.html", lang=lang, creditor=facts["creditor"],
+                           body=Markup(render(template["html"], "html", facts)))
+    letter = render(template["letter"], "letter", facts) \
+        if "letter" in level.channels and template.get("letter") else None
+    return Composed(level.number, subject, text, html, letter=letter, steps=level, lang=lang,
+                    facts=facts)
+
+
+def _footer(creditor_row):
+    line = f"{creditor_row.name}, {creditor_row.address}"
+    if creditor_row.siren:
+        line += f" - SIREN {creditor_row.siren}"
+    if creditor_row.vat_number:
+        line += f" - TVA {creditor_row.vat_number}"
+    return line + "\n"
 
 
 INSTALMENT_SUBJECTS = {
@@ -122,7 +223,7 @@ def compose_instalments(customer, items, as_of, link):
     level = max(item.level for item in items)
     what = ", ".join(i.number for i in items)
     context = dict(customer=customer, items=items, as_of=as_of, link=link, level=level,
-                   lang=language, creditor=creditor(), debited=any(i.debited for i in items),
+                   lang=language, creditor=_creditor_facts(creditor()), debited=any(i.debited for i in items),
                    total_cents=sum(i.balance_cents for i in items),
                    link_max_age_days=current_app.config["LINK_MAX_AGE_DAYS"])
     return Composed(level, INSTALMENT_SUBJECTS[language][level].format(what=what),

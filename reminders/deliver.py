@@ -3,7 +3,6 @@ all in the transaction committed right after the mail server accepted the messag
 import re
 from email.utils import parseaddr
 
-from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from portal.extensions import db
@@ -11,16 +10,17 @@ from portal.ledger import record_event
 from portal.links import portal_url
 from portal.models import Hold, InstalmentPlan, Reminder, SentMessage, Task, utcnow
 from portal.plans import progress
+from portal.settings import current as current_settings, mail_identity
 
 from .compose import InstalmentItem, Item, compose, compose_instalments, creditor
-from .letters import formal_notice_pdf
+from .letters import letter_pdf
 from .mime import Outgoing
 from .schedule import BLOCKING_HOLDS
 
 
 def message_id(first_reminder_id, customer_id):
     """Stable across retries: derived from the group's first reminder row."""
-    sender = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
+    sender = parseaddr(mail_identity()[0])[1]
     domain = sender.rpartition("@")[2] or "relance.invalid"
     return f"<relance.{first_reminder_id}.{customer_id}@{domain}>"
 
@@ -52,11 +52,11 @@ def _still_due(rows, blocked, report):
 
 
 def build_message(customer, composed, msg_id, level):
-    cfg = current_app.config
+    sender, reply_to = mail_identity()
     recipients = [e.strip() for e in customer.email.split(",") if e.strip()]
-    return Outgoing(msg_id=msg_id, sender=cfg["MAIL_DEFAULT_SENDER"], recipients=recipients,
+    return Outgoing(msg_id=msg_id, sender=sender, recipients=recipients,
                     subject=composed.subject, text=composed.text, html=composed.html,
-                    reply_to=cfg["CREDITOR_EMAIL"],
+                    reply_to=reply_to,
                     headers={"Auto-Submitted": "auto-generated", "X-Relance-Level": str(level)})
 
 
@@ -113,12 +113,24 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
                   reason=r.reason, promise_date=promised.get(r.invoice_id), currency=r.currency)
              for r in rows]
     link = portal_url(customer)
-    composed = compose(customer, items, as_of, link)
+    settings = current_settings()
+    composed = compose(customer, items, as_of, link, settings)
+    policy = settings.policy_for(customer.tier, customer.policy)
+    steps = {i.number: policy.level_for(i.level) for i in items}  # what each invoice's level does
+    composed.channels = {c for level in steps.values() for c in level.channels}
+    letter_items = [i for i in items if "letter" in steps[i.number].channels]
     pdf = None
-    if composed.level >= 4:
-        letter_items = [i for i in items if i.level >= 4]
-        pdf = formal_notice_pdf(customer, letter_items, as_of, creditor(), link)
-    _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf)
+    if letter_items:  # the letter names only the invoices whose level sends one
+        letter = compose(customer, letter_items, as_of, link, settings)
+        pdf = letter_pdf(customer, letter_items, as_of, creditor(), letter)
+    composed.letter_invoices = [i.number for i in letter_items]
+    composed.call_invoices = [i.number for i in items if "call" in steps[i.number].channels]
+    if "email" in composed.channels:
+        _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf)
+    else:  # the level works by letter or telephone only: its tasks are the reminder
+        msg_id = message_id(min(r.id for r in rows), customer.id)
+        _record(customer, rows, items, composed, msg_id, pdf, as_of, report, emailed=False)
+        db.session.commit()
 
 
 def _record_rejected(customer, rows, items, composed, msg_id, reason, report):
@@ -139,32 +151,36 @@ _MARK_SENT = (update(Reminder).where(Reminder.id.in_(bindparam("ids", expanding=
 _INSERT_MESSAGE = insert(SentMessage)
 
 
-def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused=None):
+def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused=None,
+            emailed=True):
     # The Message-ID comes from a reminder row that is marked sent in this same transaction, so
     # it can never have been recorded before.
     connection, now = db.session.connection(), utcnow()
     connection.execute(_INSERT_MESSAGE, dict(
         message_id=msg_id, customer_id=customer.id, level=composed.level, sent_at=now,
-        recipients=customer.email, subject=composed.subject, body_text=composed.text,
+        recipients=customer.email if emailed else "", subject=composed.subject,
+        body_text=composed.letter or composed.text if not emailed else composed.text,
         body_html=composed.html))
     connection.execute(_MARK_SENT, dict(ids=[r.id for r in rows], sent_at=now, msg_id=msg_id))
     numbers = [i.number for i in items]
-    record_event(customer.id, "reminder_sent", channel="email", level=composed.level,
-                 invoices=numbers, message_id=msg_id, subject=composed.subject,
-                 refused=refused or {})
-    report.messages += 1
-    report.by_level[(composed.level, composed.channel)] += 1
+    if emailed:
+        record_event(customer.id, "reminder_sent", channel="email", level=composed.level,
+                     invoices=numbers, message_id=msg_id, subject=composed.subject,
+                     refused=refused or {})
+        report.messages += 1
+        report.by_level[(composed.level, composed.channel)] += 1
     target = sum(i.balance_cents for i in items)
-    if any(i.level == 3 for i in items) or composed.level == 3:
-        _task(customer, "call", 3, msg_id, as_of, report, invoices=numbers,
+    if composed.call_invoices:
+        _task(customer, "call", composed.level, msg_id, as_of, report,
+              invoices=composed.call_invoices,
               phone=customer.phone, target_cents=target)
     if pdf is not None:
-        _task(customer, "letter", 4, msg_id, as_of, report, pdf=pdf,
-              invoices=[i.number for i in items if i.level >= 4], target_cents=target)
+        _task(customer, "letter", composed.level, msg_id, as_of, report, pdf=pdf,
+              invoices=composed.letter_invoices, target_cents=target)
 
 
 def _task(customer, kind, level, msg_id, as_of, report, pdf=None, **details):
     db.session.add(Task(customer_id=customer.id, kind=kind, level=level, due_on=as_of,
                         message_id=msg_id, details=details, pdf=pdf))
     record_event(customer.id, f"{kind}_task_queued", level=level, message_id=msg_id, **details)
-    report.by_level[(level, "call" if kind == "call" else "letter")] += 1
+    report.by_level[(level, kind)] += 1

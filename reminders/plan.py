@@ -6,16 +6,16 @@ set) are held in memory. Nothing here writes, so a dry run and the preview use i
 from collections import defaultdict
 from typing import NamedTuple
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.models import PAID_CENTS, Customer, Hold, InstalmentPlan, Invoice, Reminder
+from portal import settings as relance_settings
 from portal.plans import progress
+from portal.settings import habit_shift
 
 from .collect import in_collection
-from .policy import habit_shift, policy_for
 from .schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_on_business_day,
                        instalment_due_action)
 
@@ -74,13 +74,13 @@ def _invoice_rows():
     return db.session.connection().execute(query)
 
 
-def _decide(row, cycles, holds, policies, calendar, as_of):
+def _decide(row, cycles, holds, policies, calendar, as_of, settings):
     invoice_id, customer_id, due_date, balance, tier, policy_name, median, paused_until = row[:8]
     invoice_holds = holds.get(invoice_id, ())
     cycle = current_cycle(invoice_holds) if invoice_holds else 0
     last_level, last_on, last_at = cycles.get(cycle, NEVER) if cycles else NEVER
     key = (tier, policy_name)
-    policy = policies.get(key) or policies.setdefault(key, policy_for(tier, policy_name))
+    policy = policies.get(key) or policies.setdefault(key, settings.policy_for(tier, policy_name))
     action = due_on_business_day(InvoiceFacts(due_date, balance, last_level, last_on,
                                               invoice_holds, last_at),
                                  policy, calendar, as_of, habit_shift(policy, median),
@@ -92,14 +92,14 @@ def _decide(row, cycles, holds, policies, calendar, as_of):
 
 def due_reminders(as_of, progress=None):
     """Yield a Due for every invoice whose next reminder is due on `as_of`."""
-    calendar = calendar_for(current_app.config["CREDITOR_COUNTRY"])
+    calendar = calendar_for(relance_settings.creditor().holiday_country)
     if not calendar.is_business_day(as_of):
         return
-    holds, policies = load_holds(), {}
+    holds, policies, settings = load_holds(), {}, relance_settings.current()
     current, cycles, seen = None, None, 0
     for row in _invoice_rows():
         if current is not None and row[0] != current[0]:
-            due = _decide(current, cycles, holds, policies, calendar, as_of)
+            due = _decide(current, cycles, holds, policies, calendar, as_of, settings)
             if due is not None:
                 yield due
             cycles = None
@@ -111,7 +111,7 @@ def due_reminders(as_of, progress=None):
             cycles = cycles or {}
             cycles[row[8]] = (row[9], row[10], row[11])
     if current is not None:
-        due = _decide(current, cycles, holds, policies, calendar, as_of)
+        due = _decide(current, cycles, holds, policies, calendar, as_of, settings)
         if due is not None:
             yield due
         seen += 1
@@ -121,9 +121,10 @@ def due_reminders(as_of, progress=None):
 
 def due_instalment_reminders(as_of):
     """Yield a Due for every instalment of an approved plan whose reminder is due on `as_of`."""
-    calendar = calendar_for(current_app.config["CREDITOR_COUNTRY"])
+    calendar = calendar_for(relance_settings.creditor().holiday_country)
     if not calendar.is_business_day(as_of):
         return
+    settings = relance_settings.current()
     plans = db.session.scalars(select(InstalmentPlan).where(InstalmentPlan.state == "approved")
                                .options(selectinload(InstalmentPlan.customer))).all()
     ids = [i.id for plan in plans for i in plan.instalments]
@@ -135,7 +136,7 @@ def due_instalment_reminders(as_of):
         paused = plan.customer.paused_until
         if paused is not None and as_of <= paused:
             continue
-        policy = policy_for(plan.customer.tier, plan.customer.policy)
+        policy = settings.policy_for(plan.customer.tier, plan.customer.policy)
         auto = plan.mandate_payment_method is not None
         for status in progress(plan, as_of):
             instalment = status.instalment

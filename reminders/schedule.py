@@ -96,9 +96,9 @@ def _blocked(holds, as_of):
 def next_action(facts, policy, calendar, as_of, shift=0):
     """The next reminder for this invoice as seen on `as_of`, ignoring blocking holds.
 
-    Levels go up one at a time, at least `min_gap_days` apart; the heads-up (level 0) is only sent
-    before the due date. A broken promise sends the next level at once; "never received" restarts
-    at level 1 `restart_business_days` after the copy was sent.
+    Levels go up one at a time, at least `min_gap_days` apart; a heads-up (a level before the due
+    date) is only sent before the due date. A broken promise sends the next level at once; "never
+    received" restarts at the first reminder `restart_business_days` after the copy was sent.
     """
     if facts.balance_cents <= 0:
         return None
@@ -109,16 +109,18 @@ def next_action(facts, policy, calendar, as_of, shift=0):
         restart_on = calendar.add_business_days(max(h.starts_on for h in restarts),
                                                 policy.restart_business_days)
         # Restart the clock, but never remind earlier than the invoice's own schedule would.
-        anchor = max(facts.due_date, restart_on - timedelta(days=policy.level(1).offset_days))
+        anchor = max(facts.due_date,
+                     restart_on - timedelta(days=policy.first_reminder.offset_days))
         shift, reason = 0, "restart"
         if as_of < restart_on:
             return None
     failure = _latest_failure(facts.holds, as_of) if facts.holds else None
     if failure is not None and _failed_since_last_reminder(facts, failure):
         # A payment that failed (a SEPA debit refused days later) reminds at once, one level up.
-        number = 1 if last is None else last + 1
-        if number <= policy.max_level:
-            return Action(number, calendar.next_business_day(failure.starts_on), "payment_failed")
+        level = policy.next_level(last)
+        if level is not None:
+            return Action(level.number, calendar.next_business_day(failure.starts_on),
+                          "payment_failed")
     promise = _latest_promise(facts.holds, as_of) if facts.holds else None
     if promise is not None:
         broken_on = calendar.add_business_days(promise.until, policy.promise_grace_days)
@@ -126,22 +128,25 @@ def next_action(facts, policy, calendar, as_of, shift=0):
             return None
         if broken_on >= facts.due_date and (facts.last_sent_on is None
                                             or facts.last_sent_on <= broken_on):
-            number = 1 if last is None else last + 1
-            if number > policy.max_level:
+            level = policy.next_level(last)
+            if level is None:
                 return None
-            return Action(number, calendar.next_business_day(broken_on + ONE_DAY), "broken_promise")
+            return Action(level.number, calendar.next_business_day(broken_on + ONE_DAY),
+                          "broken_promise")
     for level in policy.levels:
         if last is not None and level.number <= last:
             continue
-        if level.number == 0:  # the heads-up: only before the due date, only as a first word
+        if level.before_due:  # the heads-up: only before the due date, only as a first word
             if policy.heads_up and last is None and not reason and as_of < facts.due_date:
-                return Action(0, calendar.heads_up_day(facts.due_date, -level.offset_days))
+                return Action(level.number,
+                              calendar.heads_up_day(facts.due_date, -level.offset_days))
             continue
         nominal = anchor + timedelta(days=level.offset_days + shift)
         if facts.last_sent_on is not None:
             nominal = max(nominal, facts.last_sent_on + timedelta(days=policy.min_gap_days))
+        # "restart" names the first reminder of a new cycle only.
         return Action(level.number, calendar.next_business_day(nominal),
-                      reason if level.number == 1 else None)
+                      reason if last is None else None)
     return None
 
 

@@ -16,6 +16,7 @@ from ..ledger import lock_customer, record_event
 from ..models import Customer, Event, Hold, Invoice, Payment, SentMessage, Task
 from ..payments.ledger import customer_credit_cents, resolve_review
 from ..plans import active_plan
+from ..settings import current as current_settings
 from . import bp
 from .forms import CallOutcomeForm, PauseForm, PostForm, TierForm
 
@@ -45,7 +46,9 @@ def _facts(customer):
 def customer(customer_id):
     found = _customer(customer_id)
     return render_template("backoffice/customer.html", **_facts(found), pause_form=PauseForm(),
-                           tier_form=TierForm(tier=found.tier, policy=found.policy or "default"),
+                           tier_form=TierForm(tier=found.tier, debtor_type=found.debtor_type,
+                                              policy=found.policy or "default"
+                                              ).with_policies(current_settings()),
                            action_form=PostForm())
 
 
@@ -87,12 +90,15 @@ def resume(customer_id):
 
 @bp.post("/customers/<id:customer_id>/tier")
 def tier(customer_id):
-    found, form = _act(customer_id, TierForm)
-    before = (found.tier, found.policy or "default")
-    found.tier = form.tier.data
+    found = _customer(customer_id)
+    form = TierForm().with_policies(current_settings())
+    if not form.validate_on_submit():
+        abort(400)
+    before = (found.tier, found.debtor_type, found.policy or "default")
+    found.tier, found.debtor_type = form.tier.data, form.debtor_type.data
     found.policy = None if form.policy.data == "default" else form.policy.data
-    return _done(found, "tier_changed", "Catégorie et politique enregistrées.",
-                 before=list(before), after=[found.tier, form.policy.data])
+    return _done(found, "tier_changed", "Catégorie, type et politique enregistrés.",
+                 before=list(before), after=[found.tier, found.debtor_type, form.policy.data])
 
 
 @bp.post("/customers/<id:customer_id>/revoke")

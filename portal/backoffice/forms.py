@@ -30,12 +30,23 @@ class PauseForm(FlaskForm):
 
 
 class TierForm(FlaskForm):
+    """Tier, debtor category and policy; the policies are the creditor's (`with_policies`)."""
     tier = SelectField("Catégorie", choices=[SelectChoice("key", "Grand compte"),
                                              SelectChoice("standard", "Standard"),
                                              SelectChoice("risky", "À risque")])
-    policy = SelectField("Politique de relance", choices=[
-        SelectChoice("default", "Standard (J+7, J+21, J+51, J+60)"),
-        SelectChoice("gentle", "Souple (J+10, J+30, J+60, J+75)")])
+    debtor_type = SelectField("Type de débiteur", choices=[
+        SelectChoice("business", "Entreprise (pénalités L441-10)"),
+        SelectChoice("consumer", "Particulier (pas d'indemnité forfaitaire)"),
+        SelectChoice("public", "Acheteur public (intérêts moratoires)")])
+    policy = SelectField("Politique de relance", choices=[])
+
+    def with_policies(self, settings):
+        """The policy choices, each with its delays read from its levels ("J-3, J+7, ...")."""
+        self.policy.choices = [
+            SelectChoice(p.name, f"{p.label or p.name} ("
+                         + ", ".join(f"J{lv.offset_days:+d}" for lv in p.levels) + ")")
+            for p in settings.policies.values()]
+        return self
 
 
 class CallOutcomeForm(FlaskForm):

@@ -3,7 +3,7 @@ reminder; and the "review before sending" switch with the reminders waiting for 
 from collections import Counter
 from datetime import timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select, update
 
@@ -15,14 +15,20 @@ from ..extensions import db
 from ..imports import parse_date
 from ..ledger import place_hold, release_hold
 from ..models import Customer, Hold, Instalment, Invoice, Reminder, get_setting, set_setting
+from ..settings import creditor, current as current_settings
 from . import bp, page_of
 from .forms import PostForm
 
-CHANNELS = {0: "e-mail", 1: "e-mail", 2: "e-mail", 3: "e-mail + appel", 4: "lettre + e-mail"}
+CHANNEL_NAMES = {"email": "e-mail", "letter": "lettre", "call": "appel", "sms": "SMS"}
+
+
+def channel_label(level):
+    """"e-mail + appel": what a level does, read from its attributes."""
+    return " + ".join(CHANNEL_NAMES.get(c, c) for c in level.channels)
 
 
 def next_run_day(today):
-    return calendar_for(current_app.config["CREDITOR_COUNTRY"]).next_business_day(
+    return calendar_for(creditor().holiday_country).next_business_day(
         today + timedelta(days=1))
 
 
@@ -38,7 +44,8 @@ def preview_rows(as_of):
     # In chunks: PostgreSQL takes at most 65,535 parameters in one statement.
     for ids in _chunks(list(groups)):
         customers.update((c.id, c) for c in db.session.execute(
-            select(Customer.id, Customer.name).where(Customer.id.in_(ids))))
+            select(Customer.id, Customer.name, Customer.tier, Customer.policy)
+            .where(Customer.id.in_(ids))))
     dues = [d for ds in groups.values() for d in ds]
     for ids in _chunks([d.invoice_id for d in dues if d.invoice_id]):
         numbers.update(db.session.execute(select(Invoice.id, Invoice.number)
@@ -46,13 +53,17 @@ def preview_rows(as_of):
     for ids in _chunks([d.instalment_id for d in dues if d.instalment_id]):
         seqs.update(db.session.execute(select(Instalment.id, Instalment.seq)
                                        .where(Instalment.id.in_(ids))).all())
-    rows = []
+    rows, settings = [], current_settings()
     for customer_id, customer_dues in groups.items():
+        customer = customers[customer_id]
+        policy = settings.policy_for(customer.tier, customer.policy)
         for due in customer_dues:
-            what = numbers.get(due.invoice_id) if due.invoice_id else \
-                f"échéance #{seqs.get(due.instalment_id)}"
-            rows.append((due.level, CHANNELS.get(due.level, "e-mail"), customers[customer_id],
-                         what, due.invoice_id, due.reason))
+            if due.invoice_id:
+                what, channel = numbers.get(due.invoice_id), \
+                    channel_label(policy.level_for(due.level))
+            else:
+                what, channel = f"échéance #{seqs.get(due.instalment_id)}", "e-mail"
+            rows.append((due.level, channel, customer, what, due.invoice_id, due.reason))
     return sorted(rows, key=lambda r: (-r[0], r[2].name, r[3]))
 
 

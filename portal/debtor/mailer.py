@@ -8,7 +8,7 @@ from flask import current_app, render_template
 from reminders.mime import Outgoing
 from reminders.transport import transport_for
 
-from ..config import creditor
+from ..settings import creditor, mail_identity
 from ..documents import invoice_copy_pdf
 from ..links import portal_url
 
@@ -23,18 +23,19 @@ SUBJECTS = {
 def _send(customer, kind, attachments=(), **context):
     cfg = current_app.config
     language = customer.language if customer.language in ("fr", "en") else "fr"
-    context.update(customer=customer, lang=language, creditor=creditor(cfg),
+    context.update(customer=customer, lang=language, creditor=creditor(),
                    link=portal_url(customer), link_max_age_days=cfg["LINK_MAX_AGE_DAYS"])
-    domain = parseaddr(cfg["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "relance.invalid"
+    sender, reply_to = mail_identity()
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "relance.invalid"
     message = Outgoing(
         # Ids only: no imported text (an invoice number) ever reaches a header unencoded.
         msg_id=f"<relance.{kind}.{customer.id}.{secrets.token_hex(6)}@{domain}>",
-        sender=cfg["MAIL_DEFAULT_SENDER"],
+        sender=sender,
         recipients=[e.strip() for e in customer.email.split(",") if e.strip()],
         subject=SUBJECTS[kind][language].format(**context),
         text=render_template(f"emails/{language}/{kind}.txt", **context),
         html=render_template(f"emails/{language}/{kind}.html", **context),
-        reply_to=cfg["CREDITOR_EMAIL"], headers={"Auto-Submitted": "auto-generated"},
+        reply_to=reply_to, headers={"Auto-Submitted": "auto-generated"},
         attachments=list(attachments))
     with transport_for().connect() as connection:
         connection.send(message)
@@ -42,7 +43,7 @@ def _send(customer, kind, attachments=(), **context):
 
 
 def send_invoice_copy(customer, invoice):
-    pdf = invoice_copy_pdf(invoice, creditor(current_app.config), customer.language)
+    pdf = invoice_copy_pdf(invoice, creditor(), customer.language)
     return _send(customer, "copy", [(f"{invoice.number}.pdf", "application/pdf", pdf)],
                  number=invoice.number, invoice=invoice)
 

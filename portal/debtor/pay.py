@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
-from ..config import creditor
+from ..settings import creditor
 from ..extensions import db
 from ..models import Payment, utcnow
 from ..payments.events import handle
@@ -96,7 +96,7 @@ def _same_open_checkout(allocations, max_age=timedelta(hours=23)):
 
 @bp.get("/<token>/paid")
 def paid():
-    return render_template("debtor/paid.html", creditor=creditor(current_app.config))
+    return render_template("debtor/paid.html", creditor=creditor())
 
 
 def _demo_payment(session_id):
@@ -114,7 +114,7 @@ def _demo_payment(session_id):
 def demo_checkout(session_id):
     payment = _demo_payment(session_id)
     return render_template("debtor/demo_checkout.html", payment=payment, form=ActionForm(),
-                           creditor=creditor(current_app.config))
+                           creditor=creditor())
 
 
 @bp.post("/<token>/demo-checkout/<session_id>")
@@ -188,4 +188,4 @@ def demo_mandate():
                 "the amount a few days before."), "success")
         return redirect(url_for(".landing"))
     return render_template("debtor/demo_mandate.html", plan=plan, form=form,
-                           creditor=creditor(current_app.config))
+                           creditor=creditor())

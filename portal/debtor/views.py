@@ -9,13 +9,13 @@ from flask_babel import gettext as _
 from flask_babel import refresh
 from sqlalchemy import func, select
 
-from reminders.policy import policy_for
+from ..settings import policy_for
 from reminders.transport import DeliveryError, MessageRejected
 
 from .. import clock
 from ..answers import (AnswerError, MAX_MESSAGE, MESSAGE_REASONS, customer_invoice,
                        flag_not_received, promise_payment, send_message)
-from ..config import creditor
+from ..settings import creditor
 from ..documents import invoice_copy_pdf
 from ..extensions import db
 from ..ledger import lock_customer, record_event
@@ -150,7 +150,7 @@ def _landing(promise_form=None, message_forms=None, plan_form=None, status=200):
         plan=plan, plan_progress=progress(plan, _today()) if plan else None,
         plan_form=plan_form, plannable=plannable,
         today=_today(), total_cents=sum(i.balance_cents for i in invoices),
-        creditor=creditor(current_app.config), promise_form=promise_form,
+        creditor=creditor(), promise_form=promise_form,
         message_forms=message_forms or {}, action_form=ActionForm(), max_message=MAX_MESSAGE,
         reason_choices=[(key, str(text)) for key, text in MESSAGE_REASONS.items()],
         max_promise=_today() + timedelta(days=policy_days)), status
@@ -181,7 +181,7 @@ def _record_visit(customer_id, every=VISIT_EVERY):
 @bp.get("/<token>/invoices/<id:invoice_id>.pdf")
 def invoice_pdf(invoice_id):
     invoice = _invoice_or_404(invoice_id)
-    data = invoice_copy_pdf(invoice, creditor(current_app.config), g.customer.language)
+    data = invoice_copy_pdf(invoice, creditor(), g.customer.language)
     record_event(g.customer.id, "invoice_downloaded", actor="debtor", invoice_id=invoice.id,
                  number=invoice.number)
     db.session.commit()
@@ -322,7 +322,7 @@ def plan():
         return _landing(plan_form=form, status=422)
     if not form.accept.data:
         return render_template("debtor/plan_confirm.html", form=form, proposal=proposal,
-                               invoices=chosen, creditor=creditor(current_app.config))
+                               invoices=chosen, creditor=creditor())
     plan = request_plan(g.customer, chosen, proposal, form.reason.data, _today(),
                         accepted_ip=request.remote_addr,
                         accepted_user_agent=request.user_agent.string)

@@ -17,6 +17,9 @@ class Customer(db.Model):
     address = db.Column(db.String(300))  # postal address for the formal-notice letter
     language = db.Column(db.String(2), nullable=False, default="fr")
     tier = db.Column(db.String(16), nullable=False, default="standard")
+    # business, consumer or public (buyer): which late-payment rules and wording apply.
+    debtor_type = db.Column(db.String(16), nullable=False, default="business",
+                            server_default="business")
     policy = db.Column(db.String(32))
     link_version = db.Column(db.Integer, nullable=False, default=1)
     stripe_customer_id = db.Column(db.String(255), unique=True)  # created once, then reused

@@ -151,10 +151,11 @@ def test_debtor_page_call_sheet_and_their_effect_on_the_schedule(app, client, sm
     client.post(f"/admin/customers/{customer.id}/resume", data={"csrf_token": csrf(page)})
     assert len(run(app, smtp, business_day(41))) == 1
     client.post(f"/admin/customers/{customer.id}/tier", data={
-        "csrf_token": csrf(page), "tier": "risky", "policy": "gentle"})
+        "csrf_token": csrf(page), "tier": "risky", "debtor_type": "consumer",
+        "policy": "gentle"})
     db.session.expire_all()
     changed = db.session.get(type(customer), customer.id)
-    assert (changed.tier, changed.policy) == ("risky", "gentle")
+    assert (changed.tier, changed.debtor_type, changed.policy) == ("risky", "consumer", "gentle")
     version = customer.link_version
     client.post(f"/admin/customers/{customer.id}/revoke", data={"csrf_token": csrf(page)})
     db.session.expire_all()

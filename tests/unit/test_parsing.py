@@ -39,11 +39,11 @@ def test_late_interest_is_exact():
 
 
 def test_penalty_adds_the_fixed_indemnity_once_late():
-    p = penalty_for(123_456, date(2026, 1, 1), date(2026, 3, 2), Decimal("12.15"))
+    p = penalty_for("business", 123_456, date(2026, 1, 1), date(2026, 3, 2))  # ECB 2.15 + 10
     assert p.days_late == 60
     assert p.interest_cents == 2466  # 1234.56 * 0.1215 * 60 / 365 = 24.6577...
     assert p.total_cents == 2466 + 4000
-    assert penalty_for(123_456, date(2026, 1, 1), date(2026, 1, 1), Decimal("12.15")).total_cents == 0
+    assert penalty_for("business", 123_456, date(2026, 1, 1), date(2026, 1, 1)).total_cents == 0
 
 
 @pytest.mark.parametrize("language,locale", [("fr", "fr_FR"), ("en", "en_GB")])

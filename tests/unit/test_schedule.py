@@ -4,12 +4,17 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from reminders.policy import habit_shift, policy_for
+from portal.settings import habit_shift, shipped
 from reminders.schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_action,
                                 instalment_due_action)
 
 CAL = calendar_for("FR")
 D = date.fromisoformat
+
+
+def policy_for(tier="standard", name=None):
+    """The shipped policies: the schedule's rules are tested on them, without a database."""
+    return shipped().policy_for(tier, name)
 
 
 def simulate(due, start, end, holds=(), tier="standard", median=None, balance=100_000,

@@ -1,0 +1,158 @@
+"""The creditor's settings as data: policies, templates and legal rules that drive every reminder.
+
+Layering (README, "Layout"): this package is read by the web layer and by the run alike, so it
+imports neither: only `portal.models`, `portal.extensions`, `portal.i18n` and the pure rule
+modules `reminders.penalties` and `reminders.schedule`, which import nothing of the project.
+
+Reading: `current()` is the Settings in force (the newest revision, or the shipped defaults
+before anything was saved), parsed once per revision and process. Writing: `save()` checks a
+whole document, stores it as a new revision with who, when and what changed; `revert()` saves an
+older revision's document again. Functions flush, never commit: the caller commits.
+"""
+import copy
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Creditor, SettingsRevision
+from .defaults import default_document
+from .document import Settings, SettingsInvalid, parse
+from .history import changes_between
+from .policies import CHANNELS, TIERS, Level, Policy, habit_shift
+
+__all__ = ["CHANNELS", "TIERS", "Level", "Policy", "Settings", "SettingsInvalid", "current",
+           "creditor", "habit_shift", "policy_for", "save", "revert", "revisions",
+           "default_document", "ensure_creditor", "shipped", "mail_identity", "editable"]
+
+_parsed = {}  # (revision id, created_at) -> Settings; revisions never change once saved
+_defaults = []
+
+
+def _newest(column):
+    return (select(column).where(SettingsRevision.creditor_id == Creditor.id)
+            .order_by(SettingsRevision.number.desc()).limit(1).scalar_subquery())
+
+
+def _load():
+    """The creditor and its newest revision's (id, created_at), in one statement per request
+    (the portal page counts its queries), kept on `g` for the rest of it."""
+    if has_app_context() and "relance_state" in g:
+        return g.relance_state
+    found = db.session.execute(
+        select(Creditor, _newest(SettingsRevision.id), _newest(SettingsRevision.created_at))
+        .order_by(Creditor.id).limit(1)).first()
+    if found is None:  # before `flask init-db` wrote it: the CREDITOR_* variables
+        state = (creditor_from_config(current_app.config), None)
+    else:
+        state = (found[0], (found[1], found[2]) if found[1] is not None else None)
+    if has_app_context():
+        g.relance_state = state
+    return state
+
+
+def creditor():
+    """The creditor row (one per installation until multi-creditor); before the first
+    `flask init-db` wrote it, an unsaved one made from the CREDITOR_* variables."""
+    return _load()[0]
+
+
+def mail_identity(row=None):
+    """(From, Reply-To) of the creditor's messages: its own sender and reply address, else the
+    installation's MAIL_DEFAULT_SENDER and the creditor's e-mail."""
+    row = row or creditor()
+    return (row.sender or current_app.config["MAIL_DEFAULT_SENDER"], row.reply_to or row.email)
+
+
+def creditor_from_config(config):
+    return Creditor(
+        slug="default", name=config["CREDITOR_NAME"], address=config["CREDITOR_ADDRESS"],
+        siren=config["CREDITOR_SIREN"], vat_number=config.get("CREDITOR_VAT_NUMBER", ""),
+        iban=config["CREDITOR_IBAN"], bic=config["CREDITOR_BIC"],
+        email=config["CREDITOR_EMAIL"], phone=config["CREDITOR_PHONE"],
+        sender=config.get("MAIL_DEFAULT_SENDER", ""), reply_to=config["CREDITOR_EMAIL"],
+        timezone=config["CREDITOR_TIMEZONE"], holiday_country=config["CREDITOR_COUNTRY"],
+        language=config.get("BABEL_DEFAULT_LOCALE", "fr"))
+
+
+def ensure_creditor():
+    """The creditor row, written from the CREDITOR_* variables when there is none yet."""
+    row = db.session.scalar(select(Creditor).order_by(Creditor.id).limit(1))
+    if row is None:
+        row = creditor_from_config(current_app.config)
+        db.session.add(row)
+        db.session.flush()
+    forget()
+    return row
+
+
+def shipped():
+    """The shipped defaults, parsed (no database: unit tests and first start)."""
+    if not _defaults:
+        _defaults.append(parse(default_document()))
+    return _defaults[0]
+
+
+def current():
+    """The Settings in force (parsed once per revision and process)."""
+    latest = _load()[1]
+    if latest is None:
+        return shipped()
+    settings = _parsed.get(latest)
+    if settings is None:
+        revision = db.session.get(SettingsRevision, latest[0])
+        settings = _parsed[latest] = parse(revision.document, revision=revision.number)
+    return settings
+
+
+def forget():
+    """Read the creditor and the settings again at the next call (after a save)."""
+    if has_app_context():
+        g.pop("relance_state", None)
+
+
+def editable():
+    """A copy of the document in force, to change and save()."""
+    return copy.deepcopy(current().document)
+
+
+def policy_for(tier="standard", name=None):
+    return current().policy_for(tier, name)
+
+
+def revisions(limit=50):
+    return db.session.scalars(select(SettingsRevision)
+                              .order_by(SettingsRevision.number.desc()).limit(limit)).all()
+
+
+def save(document, author, note="", identity=None):
+    """Check `document` whole (SettingsInvalid names every problem) and store it as the newest
+    revision, with the creditor's `identity` changes if given; returns the revision, or None
+    when nothing changed."""
+    parse(document)  # raises SettingsInvalid, nothing written
+    # A copy: the caller may go on changing its dict; a saved revision never changes.
+    document = copy.deepcopy({k: v for k, v in document.items() if k != "creditor"})
+    changes = changes_between(current().document, document)
+    owner = ensure_creditor()
+    for key, value in (identity or {}).items():
+        if (getattr(owner, key) or "") != value:
+            changes.append(f"creditor.{key}: {getattr(owner, key) or ''} -> {value}")
+            setattr(owner, key, value)
+    if not changes and _load()[1] is not None:
+        return None
+    number = (db.session.scalar(select(func.max(SettingsRevision.number))) or 0) + 1
+    revision = SettingsRevision(creditor_id=owner.id, number=number, author=author,
+                                note=note[:300], document=document,
+                                changes=changes or ["the shipped settings"])
+    db.session.add(revision)
+    db.session.flush()
+    forget()
+    return revision
+
+
+def revert(number, author):
+    """Put revision `number`'s settings back in force, as a new revision."""
+    old = db.session.scalar(select(SettingsRevision).where(SettingsRevision.number == number))
+    if old is None:
+        raise LookupError(f"no settings revision {number}")
+    return save(old.document, author, note=f"back to revision {number}")

@@ -1,0 +1,340 @@
+"""The settings document: read and check a whole document (policies, legal rules, templates)
+before anything uses it. Every problem is named by its path in the document, the same path as
+in the TOML file (`policies[0].levels[2].offset_days`), so one message serves the back office
+and `flask settings import`."""
+import re
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+
+from jinja2 import TemplateSyntaxError, meta
+
+from reminders.penalties import RateTable, SemesterRates
+
+from .policies import POLICY_ATTRIBUTES, TIER_ATTRIBUTES, TIERS, Level, Policy, for_tier, \
+    level_problems
+from .templates import EMAIL_PARTS, LANGUAGES, PARTS, TEXT, TemplateProblem, render, \
+    sample_context
+
+SEMESTER = re.compile(r"^(19|20)\d\d-H[12]$")
+_POLICY_DEFAULTS = {f.name: f.default for f in fields(Policy) if f.name in POLICY_ATTRIBUTES}
+
+
+class SettingsInvalid(ValueError):
+    """The document cannot be used; `errors` is [(path, message)], every one of them."""
+
+    def __init__(self, errors):
+        super().__init__(f"{len(errors)} error(s) in the settings: "
+                         + "; ".join(f"{path}: {message}" for path, message in errors[:5]))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Legal:
+    contract_rate_percent: Decimal | None
+    indemnity_cents: int
+    rates: RateTable
+
+
+@dataclass(eq=False)
+class Settings:
+    document: dict
+    policies: dict  # name -> Policy (before tier overrides)
+    legal: Legal
+    templates: dict  # key -> language -> part -> source
+    revision: int = 0
+    _adapted: dict = field(default_factory=dict, repr=False)
+
+    def policy_for(self, tier="standard", name=None):
+        """The policy named `name` (None: "default") adapted to `tier`; an unknown name (a
+        policy removed since the customer was set to it) falls back to the default policy."""
+        key = (tier or "standard", name or "default")
+        if key not in self._adapted:
+            base = self.policies.get(key[1]) or self.policies["default"]
+            self._adapted[key] = for_tier(base, key[0])
+        return self._adapted[key]
+
+    def template(self, key, lang):
+        """{part: source} of template `key` in `lang` (French where the language is missing)."""
+        by_lang = self.templates[key]
+        return by_lang.get(lang) or by_lang["fr"]
+
+    def policy_choices(self):
+        return [(p.name, p.label or p.name) for p in self.policies.values()]
+
+
+def _int(value, path, errors, minimum=None):
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.append((path, f"a whole number, not {value!r}"))
+        return None
+    if minimum is not None and value < minimum:
+        errors.append((path, f"at least {minimum}"))
+        return None
+    return value
+
+
+def _decimal(value, path, errors, allow_empty=False):
+    if allow_empty and value in ("", None):
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+        if not number.is_finite() or number < 0 or number > 100:
+            raise InvalidOperation
+        return number
+    except (InvalidOperation, ValueError):
+        errors.append((path, f"a rate in percent between 0 and 100 such as \"2.15\", not {value!r}"))
+        return None
+
+
+def _level(raw, path, errors):
+    if not isinstance(raw, dict):
+        errors.append((path, "a table with number, offset_days, channels, template"))
+        return None
+    unknown = set(raw) - {"number", "offset_days", "channels", "template", "penalties",
+                          "formal_notice", "deadline_days"}
+    for key in sorted(unknown):
+        errors.append((f"{path}.{key}", "unknown key"))
+    number = _int(raw.get("number"), f"{path}.number", errors, 0)
+    offset = _int(raw.get("offset_days"), f"{path}.offset_days", errors)
+    deadline = _int(raw.get("deadline_days", 0), f"{path}.deadline_days", errors)
+    channels = raw.get("channels")
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        errors.append((f"{path}.channels", "a list such as [\"email\", \"call\"]"))
+        channels = None
+    template = raw.get("template")
+    if not isinstance(template, str) or not template:
+        errors.append((f"{path}.template", "the name of a template"))
+    flags = {}
+    for flag in ("penalties", "formal_notice"):
+        flags[flag] = raw.get(flag, False)
+        if not isinstance(flags[flag], bool):
+            errors.append((f"{path}.{flag}", "true or false"))
+    if None in (number, offset, deadline, channels) or not isinstance(template, str):
+        return None
+    return Level(number, offset, tuple(channels), template, bool(flags["penalties"]),
+                 bool(flags["formal_notice"]), deadline)
+
+
+def _tiers(raw, path, levels, errors):
+    if not isinstance(raw, dict):
+        errors.append((path, "a table of tiers (key, standard, risky)"))
+        return ()
+    tiers = []
+    for tier, overrides in raw.items():
+        where = f"{path}.{tier}"
+        if tier not in TIERS:
+            errors.append((where, f"unknown tier; use {', '.join(TIERS)}"))
+            continue
+        if not isinstance(overrides, dict):
+            errors.append((where, "a table of attributes"))
+            continue
+        clean = {}
+        for key, value in overrides.items():
+            if key == "offsets":
+                clean["offsets"] = _offsets(value, f"{where}.offsets", levels, errors)
+            elif key not in TIER_ATTRIBUTES:
+                errors.append((f"{where}.{key}", "a tier may change only "
+                               + ", ".join(TIER_ATTRIBUTES + ("offsets",))))
+            elif _typed(value, _POLICY_DEFAULTS[key], f"{where}.{key}", errors):
+                clean[key] = tuple(value) if isinstance(value, list) else value
+        tiers.append((tier, clean))
+    return tuple(tiers)
+
+
+def _offsets(raw, path, levels, errors):
+    numbers = {lv.number for lv in levels}
+    if not isinstance(raw, dict):
+        errors.append((path, "a table such as { \"1\" = 3, \"2\" = 14 }"))
+        return {}
+    offsets = {}
+    for key, value in raw.items():
+        if not str(key).isdigit() or int(key) not in numbers:
+            errors.append((f"{path}.{key}", "not a level of this policy"))
+        elif _int(value, f"{path}.{key}", errors) is not None:
+            offsets[int(key)] = value
+    return offsets
+
+
+def _typed(value, default, path, errors):
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    elif isinstance(default, tuple):
+        ok = isinstance(value, list) and all(v in TIERS for v in value)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        errors.append((path, f"expected {_describe(default)}, not {value!r}"))
+    return ok
+
+
+def _describe(default):
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return "a whole number, 0 or more"
+    if isinstance(default, tuple):
+        return f"a list of tiers among {', '.join(TIERS)}"
+    return "a text"
+
+
+def _policy(raw, path, errors):
+    if not isinstance(raw, dict):
+        errors.append((path, "a table"))
+        return None
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_-]{1,32}", name or ""):
+        errors.append((f"{path}.name", "a short name of lowercase letters, digits, - or _"))
+        name = None
+    attributes = {}
+    for key, value in raw.items():
+        if key in ("name", "levels", "tiers"):
+            continue
+        if key not in _POLICY_DEFAULTS:
+            errors.append((f"{path}.{key}", "unknown key"))
+        elif _typed(value, _POLICY_DEFAULTS[key], f"{path}.{key}", errors):
+            attributes[key] = tuple(value) if isinstance(value, list) else value
+    raw_levels = raw.get("levels")
+    if not isinstance(raw_levels, list) or not raw_levels:
+        errors.append((f"{path}.levels", "a policy needs its levels ([[policies.levels]])"))
+        return None
+    levels = [_level(lv, f"{path}.levels[{i}]", errors) for i, lv in enumerate(raw_levels)]
+    if None in levels:
+        return None
+    for index, key, message in level_problems(levels):
+        errors.append((f"{path}.levels" + (f"[{index}].{key}" if index is not None else ""),
+                       message))
+    tiers = _tiers(raw.get("tiers", {}), f"{path}.tiers", levels, errors)
+    if name is None:
+        return None
+    policy = Policy(name=name, levels=tuple(levels), tiers=tiers, **attributes)
+    for tier, overrides in tiers:  # a tier's own offsets must keep the levels in order
+        for index, key, message in level_problems(list(for_tier(policy, tier).levels)):
+            errors.append((f"{path}.tiers.{tier}.offsets", f"level {index}: {message}"))
+    return policy
+
+
+def _legal(raw, errors):
+    if not isinstance(raw, dict):
+        errors.append(("legal", "a table"))
+        return None
+    contract = _decimal(raw.get("contract_rate_percent", ""), "legal.contract_rate_percent",
+                        errors, allow_empty=True)
+    indemnity = _int(raw.get("indemnity_cents", 4000), "legal.indemnity_cents", errors, 0)
+    rows = []
+    for i, row in enumerate(raw.get("rates") or []):
+        path = f"legal.rates[{i}]"
+        if not isinstance(row, dict) or not SEMESTER.match(str(row.get("semester", ""))):
+            errors.append((f"{path}.semester", "a semester such as \"2026-H1\""))
+            continue
+        values = [_decimal(row.get(k), f"{path}.{k}", errors)
+                  for k in ("ecb_percent", "legal_individual_percent", "legal_other_percent")]
+        if None not in values:
+            rows.append(SemesterRates(row["semester"], *values))
+    if not rows:
+        errors.append(("legal.rates", "at least one semester of rates"))
+        return None
+    try:
+        table = RateTable(rows)
+    except ValueError as exc:
+        errors.append(("legal.rates", str(exc)))
+        return None
+    return Legal(contract, indemnity, table)
+
+
+def _templates(raw, policies, errors):
+    if not isinstance(raw, dict):
+        errors.append(("templates", "a table of templates"))
+        return {}
+    needed = {}  # key -> parts every language must have
+    for policy in policies:
+        for level in policy.levels:
+            parts = needed.setdefault(level.template, set(EMAIL_PARTS))
+            if "letter" in level.channels:
+                parts.add("letter")
+    for category in ("business", "consumer", "public"):
+        needed[f"legal-{category}"] = {"text"}
+    for key, parts in sorted(needed.items()):
+        for lang in LANGUAGES:
+            have = (raw.get(key) or {}).get(lang) or {}
+            for part in sorted(parts - set(have)):
+                errors.append((f"templates.{key}.{lang}.{part}", "missing"))
+    for i, policy in enumerate(policies):
+        for j, level in enumerate(policy.levels):
+            if not level.deadline_days and _uses(raw.get(level.template), "deadline"):
+                errors.append((f"policies[{i}].levels[{j}].deadline_days",
+                               f"the template {level.template!r} states a deadline: give this "
+                               "level one, in days"))
+    for key, by_lang in raw.items():
+        if not isinstance(by_lang, dict):
+            errors.append((f"templates.{key}", "a table per language"))
+            continue
+        for lang, parts in by_lang.items():
+            path = f"templates.{key}.{lang}"
+            if lang not in LANGUAGES or not isinstance(parts, dict):
+                errors.append((path, f"a table per language among {', '.join(LANGUAGES)}"))
+                continue
+            for part, source in parts.items():
+                errors.extend(template_errors(key, lang, part, source))
+    return raw
+
+
+def _uses(by_lang, name):
+    """Whether any part of a template (any language) uses variable `name`."""
+    for parts in (by_lang or {}).values():
+        for source in (parts or {}).values() if isinstance(parts, dict) else ():
+            try:
+                if isinstance(source, str) and name in meta.find_undeclared_variables(
+                        TEXT.parse(source)):
+                    return True
+            except TemplateSyntaxError:
+                continue  # reported on its own
+    return False
+
+
+def template_errors(key, lang, part, source):
+    """[(path, message)] for one template part: syntax, unknown variables, and a trial render
+    with an example debtor (an attribute that does not exist, a refused operation)."""
+    path = f"templates.{key}.{lang}.{part}"
+    legal = key.startswith("legal-")
+    if (legal and part != "text") or (not legal and part not in PARTS):
+        return [(path, "unknown part; a template has " + ("text" if legal else ", ".join(PARTS)))]
+    if not isinstance(source, str):
+        return [(path, "a text")]
+    if part == "subject" and not source.strip():
+        return [(path, "a subject cannot be empty")]
+    try:
+        render(source, "legal" if legal else part, sample_context(lang, legal=legal))
+    except TemplateProblem as problem:
+        return [(path, str(problem))]
+    return []
+
+
+def parse(document, revision=0):
+    """A checked Settings, or SettingsInvalid naming every problem."""
+    errors = []
+    if not isinstance(document, dict):
+        raise SettingsInvalid([("", "the settings are a table")])
+    for key in sorted(set(document) - {"creditor", "policies", "legal", "templates"}):
+        errors.append((key, "unknown section; the sections are creditor, policies, legal, "
+                       "templates"))
+    raw_policies = document.get("policies")
+    policies = {}
+    if not isinstance(raw_policies, list) or not raw_policies:
+        errors.append(("policies", "at least one policy ([[policies]])"))
+        raw_policies = []
+    for i, raw in enumerate(raw_policies):
+        policy = _policy(raw, f"policies[{i}]", errors)
+        if policy is None:
+            continue
+        if policy.name in policies:
+            errors.append((f"policies[{i}].name", f"a second policy named {policy.name!r}"))
+        policies[policy.name] = policy
+    if raw_policies and "default" not in policies and not any(
+            p == "policies" or p.endswith(".name") for p, _ in errors):
+        errors.append(("policies", "one policy must be named \"default\""))
+    legal = _legal(document.get("legal"), errors)
+    templates = _templates(document.get("templates"), list(policies.values()), errors)
+    if errors:
+        raise SettingsInvalid(errors)
+    return Settings(document, policies, legal, templates, revision)
