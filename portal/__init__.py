@@ -43,7 +43,7 @@ def create_app(config=None, overrides=None):
     from .api import bp as api_bp
     from .debtor import bp as debtor_bp
     from .backoffice import bp as backoffice_bp
-    from .payments import bp as payments_bp
+    from .payments.webhook import bp as payments_bp
 
     app.register_blueprint(debtor_bp)
     app.register_blueprint(backoffice_bp)

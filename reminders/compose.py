@@ -22,9 +22,11 @@ from .penalties import RateTable, business_rate, consumer_rate, penalty_for, pub
 WHAT = {"fr": ("facture {n}", "{k} factures"), "en": ("invoice {n}", "{k} invoices")}
 LABELS = {
     "fr": {"number": "facture", "issued": "émise le", "due": "échéance", "amount_due": "reste dû",
-           "days_late": "jours de retard", "penalties": "pénalités", "total": "Total"},
+           "days_late": "jours de retard", "penalties": "pénalités", "total": "Total",
+           "total_line": "Total :"},
     "en": {"number": "invoice", "issued": "issued", "due": "due", "amount_due": "amount due",
-           "days_late": "days late", "penalties": "penalties", "total": "Total"},
+           "days_late": "days late", "penalties": "penalties", "total": "Total",
+           "total_line": "Total:"},
 }
 RATE_OF = {"business": business_rate, "public": public_rate, "consumer": consumer_rate}
 
@@ -89,9 +91,11 @@ def _penalties(items, category, as_of, legal):
 
 
 def _rate_today(items, category, as_of, legal):
+    """The rate the legal sentence states: the one running today on the oldest invoice (a
+    public buyer's rate is fixed by the semester its interest started), else today's."""
     rates = [i.penalty.rate_percent for i in items if i.penalty and i.penalty.rate_percent]
     if rates:
-        return rates[-1]
+        return rates[0]
     row = legal.rates.for_semester(semester_of(as_of))
     if category == "business":
         return business_rate(row, legal.contract_rate_percent)
