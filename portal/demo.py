@@ -31,8 +31,10 @@ COMPANIES = [
     "Atelier Bonnet Couture", "SARL Chevalier Paysages", "Boucherie François", "Caves Legrand",
     "Fleurs Gauthier", "Optique Perrin", "Auto-École Robin", "Studio Clément Photo",
     "Brasserie Morel", "Ferronnerie Henry", "Coiffure Rousseau", "Épicerie Fine Masson",
-    "Northwind Trading Ltd", "Bluebell Consulting LLP",
+    "Northwind Trading Ltd", "Bluebell Consulting LLP", "Mairie de Saint-Priest", "Claire Dubois",
 ]
+# Not every debtor is a business: the penalties and their wording follow the category.
+DEBTOR_TYPES = {"Mairie de Saint-Priest": "public", "Claire Dubois": "consumer"}
 TIERS = ["standard"] * 6 + ["key", "risky"]
 # Days between today and the due date for the invoices: not due yet, just due, and late by
 # weeks or months; a few land exactly on a level's offset so that today's run has every level.
@@ -64,7 +66,8 @@ def _rows(today, rng):
                 address=f"{n * 7} avenue de la République, 750{n % 20 + 1:02d} Paris",
                 language="en" if english else "fr", invoice_number=f"FA-2026-{n:03d}{k}",
                 issue_date=due - timedelta(days=30), due_date=due, currency="EUR",
-                amount_cents=cents, paid_cents=paid))
+                amount_cents=cents, paid_cents=paid,
+                debtor_type=DEBTOR_TYPES.get(name, "business")))
             line += 1
     return rows
 

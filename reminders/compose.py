@@ -63,6 +63,7 @@ class Composed:
     channels: set = field(default_factory=lambda: {"email"})  # of every invoice's level
     letter_invoices: list = field(default_factory=list)  # the invoices a letter names
     call_invoices: list = field(default_factory=list)  # the invoices a call is about
+    body: str = ""  # the HTML the template wrote, before the layout frames it (previews)
 
 
 def creditor():
@@ -181,12 +182,13 @@ def compose(customer, items, as_of, link, settings=None):
     template = settings.template(level.template, lang)
     subject = render(template["subject"], "subject", facts)
     text = render(template["text"], "text", facts).rstrip() + "\n\n" + _footer(creditor_row)
+    body = Markup(render(template["html"], "html", facts))
     html = render_template("emails/layout.html", lang=lang, creditor=facts["creditor"],
-                           body=Markup(render(template["html"], "html", facts)))
+                           body=body)
     letter = render(template["letter"], "letter", facts) \
         if "letter" in level.channels and template.get("letter") else None
     return Composed(level.number, subject, text, html, letter=letter, steps=level, lang=lang,
-                    facts=facts)
+                    facts=facts, body=body)
 
 
 def _footer(creditor_row):

@@ -90,12 +90,14 @@ def _decide(row, cycles, holds, policies, calendar, as_of, settings):
     return None
 
 
-def due_reminders(as_of, progress=None):
-    """Yield a Due for every invoice whose next reminder is due on `as_of`."""
+def due_reminders(as_of, progress=None, settings=None):
+    """Yield a Due for every invoice whose next reminder is due on `as_of` (under `settings`:
+    the ones in force, or others to see what a change would do)."""
     calendar = calendar_for(relance_settings.creditor().holiday_country)
     if not calendar.is_business_day(as_of):
         return
-    holds, policies, settings = load_holds(), {}, relance_settings.current()
+    holds, policies = load_holds(), {}
+    settings = settings or relance_settings.current()
     current, cycles, seen = None, None, 0
     for row in _invoice_rows():
         if current is not None and row[0] != current[0]:

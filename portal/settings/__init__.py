@@ -138,12 +138,16 @@ def save(document, author, note="", identity=None):
         if (getattr(owner, key) or "") != value:
             changes.append(f"creditor.{key}: {getattr(owner, key) or ''} -> {value}")
             setattr(owner, key, value)
-    if not changes and _load()[1] is not None:
+    if not changes:
         return None
-    number = (db.session.scalar(select(func.max(SettingsRevision.number))) or 0) + 1
-    revision = SettingsRevision(creditor_id=owner.id, number=number, author=author,
-                                note=note[:300], document=document,
-                                changes=changes or ["the shipped settings"])
+    number = db.session.scalar(select(func.max(SettingsRevision.number))) or 0
+    if number == 0:  # the shipped settings become revision 1, so that they can be put back
+        db.session.add(SettingsRevision(creditor_id=owner.id, number=1, author="relance",
+                                        note="the shipped settings", document=default_document(),
+                                        changes=["the shipped settings"]))
+        number = 1
+    revision = SettingsRevision(creditor_id=owner.id, number=number + 1, author=author,
+                                note=note[:300], document=document, changes=changes)
     db.session.add(revision)
     db.session.flush()
     forget()

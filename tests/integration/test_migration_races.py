@@ -47,3 +47,44 @@ def test_upgrade_keeps_every_row_and_releases_duplicate_promises(any_db_url):
         with db.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         db.engine.dispose()
+
+
+def test_upgrade_to_settings_as_data_makes_the_creditor_and_keeps_every_row(any_db_url):
+    """A database of the previous schema (5d1e0c7a9b21) gets its creditor from the CREDITOR_*
+    variables and the shipped settings as revision 1; its customers become businesses."""
+    app = create_app("test", {"SQLALCHEMY_DATABASE_URI": any_db_url,
+                              "CREDITOR_NAME": "Menuiserie Favre SAS"})
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        upgrade(revision="5d1e0c7a9b21")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO customer (id, ref, name, email, language, tier, policy, "
+                "link_version, created_at) VALUES (1, 'C1', 'Dupont', 'c@dupont.fr', 'fr', "
+                "'risky', 'gentle', 1, CURRENT_TIMESTAMP)"))
+            conn.execute(text(
+                "INSERT INTO invoice (id, number, customer_id, issue_date, due_date, currency, "
+                "total_cents, status, created_at, updated_at) VALUES (1, 'F-1', 1, '2026-10-01', "
+                "'2026-10-31', 'EUR', 10000, 'open', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        upgrade()
+        from portal import settings
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT ref, tier, policy, debtor_type FROM customer")
+                                ).one() == ("C1", "risky", "gentle", "business")
+            assert conn.execute(text("SELECT count(*) FROM invoice")).scalar() == 1
+            assert conn.execute(text("SELECT slug, name, holiday_country FROM creditor")
+                                ).one() == ("default", "Menuiserie Favre SAS", "FR")
+            assert conn.execute(text("SELECT number, author FROM settings_revision")).one() == (
+                1, "migration")
+        assert settings.creditor().name == "Menuiserie Favre SAS"
+        current = settings.current()
+        assert current.revision == 1
+        assert [lv.offset_days for lv in current.policy_for("risky", "gentle").levels] == \
+            [-3, 3, 14, 30, 40]
+        db.session.remove()
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        db.engine.dispose()

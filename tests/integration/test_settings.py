@@ -175,7 +175,8 @@ def test_revert_puts_an_older_revision_back_in_force(app):
     assert settings.current().policy_for().first_reminder.offset_days == 12
     assert back.note == f"back to revision {first.number}"
     assert back.changes == ["policies.default.levels[1].offset_days: 15 -> 12"]
-    assert [r.number for r in settings.revisions()] == [back.number, back.number - 1, first.number]
+    assert [r.number for r in settings.revisions()] == [4, 3, 2, 1]  # 1: the shipped settings
+    assert first.number == 2 and back.number == 4
 
 
 def test_the_levels_attributes_decide_the_channels_not_their_numbers(any_app, smtp):
