@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.models import Customer, Invoice
 
 from .plan import open_invoice_count
+from .run import channels_by_customer
 from .run import preview as preview_run
 from .run import run as run_reminders
 from .transport import DeliveryError
@@ -63,11 +64,13 @@ def preview_command(as_of):
     click.echo(f"Preview for {as_of.isoformat()}: {len(groups)} e-mail(s), "
                f"{sum(len(v) for v in groups.values())} invoice(s).")
     names = dict(db.session.query(Customer.id, Customer.name).filter(Customer.id.in_(groups)))
+    channels = channels_by_customer(groups)
     invoice_ids = [d.invoice_id for dues in groups.values() for d in dues]
     numbers = dict(db.session.query(Invoice.id, Invoice.number).filter(Invoice.id.in_(invoice_ids)))
     for customer_id in sorted(groups, key=lambda c: names.get(c, "")):
         dues = groups[customer_id]
-        click.echo(f"- {names.get(customer_id)}: level {max(d.level for d in dues)}")
+        click.echo(f"- {names.get(customer_id)}: level {max(d.level for d in dues)} "
+                   f"({' + '.join(channels[customer_id])})")
         for d in sorted(dues, key=lambda d: numbers.get(d.invoice_id, "")):
             reason = f" ({d.reason})" if d.reason else ""
             click.echo(f"    {numbers.get(d.invoice_id)}  level {d.level}{reason}")

@@ -11,6 +11,8 @@ from portal.payments.gateways import GatewayError
 from portal.payments.ledger import overlapping_checkouts, start_checkout, transition
 from portal.plans import instalment_allocations, progress
 
+from .schedule import INSTALMENT_HEADS_UP
+
 IN_COLLECTION = ("created", "pending", "succeeded")
 
 
@@ -24,7 +26,7 @@ def in_collection(instalment_ids, states=IN_COLLECTION):
 
 def _prenotified(instalment_id, as_of):
     return db.session.scalar(select(Reminder.id).where(
-        Reminder.instalment_id == instalment_id, Reminder.level == 0, Reminder.state == "sent",
+        Reminder.instalment_id == instalment_id, Reminder.level == INSTALMENT_HEADS_UP, Reminder.state == "sent",
         Reminder.scheduled_for < as_of)) is not None
 
 

@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
-from portal.models import Reminder, get_setting
+from portal import settings as relance_settings
+from portal.models import Customer, Reminder, get_setting
+from portal.settings import CHANNELS as CHANNEL_ORDER
 from portal.payments.gateways import gateway_for
 from portal.plans import settle_plans
 
@@ -132,15 +134,37 @@ def preview(as_of, progress=None):
     return {k: v for k, v in groups.items() if v}
 
 
+def channels_by_customer(groups):
+    """{customer id: the channels its message would use}, read from each due reminder's level
+    in the customer's policy (instalment reminders are e-mails)."""
+    settings = relance_settings.current()
+    profiles = {row.id: row for row in db.session.execute(
+        select(Customer.id, Customer.tier, Customer.policy))} if groups else {}
+    found = {}
+    for customer_id, dues in groups.items():
+        profile = profiles[customer_id]
+        policy = settings.policy_for(profile.tier, profile.policy)
+        channels = set()
+        for due in dues:
+            channels.update(("email",) if due.instalment_id else
+                            policy.level_for(due.level).channels)
+        found[customer_id] = sorted(channels, key=CHANNEL_ORDER.index)
+    return found
+
+
 def run(as_of, dry_run=False, progress=None, owner=None):
     """The whole run for `as_of`. Raises DeliveryError (after releasing unsent claims) when the
     mail server fails; what was sent before stays recorded."""
     report = RunReport(as_of=as_of, dry_run=dry_run)
     if dry_run:
-        for dues in preview(as_of, progress).values():
+        groups = preview(as_of, progress)
+        channels = channels_by_customer(groups)
+        for customer_id, dues in groups.items():
             report.planned += len(dues)
-            report.messages += 1
-            report.by_level[(max(d.level for d in dues), "email")] += 1
+            level = max(d.level for d in dues)
+            for channel in channels[customer_id]:
+                report.by_level[(level, channel)] += 1
+            report.messages += "email" in channels[customer_id]
         return report
     owner = owner or claims.new_owner()
     claims.reclaim_stale(owner)

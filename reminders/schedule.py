@@ -13,6 +13,9 @@ ONE_DAY = timedelta(days=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # "plan": an approved instalment plan replaces the invoice's own reminders by the instalments'.
 BLOCKING_HOLDS = ("instalment_request", "plan", "dispute", "payment_pending", "manual_pause")
+# An instalment's two reminders (they are not policy levels): the heads-up before its date (for
+# a SEPA debit, the pre-notification) and one reminder after it while unpaid.
+INSTALMENT_HEADS_UP, INSTALMENT_OVERDUE = 0, 1
 
 
 class Calendar:
@@ -203,8 +206,8 @@ def instalment_due_action(due_date, remaining_cents, last_level, calendar, as_of
         return None
     if last_level is None and as_of < due_date:
         on = calendar.heads_up_day(due_date, heads_up_days)
-        return Action(0, on) if on <= as_of else None
-    if last_level is None or last_level < 1:
+        return Action(INSTALMENT_HEADS_UP, on) if on <= as_of else None
+    if last_level is None or last_level < INSTALMENT_OVERDUE:
         on = calendar.next_business_day(due_date + timedelta(days=late_days))
-        return Action(1, on) if on <= as_of else None
+        return Action(INSTALMENT_OVERDUE, on) if on <= as_of else None
     return None
