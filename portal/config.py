@@ -5,7 +5,6 @@ SQLite database under `instance/` (the demo, a laptop) runs as development; any 
 is production, with its checks: a deployment that forgets the variable is safe, not open.
 """
 import os
-from decimal import Decimal, InvalidOperation
 
 DEFAULT_SECRET_KEY = "dev-secret-change-me"
 KNOWN_KEYS = (DEFAULT_SECRET_KEY, "test-secret", "secret", "changeme", "change-me")
@@ -24,15 +23,6 @@ def _int(name, default):
         return int(value)
     except ValueError:
         raise ConfigError(f"{name}={value!r} is not a whole number; set it to e.g. "
-                          f"{name}={default}.") from None
-
-
-def _decimal(name, default):
-    value = os.environ.get(name, default)
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise ConfigError(f"{name}={value!r} is not a number; set it to e.g. "
                           f"{name}={default}.") from None
 
 
@@ -99,10 +89,6 @@ class Config:
     CREDITOR_COUNTRY = os.environ.get("CREDITOR_COUNTRY", "FR")
     # "Today" for the run, the portal and the back office is the date in this zone (IANA name).
     CREDITOR_TIMEZONE = os.environ.get("CREDITOR_TIMEZONE", "Europe/Paris")
-    # Late-payment interest (Code de commerce L441-10): ECB refinancing rate + 10 points unless the
-    # contract says otherwise. Set it each semester; the fixed indemnity is 40 EUR per invoice.
-    LATE_INTEREST_RATE_PERCENT = _decimal("LATE_INTEREST_RATE_PERCENT", "12.15")
-    RECOVERY_INDEMNITY_CENTS = _int("RECOVERY_INDEMNITY_CENTS", 4000)
 
     # Back-office users may deploy behind TLS; cookies follow.
     SESSION_COOKIE_HTTPONLY = True

@@ -8,7 +8,9 @@ Revision ID: e7d41a9c3b20
 Revises: 5d1e0c7a9b21
 Create Date: 2026-12-02 02:30:00
 """
+import os
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import sqlalchemy as sa
 from alembic import op
@@ -68,11 +70,20 @@ def upgrade():
     from portal.settings import creditor_from_config, default_document
     row = creditor_from_config(current_app.config)
     now = datetime.now(timezone.utc)
+    document = default_document()
+    # The two variables that set penalties until now become settings: a rate other than the
+    # L441-10 default of the time (12.15) was a contract rate; the indemnity carries over.
+    rate = os.environ.get("LATE_INTEREST_RATE_PERCENT", "").strip()
+    if rate and Decimal(rate) != Decimal("12.15"):
+        document["legal"]["contract_rate_percent"] = rate
+    indemnity = os.environ.get("RECOVERY_INDEMNITY_CENTS", "").strip()
+    if indemnity:
+        document["legal"]["indemnity_cents"] = int(indemnity)
     op.bulk_insert(creditor, [dict({k: getattr(row, k) for k in IDENTITY}, id=1,
                                    created_at=now)])
     op.bulk_insert(revision_table, [dict(id=1, creditor_id=1, number=1, created_at=now,
                                          author="migration", note="the shipped settings",
-                                         document=default_document(),
+                                         document=document,
                                          changes=["the shipped settings"])])
 
 
