@@ -64,6 +64,7 @@ class Composed:
     letter_invoices: list = field(default_factory=list)  # the invoices a letter names
     call_invoices: list = field(default_factory=list)  # the invoices a call is about
     body: str = ""  # the HTML the template wrote, before the layout frames it (previews)
+    letter_is_formal_notice: bool = False  # the letter that goes with it is the mise en demeure
 
 
 def creditor():

@@ -123,6 +123,7 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
     if letter_items:  # the letter names only the invoices whose level sends one
         letter = compose(customer, letter_items, as_of, link, settings)
         pdf = letter_pdf(customer, letter_items, as_of, creditor(), letter)
+        composed.letter_is_formal_notice = letter.steps.formal_notice
     composed.letter_invoices = [i.number for i in letter_items]
     composed.call_invoices = [i.number for i in items if "call" in steps[i.number].channels]
     if "email" in composed.channels:
@@ -176,7 +177,8 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
               phone=customer.phone, target_cents=target)
     if pdf is not None:
         _task(customer, "letter", composed.level, msg_id, as_of, report, pdf=pdf,
-              invoices=composed.letter_invoices, target_cents=target)
+              invoices=composed.letter_invoices, target_cents=target,
+              formal_notice=composed.letter_is_formal_notice)
 
 
 def _task(customer, kind, level, msg_id, as_of, report, pdf=None, **details):
