@@ -10,6 +10,7 @@ whole document, stores it as a new revision with who, when and what changed; `re
 older revision's document again. Functions flush, never commit: the caller commits.
 """
 import copy
+from dataclasses import dataclass
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import func, select
@@ -34,26 +35,63 @@ def _newest(column):
             .order_by(SettingsRevision.number.desc()).limit(1).scalar_subquery())
 
 
+IDENTITY = ("id", "slug", "name", "address", "siren", "vat_number", "iban", "bic", "email",
+            "phone", "sender", "reply_to", "timezone", "holiday_country", "language")
+
+
+@dataclass(frozen=True)
+class CreditorFacts:
+    """The creditor's identity as read at the start of a request or a run: plain values, so
+    that reading them after a commit costs no query (an ORM row would reload itself)."""
+    id: int | None
+    slug: str
+    name: str
+    address: str
+    siren: str
+    vat_number: str
+    iban: str
+    bic: str
+    email: str
+    phone: str
+    sender: str
+    reply_to: str
+    timezone: str
+    holiday_country: str
+    language: str
+
+    @property
+    def country(self):
+        return self.holiday_country
+
+
+def _facts(row):
+    return CreditorFacts(**{k: getattr(row, k) if getattr(row, k) is not None else ""
+                            for k in IDENTITY if k != "id"}, id=row.id)
+
+
 def _load():
     """The creditor and its newest revision's (id, created_at), in one statement per request
     (the portal page counts its queries), kept on `g` for the rest of it."""
     if has_app_context() and "relance_state" in g:
         return g.relance_state
     found = db.session.execute(
-        select(Creditor, _newest(SettingsRevision.id), _newest(SettingsRevision.created_at))
+        select(*(getattr(Creditor, k) for k in IDENTITY), _newest(SettingsRevision.id),
+               _newest(SettingsRevision.created_at))
         .order_by(Creditor.id).limit(1)).first()
     if found is None:  # before `flask init-db` wrote it: the CREDITOR_* variables
-        state = (creditor_from_config(current_app.config), None)
+        state = (_facts(creditor_from_config(current_app.config)), None)
     else:
-        state = (found[0], (found[1], found[2]) if found[1] is not None else None)
+        *identity, revision_id, created_at = found
+        row = CreditorFacts(**dict(zip(IDENTITY, identity)))
+        state = (row, (revision_id, created_at) if revision_id is not None else None)
     if has_app_context():
         g.relance_state = state
     return state
 
 
 def creditor():
-    """The creditor row (one per installation until multi-creditor); before the first
-    `flask init-db` wrote it, an unsaved one made from the CREDITOR_* variables."""
+    """The creditor's identity (one creditor per installation until multi-creditor); before
+    the first `flask init-db` wrote its row, the CREDITOR_* variables."""
     return _load()[0]
 
 
