@@ -9,6 +9,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_symbol
 from flask import g, request
 from flask_babel import get_locale
+from flask_login import current_user
 
 from .extensions import babel
 
@@ -59,9 +60,24 @@ def day(value, language="fr", fmt="long"):
     return format_date(value, format=fmt, locale=LOCALES.get(language, "fr_FR"))
 
 
+def _back_office_user_language():
+    """On a back-office page, the language the logged-in user chose (None: not chosen, or
+    nobody logged in)."""
+    if not (request.path == "/admin" or request.path.startswith("/admin/")):
+        return None
+    user = current_user  # Flask-Login loads it once per request (anonymous: not logged in)
+    if user is None or not user.is_authenticated:
+        return None
+    return getattr(user, "language", None)
+
+
 def select_locale():
-    """The language asked for (?lang=, then the cookie it sets), else the debtor's own, else the
-    browser's; French by default."""
+    """On the back office, the language the user chose for it. Else the language asked for
+    (?lang=, then the cookie it sets), else the debtor's own, else the browser's; French by
+    default."""
+    chosen = _back_office_user_language()
+    if chosen in LOCALES:
+        return chosen
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if chosen in LOCALES:
         return chosen

@@ -3,6 +3,7 @@ the phone-call sheet with its outcome, which feeds the schedule like the portal'
 from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -77,15 +78,15 @@ def _done(found, kind, message, **details):
 def pause(customer_id):
     found, form = _act(customer_id, PauseForm)
     found.paused_until = form.until.data or date(9999, 12, 31)
-    return _done(found, "reminders_paused", "Relances suspendues.",
+    return _done(found, "reminders_paused", _("Reminders suspended."),
                  until=form.until.data.isoformat() if form.until.data else None)
 
 
 @bp.post("/customers/<id:customer_id>/resume")
 def resume(customer_id):
-    found, _ = _act(customer_id)
+    found = _act(customer_id)[0]
     found.paused_until = None
-    return _done(found, "reminders_resumed", "Relances reprises.")
+    return _done(found, "reminders_resumed", _("Reminders resumed."))
 
 
 @bp.post("/customers/<id:customer_id>/tier")
@@ -97,26 +98,26 @@ def tier(customer_id):
     before = (found.tier, found.debtor_type, found.policy or "default")
     found.tier, found.debtor_type = form.tier.data, form.debtor_type.data
     found.policy = None if form.policy.data == "default" else form.policy.data
-    return _done(found, "tier_changed", "Catégorie, type et politique enregistrés.",
+    return _done(found, "tier_changed", _("Category, type and policy saved."),
                  before=list(before), after=[found.tier, found.debtor_type, form.policy.data])
 
 
 @bp.post("/customers/<id:customer_id>/revoke")
 def revoke(customer_id):
-    found, _ = _act(customer_id)
+    found = _act(customer_id)[0]
     found.link_version += 1
-    return _done(found, "links_revoked", "Tous les liens envoyés jusqu'ici sont révoqués.")
+    return _done(found, "links_revoked", _("Every link sent so far is revoked."))
 
 
 @bp.post("/customers/<id:customer_id>/resend")
 def resend(customer_id):
-    found, _ = _act(customer_id)
+    found = _act(customer_id)[0]
     try:
         send_fresh_link(found)
     except (DeliveryError, MessageRejected) as exc:
-        flash(f"Le lien n'est pas parti : {exc}", "error")
+        flash(_("The link was not sent: %(error)s", error=exc), "error")
         return redirect(url_for(".customer", customer_id=found.id))
-    return _done(found, "link_resent", "Nouveau lien envoyé.")
+    return _done(found, "link_resent", _("New link sent."))
 
 
 @bp.route("/tasks/<id:task_id>", methods=["GET", "POST"])
@@ -154,7 +155,7 @@ def _record_call(task, found, invoices, form):
                  else None, task_id=task.id)
     task.state = "done"
     db.session.commit()
-    flash("Appel enregistré.", "success")
+    flash(_("Call recorded."), "success")
     return None
 
 
@@ -164,8 +165,9 @@ def letter(task_id):
     task = db.session.get(Task, task_id) or abort(404)
     if task.kind != "letter" or not task.pdf:
         abort(404)
+    filename = _("formal-notice-%(id)s.pdf", id=task.id)  # ASCII in every language
     return Response(task.pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="mise-en-demeure-{task.id}.pdf"'})
+        "Content-Disposition": f'inline; filename="{filename}"'})
 
 
 @bp.post("/tasks/<id:task_id>/done")
@@ -177,7 +179,7 @@ def task_done(task_id):
     record_event(task.customer_id, f"{task.kind}_task_done", actor="accountant",
                  by=current_user.email, task_id=task.id)
     db.session.commit()
-    flash("Tâche terminée.", "success")
+    flash(_("Task done."), "success")
     return redirect(url_for(".inbox"))
 
 
@@ -193,9 +195,9 @@ def review_payment(payment_id):
                                  by=current_user.email)
     except ValueError as exc:
         db.session.rollback()
-        flash(f"Impossible : {exc}.", "error")
+        flash(_("Not possible: %(error)s.", error=exc), "error")
         return redirect(url_for(".customer", customer_id=payment.customer_id))
     db.session.commit()
-    flash("Décision enregistrée." if changed else "Ce paiement a déjà été traité.",
+    flash(_("Decision saved.") if changed else _("This payment has already been dealt with."),
           "success" if changed else "warning")
     return redirect(url_for(".customer", customer_id=payment.customer_id))

@@ -1,23 +1,29 @@
-"""Back-office forms (CSRF on every one)."""
+"""Back-office forms (CSRF on every one). Labels and choices are lazy: translated when shown, in
+the language of the user who sees them."""
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (DateField, EmailField, IntegerField, PasswordField, SelectChoice,
-                     SelectField, TextAreaField)
+from wtforms import (DateField, EmailField, HiddenField, IntegerField, PasswordField,
+                     SelectChoice, SelectField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional
+
+# Each language in its own name, whatever the page's language (the switch in the header).
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Mot de passe", validators=[DataRequired(), Length(max=1000)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
 class DecisionForm(FlaskForm):
-    decision = SelectField("Décision", choices=[SelectChoice("approve", "Accepter"),
-                                                SelectChoice("counter", "Contre-proposer"),
-                                                SelectChoice("reject", "Refuser")],
+    decision = SelectField(_l("Decision"), choices=[SelectChoice("approve", _l("Accept")),
+                                                    SelectChoice("counter", _l("Counter-propose")),
+                                                    SelectChoice("reject", _l("Refuse"))],
                            validators=[DataRequired()])
-    count = IntegerField("Contre-proposition : nombre d'échéances", validators=[Optional()])
-    first_date = DateField("Contre-proposition : première échéance le", validators=[Optional()])
-    note = TextAreaField("Message au client (obligatoire pour un refus)",
+    count = IntegerField(_l("Counter-proposal: number of instalments"), validators=[Optional()])
+    first_date = DateField(_l("Counter-proposal: first instalment on"),
+                           validators=[Optional()])
+    note = TextAreaField(_l("Message to the customer (required for a refusal)"),
                          validators=[Length(max=2000)])
 
 
@@ -25,32 +31,42 @@ class PostForm(FlaskForm):
     """A button (logout)."""
 
 
+class LanguageForm(FlaskForm):
+    """The back office's language for the user logged in; `next` is the page to go back to."""
+    language = SelectField(choices=[SelectChoice(code, name)
+                                    for code, name in LANGUAGE_NAMES.items()],
+                           validators=[DataRequired()])
+    next = HiddenField()
+
+
 class PauseForm(FlaskForm):
-    until = DateField("Suspendre les relances jusqu'au", validators=[Optional()])
+    until = DateField(_l("Suspend reminders until"), validators=[Optional()])
 
 
 class TierForm(FlaskForm):
     """Tier, debtor category and policy; the policies are the creditor's (`with_policies`)."""
-    tier = SelectField("Catégorie", choices=[SelectChoice("key", "Grand compte"),
-                                             SelectChoice("standard", "Standard"),
-                                             SelectChoice("risky", "À risque")])
-    debtor_type = SelectField("Type de débiteur", choices=[
-        SelectChoice("business", "Entreprise (pénalités L441-10)"),
-        SelectChoice("consumer", "Particulier (pas d'indemnité forfaitaire)"),
-        SelectChoice("public", "Acheteur public (intérêts moratoires)")])
-    policy = SelectField("Politique de relance", choices=[])
+    tier = SelectField(_l("Category"), choices=[SelectChoice("key", _l("Key account")),
+                                                SelectChoice("standard", _l("Standard")),
+                                                SelectChoice("risky", _l("At risk"))])
+    debtor_type = SelectField(_l("Debtor type"), choices=[
+        SelectChoice("business", _l("Business (L441-10 penalties)")),
+        SelectChoice("consumer", _l("Consumer (no fixed indemnity)")),
+        SelectChoice("public", _l("Public buyer (late-payment interest)"))])
+    policy = SelectField(_l("Reminder policy"), choices=[])
 
     def with_policies(self, settings):
-        """The policy choices, each with its delays read from its levels ("J-3, J+7, ...")."""
-        self.policy.choices = [
-            SelectChoice(p.name, f"{p.label or p.name} ("
-                         + ", ".join(f"J{lv.offset_days:+d}" for lv in p.levels) + ")")
-            for p in settings.policies.values()]
+        """The policy choices, each with its delays read from its levels ("D-3, D+7, ...")."""
+        day = _("D%(days)+d")  # "J-3" in French: the day of a level, from the due date
+        self.policy.choices = []
+        for p in settings.policies.values():
+            delays = ", ".join(day % {"days": lv.offset_days} for lv in p.levels)
+            self.policy.choices.append(SelectChoice(
+                p.name, _("%(policy)s (%(delays)s)", policy=p.label or p.name, delays=delays)))
         return self
 
 
 class CallOutcomeForm(FlaskForm):
-    reached = SelectField("Résultat", choices=[SelectChoice("reached", "Joint"),
-                                               SelectChoice("not_reached", "Pas joint")])
-    promise_date = DateField("Date de paiement promise", validators=[Optional()])
-    notes = TextAreaField("Notes", validators=[Length(max=2000)])
+    reached = SelectField(_l("Outcome"), choices=[SelectChoice("reached", _l("Reached")),
+                                                  SelectChoice("not_reached", _l("Not reached"))])
+    promise_date = DateField(_l("Promised payment date"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=2000)])

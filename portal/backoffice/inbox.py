@@ -1,23 +1,26 @@
-"""What needs a human today, oldest first: plain queries, no request inside."""
-from dataclasses import dataclass
+"""What needs a human today, oldest first: plain queries, no request inside (the labels and
+summaries are worded when the page shows them, in the language of the user who reads them)."""
+from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
 
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
 from ..extensions import db
-from ..i18n import money
+from ..i18n import current_lang, money
 from ..models import Customer, Event, Hold, Invoice, InstalmentPlan, Payment, Task
 
 LABELS = {
-    "plan": "Échéancier à décider",
-    "not_received": "Facture signalée non reçue",
-    "dispute": "Contestation",
-    "message": "Message du client",
-    "broken_promise": "Promesse non tenue",
-    "payment_failed": "Prélèvement SEPA échoué",
-    "call": "Appel à passer",
-    "letter": "Mise en demeure à envoyer",
-    "payment_review": "Paiement à vérifier",
+    "plan": _l("Instalment plan to decide"),
+    "not_received": _l("Invoice reported as not received"),
+    "dispute": _l("Dispute"),
+    "message": _l("Message from the customer"),
+    "broken_promise": _l("Broken promise"),
+    "payment_failed": _l("Failed SEPA Direct Debit"),
+    "call": _l("Call to make"),
+    "letter": _l("Formal notice to send"),
+    "reminder_letter": _l("Reminder letter to send"),
+    "payment_review": _l("Payment to check"),
 }
 
 
@@ -26,12 +29,29 @@ class Item:
     kind: str
     since: datetime
     customer: Customer
-    summary: str
+    facts: dict = field(default_factory=dict)  # what the summary says, as data
     target: tuple = ()  # (endpoint, kwargs) of the page that deals with it
 
     @property
     def label(self):
-        return LABELS[self.kind]
+        return str(LABELS[self.kind])
+
+    @property
+    def summary(self):
+        """One line about the item, in the language of the page being shown."""
+        facts = self.facts
+        if self.kind == "plan":
+            return ngettext("%(num)d instalment, %(amount)s", "%(num)d instalments, %(amount)s",
+                            facts["count"], amount=money(facts["cents"], current_lang()))
+        if self.kind == "message":
+            return _("Invoice %(number)s: %(text)s", number=facts["number"], text=facts["text"])
+        if self.kind == "payment_review":
+            return _("Payment of %(amount)s: %(reason)s",
+                     amount=money(facts["cents"], current_lang()), reason=facts["reason"])
+        if "invoices" in facts:
+            return ngettext("Invoice %(numbers)s", "Invoices %(numbers)s", len(facts["invoices"]),
+                            numbers=", ".join(facts["invoices"]))
+        return _("Invoice %(number)s", number=facts["number"])
 
 
 def _at(day):
@@ -46,7 +66,7 @@ def inbox_items(as_of):
             select(InstalmentPlan, Customer).join(Customer, Customer.id == InstalmentPlan.customer_id)
             .where(InstalmentPlan.state == "requested")):
         items.append(Item("plan", plan.requested_at, customer,
-                          f"{plan.count} échéances, {money(plan.total_cents)}",
+                          {"count": plan.count, "cents": plan.total_cents},
                           ("backoffice.plan", {"plan_id": plan.id})))
     holds = db.session.execute(
         select(Hold.kind, Hold.until, Hold.created_at, Invoice.number, Customer)
@@ -60,23 +80,26 @@ def inbox_items(as_of):
             kind, since = "broken_promise", _at(until)
         else:
             since = created_at
-        items.append(Item(kind, since, customer, f"Facture {number}"))
+        items.append(Item(kind, since, customer, {"number": number}))
     for event, customer in db.session.execute(
             select(Event, Customer).join(Customer, Customer.id == Event.customer_id)
             .where(Event.kind == "message").order_by(Event.at.desc()).limit(200)):
-        items.append(Item("message", event.at, customer,
-                          f"Facture {event.details.get('number')} : {event.details.get('text')}"))
+        items.append(Item("message", event.at, customer, {"number": event.details.get("number"),
+                                                          "text": event.details.get("text")}))
     for payment, customer in db.session.execute(
             select(Payment, Customer).join(Customer, Customer.id == Payment.customer_id)
             .where(Payment.state == "review")):
         items.append(Item("payment_review", payment.created_at, customer,
-                          f"Paiement de {money(payment.amount_cents)} : {payment.review_reason}",
+                          {"cents": payment.amount_cents, "reason": payment.review_reason},
                           ("backoffice.customer", {"customer_id": payment.customer_id})))
     for task, customer in db.session.execute(
             select(Task, Customer).join(Customer, Customer.id == Task.customer_id)
             .where(Task.state == "open")):
-        items.append(Item(task.kind, task.created_at, customer,
-                          "Factures " + ", ".join(task.details.get("invoices", [])),
+        kind = task.kind
+        if kind == "letter" and not task.details.get("formal_notice", True):
+            kind = "reminder_letter"  # a level that writes without being the formal notice
+        items.append(Item(kind, task.created_at, customer,
+                          {"invoices": list(task.details.get("invoices", []))},
                           ("backoffice.call" if task.kind == "call" else "backoffice.letter",
                            {"task_id": task.id})))
     return sorted(items, key=lambda item: item.since)

@@ -2,14 +2,15 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, case, cast, func, select
 
 from ..extensions import db
 from ..models import PAID_CENTS, Allocation, Hold, Invoice, Payment, SentMessage
 
 BUCKETS = ("not_due", "1-30", "31-60", "61-90", "90+")
-BUCKET_LABELS = {"not_due": "Non échu", "1-30": "1-30 j", "31-60": "31-60 j",
-                 "61-90": "61-90 j", "90+": "+ de 90 j"}
+BUCKET_LABELS = {"not_due": _l("Not due"), "1-30": _l("1-30 days"), "31-60": _l("31-60 days"),
+                 "61-90": _l("61-90 days"), "90+": _l("Over 90 days")}
 ONLINE = ("stripe", "demo")
 
 

@@ -4,6 +4,7 @@ from collections import Counter
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import select, update
 
@@ -19,12 +20,15 @@ from ..settings import creditor, current as current_settings
 from . import bp, page_of
 from .forms import PostForm
 
-CHANNEL_NAMES = {"email": "e-mail", "letter": "lettre", "call": "appel", "sms": "SMS"}
+CHANNEL_NAMES = {"email": _l("e-mail"), "letter": _l("letter"), "call": _l("call"),
+                 "sms": _l("SMS")}
 
 
-def channel_label(level):
-    """"e-mail + appel": what a level does, read from its attributes."""
-    return " + ".join(CHANNEL_NAMES.get(c, c) for c in level.channels)
+def channel_label(level, names=None):
+    """"e-mail + call": what a level does, read from its attributes (`names`: the channel names
+    already translated, when labelling many levels)."""
+    names = names or {k: str(v) for k, v in CHANNEL_NAMES.items()}
+    return " + ".join(names.get(c, c) for c in level.channels)
 
 
 def next_run_day(today):
@@ -54,15 +58,17 @@ def preview_rows(as_of):
         seqs.update(db.session.execute(select(Instalment.id, Instalment.seq)
                                        .where(Instalment.id.in_(ids))).all())
     rows, settings = [], current_settings()
+    names = {k: str(v) for k, v in CHANNEL_NAMES.items()}
+    instalment = _("instalment #%(seq)s")  # worded once: the run can list many thousands
     for customer_id, customer_dues in groups.items():
         customer = customers[customer_id]
         policy = settings.policy_for(customer.tier, customer.policy)
         for due in customer_dues:
             if due.invoice_id:
                 what, channel = numbers.get(due.invoice_id), \
-                    channel_label(policy.level_for(due.level))
+                    channel_label(policy.level_for(due.level), names)
             else:
-                what, channel = f"échéance #{seqs.get(due.instalment_id)}", "e-mail"
+                what, channel = instalment % {"seq": seqs.get(due.instalment_id)}, names["email"]
             rows.append((due.level, channel, customer, what, due.invoice_id, due.reason))
     return sorted(rows, key=lambda r: (-r[0], r[2].name, r[3]))
 
@@ -81,7 +87,7 @@ def preview_page():
         Customer, Customer.id == Reminder.customer_id).where(Reminder.state == "review")
         .order_by(Reminder.scheduled_for, Customer.name)).all()
     rows = preview_rows(as_of)
-    summary = Counter((level, channel) for level, channel, *_ in rows)
+    summary = Counter((level, channel) for level, channel, *_rest in rows)
     shown, page, pages = page_of(rows, PREVIEW_PAGE)
     return render_template("backoffice/preview.html", as_of=as_of, total=len(rows),
                            summary=sorted(summary.items()), page=page, pages=pages, rows=shown,
@@ -102,7 +108,7 @@ def hold_reminder(invoice_id):
     place_hold(invoice, "manual_pause", clock.today(), actor="accountant",
                by=current_user.email, number=invoice.number)
     db.session.commit()
-    flash(f"Relance de la facture {invoice.number} retenue.", "success")
+    flash(_("Reminder for invoice %(number)s held back.", number=invoice.number), "success")
     return redirect(request.referrer or url_for(".preview_page"))
 
 
@@ -114,7 +120,7 @@ def release(hold_id):
         abort(404)
     release_hold(hold, actor="accountant", reason=f"lifted by {current_user.email}")
     db.session.commit()
-    flash("Pause levée.", "success")
+    flash(_("Pause lifted."), "success")
     return redirect(url_for(".customer", customer_id=hold.customer_id))
 
 
@@ -124,7 +130,8 @@ def review_switch():
     value = "on" if request.form.get("review") == "on" else "off"
     set_setting(REVIEW_SETTING, value)
     db.session.commit()
-    flash("Relecture avant envoi : " + ("activée" if value == "on" else "désactivée"), "success")
+    flash(_("Review before sending: on") if value == "on" else _("Review before sending: off"),
+          "success")
     return redirect(url_for(".preview_page"))
 
 
@@ -138,5 +145,7 @@ def release_reviewed():
         query = query.where(Reminder.id.in_(ids))
     released = db.session.execute(query.values(state="pending")).rowcount
     db.session.commit()
-    flash(f"{released} relance(s) libérée(s) : elles partiront au prochain passage.", "success")
+    flash(ngettext("%(num)d reminder released: it will go out with the next run.",
+                   "%(num)d reminders released: they will go out with the next run.", released),
+          "success")
     return redirect(url_for(".preview_page"))

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import fields
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -27,24 +28,30 @@ from .forms import PostForm
 from .preview import next_run_day
 
 ATTRIBUTE_LABELS = {
-    "max_shift_days": "Décalage maximal selon les habitudes de paiement (jours)",
-    "min_gap_days": "Écart minimal entre deux relances d'une facture (jours)",
-    "promise_grace_days": "Délai de grâce après une date promise (jours ouvrés)",
-    "promise_max_days": "Date promise au plus tard dans (jours)",
-    "restart_business_days": "« Facture non reçue » : relance reprise après (jours ouvrés)",
-    "instalment_hard_max": "Échéancier : nombre maximal d'échéances",
-    "instalment_max_count": "Accord automatique : jusqu'à (échéances)",
-    "instalment_max_total_cents": "Accord automatique : montant total maximal (centimes)",
-    "instalment_min_first_percent": "Accord automatique : première échéance d'au moins (%)",
-    "instalment_first_within_days": "Première échéance au plus tard dans (jours)",
-    "instalment_grace_days": "Échéance impayée depuis (jours) : échéancier rompu",
-    "sepa_prenotice_days": "Prélèvement SEPA annoncé (jours avant)",
+    "max_shift_days": _l("Maximum shift for the customer's payment habits (days)"),
+    "min_gap_days": _l("Minimum gap between two reminders for one invoice (days)"),
+    "promise_grace_days": _l("Grace period after a promised date (business days)"),
+    "promise_max_days": _l("Promised date at the latest within (days)"),
+    "restart_business_days": _l("“Invoice not received”: reminders start again after "
+                                "(business days)"),
+    "instalment_hard_max": _l("Instalment plan: maximum number of instalments"),
+    "instalment_max_count": _l("Automatic approval: up to (instalments)"),
+    "instalment_max_total_cents": _l("Automatic approval: maximum total amount (cents)"),
+    "instalment_min_first_percent": _l("Automatic approval: first instalment of at least (%)"),
+    "instalment_first_within_days": _l("First instalment at the latest within (days)"),
+    "instalment_grace_days": _l("Instalment unpaid for (days): plan broken"),
+    "sepa_prenotice_days": _l("SEPA Direct Debit announced (days before)"),
 }
 NUMBER_ATTRIBUTES = [a for a in POLICY_ATTRIBUTES if a in ATTRIBUTE_LABELS]
 ATTRIBUTE_DEFAULTS = {f.name: f.default for f in fields(Policy)}
-CHANNEL_LABELS = {"email": "E-mail", "letter": "Lettre", "call": "Appel"}
+CHANNEL_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "call": _l("Call")}
 LEVEL_FIELDS = ("offset_days", "deadline_days")
-TIER_LABELS = {"key": "Grand compte", "standard": "Standard", "risky": "À risque"}
+TIER_LABELS = {"key": _l("Key account"), "standard": _l("Standard"), "risky": _l("At risk")}
+
+
+def _worded(labels):
+    """The labels in the language of the page, as plain text (escaped like any other)."""
+    return {key: str(label) for key, label in labels.items()}
 
 
 def _checked():
@@ -57,7 +64,7 @@ def settings_page():
     current = settings.current()
     return render_template("backoffice/settings.html", current=current,
                            creditor=settings.creditor(), revisions=settings.revisions(),
-                           channel_labels=CHANNEL_LABELS, languages=LANGUAGES,
+                           channel_labels=_worded(CHANNEL_LABELS), languages=LANGUAGES,
                            template_keys=_template_keys(current), form=PostForm())
 
 
@@ -136,11 +143,12 @@ def _errors_by_field(errors, index):
     prefix, found = f"policies[{index}]", {}
     for path, message in errors:
         if not path.startswith(prefix):
-            found.setdefault("*", []).append(f"{path} : {message}")
+            found.setdefault("*", []).append(_("%(path)s: %(message)s", path=path,
+                                                 message=message))
             continue
         rest = path[len(prefix):].lstrip(".")
         if rest.startswith("levels["):
-            number, _, field = rest[len("levels["):].partition("].")
+            number, _sep, field = rest[len("levels["):].partition("].")
             key = f"levels-{number}-{field or 'offset_days'}"
         else:
             key = rest or "*"
@@ -164,18 +172,18 @@ def policy_page(name):
         else:
             if request.form.get("action") == "save":
                 revision = settings.save(document, author=current_user.email,
-                                         note=f"politique {name}")
+                                         note=_("policy %(name)s", name=name))
                 db.session.commit()
-                flash(f"Politique enregistrée (révision {revision.number})." if revision
-                      else "Rien n'a changé.", "success")
+                flash(_("Policy saved (revision %(number)d).", number=revision.number)
+                      if revision else _("Nothing has changed."), "success")
                 return redirect(url_for(".policy_page", name=name))
             rows = impact(as_of, settings.current(), candidate)
     return render_template("backoffice/policy.html", policy=raw, name=name, errors=errors,
                            impact=rows, as_of=as_of, channels=CHANNELS,
-                           channel_labels=CHANNEL_LABELS, attributes=NUMBER_ATTRIBUTES,
-                           attribute_labels=ATTRIBUTE_LABELS, tiers=TIERS,
+                           channel_labels=_worded(CHANNEL_LABELS), attributes=NUMBER_ATTRIBUTES,
+                           attribute_labels=_worded(ATTRIBUTE_LABELS), tiers=TIERS,
                            defaults=ATTRIBUTE_DEFAULTS,
-                           tier_labels=TIER_LABELS,
+                           tier_labels=_worded(TIER_LABELS),
                            templates=[k for k in _template_keys(settings.current())
                                       if not k.startswith("legal-")],
                            form=PostForm())
@@ -241,19 +249,20 @@ def template_page(key, lang):
             for path, message in invalid.errors:
                 part = path.rpartition(".")[2] if path.startswith(
                     f"templates.{key}.{lang}.") else "*"
-                errors.setdefault(part, []).append(message if part != "*" else
-                                                   f"{path} : {message}")
+                errors.setdefault(part, []).append(message if part != "*" else _(
+                    "%(path)s: %(message)s", path=path, message=message))
         else:
             if action == "save":
                 revision = settings.save(document, author=current_user.email,
-                                         note=f"modèle {key} ({lang})")
+                                         note=_("template %(key)s (%(lang)s)", key=key,
+                                                 lang=lang))
                 db.session.commit()
-                flash(f"Modèle enregistré (révision {revision.number})." if revision
-                      else "Rien n'a changé.", "success")
+                flash(_("Template saved (revision %(number)d).", number=revision.number)
+                      if revision else _("Nothing has changed."), "success")
                 return redirect(url_for(".template_page", key=key, lang=lang,
                                         customer_id=customer_id))
             if action == "reset":
-                flash("Texte par défaut rechargé : enregistrez pour l'appliquer.", "info")
+                flash(_("Default text loaded again: save to apply it."), "info")
     else:
         candidate = settings.current()
     customer, rows = _sample_debtor(customer_id)
@@ -278,9 +287,11 @@ def revert_revision(number):
     except LookupError:
         abort(404)
     except SettingsInvalid as invalid:  # an old revision the current code cannot read
-        flash(f"La révision {number} ne peut pas être rétablie : {invalid}", "error")
+        flash(_("Revision %(number)d cannot be restored: %(error)s", number=number,
+                error=invalid), "error")
         return redirect(url_for(".settings_page"))
     db.session.commit()
-    flash(f"Révision {number} rétablie (nouvelle révision {revision.number})." if revision
-          else f"La révision {number} est déjà celle en vigueur.", "success")
+    flash(_("Revision %(number)d restored (new revision %(new)d).", number=number,
+            new=revision.number) if revision
+          else _("Revision %(number)d is already the one in force.", number=number), "success")
     return redirect(url_for(".settings_page"))

@@ -2,11 +2,13 @@
 import csv
 import io
 import json
+import posixpath
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (Response, abort, flash, has_request_context, redirect, render_template,
                    request, url_for)
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -21,7 +23,7 @@ from ..answers import AnswerError
 from ..plans import PlanConflict, approve, counter, reject
 from ..users import authenticate, end_sessions, start_attempt, too_many_failures
 from . import admin_required, bp, page_of
-from .forms import DecisionForm, LoginForm, PostForm
+from .forms import LANGUAGE_NAMES, DecisionForm, LanguageForm, LoginForm, PostForm
 from .inbox import inbox_items
 from .metrics import BUCKET_LABELS, BUCKETS, bucket, csv_safe, dashboard, open_balances
 
@@ -30,10 +32,21 @@ INBOX_PAGE = 100
 
 
 @bp.app_context_processor
-def _logout_form():
+def _header_forms():
     if has_request_context() and request.blueprint == "backoffice":
-        return {"logout_form": PostForm()}
+        return {"logout_form": PostForm(), "language_names": LANGUAGE_NAMES,
+                "language_form": LanguageForm(formdata=None, next=_this_page())}
     return {}
+
+
+def _this_page():
+    """Where the language switch comes back to: this page, if it can be asked for again."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    rule = request.url_rule
+    if rule is not None and "GET" in rule.methods:
+        return request.path
+    return url_for("backoffice.inbox")
 
 
 def _safe_next(target):
@@ -42,6 +55,28 @@ def _safe_next(target):
             and not urlsplit(target).netloc:
         return target
     return url_for("backoffice.inbox")
+
+
+def _admin_page(target):
+    """Only a back-office path of this site (never another site, nor a page outside /admin)."""
+    target = target or ""
+    parts = urlsplit(target)
+    path = posixpath.normpath(parts.path) if parts.path else ""
+    if (target.startswith("/") and not parts.scheme and not parts.netloc and "\\" not in target
+            and target.isprintable() and (path == "/admin" or path.startswith("/admin/"))):
+        return target
+    return url_for("backoffice.inbox")
+
+
+@bp.post("/language")
+def language():
+    """The user's choice of language for the back office, kept on their account."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    current_user.language = form.language.data
+    db.session.commit()
+    return redirect(_admin_page(form.next.data))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -58,7 +93,7 @@ def login():
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        form.password.errors.append("E-mail ou mot de passe incorrect.")
+        form.password.errors.append(_("Wrong e-mail or password."))
         return render_template("backoffice/login.html", form=form), 401
     return render_template("backoffice/login.html", form=form)
 
@@ -96,17 +131,17 @@ def decide(plan_id):
     if not form.validate_on_submit():
         abort(400)
     if found.state != "requested":
-        flash("Cette demande a déjà été traitée.", "warning")
+        flash(_("This request has already been dealt with."), "warning")
         return redirect(url_for(".plan", plan_id=plan_id))
     note = (form.note.data or "").strip() or None
     if form.decision.data == "reject" and not note:
-        form.note.errors.append("Expliquez au client pourquoi (il recevra ce message).")
+        form.note.errors.append(_("Tell the customer why (they will receive this message)."))
         return render_template("backoffice/plan.html", plan=found, form=form), 422
     if form.decision.data == "counter" and not (
             form.count.data and form.first_date.data
             and clock.today() < form.first_date.data <= clock.today() + timedelta(days=366)):
-        form.count.errors.append("Indiquez le nombre d'échéances et une première date dans "
-                                 "l'année à venir.")
+        form.count.errors.append(_("Give the number of instalments and a first date within "
+                                   "the coming year."))
         return render_template("backoffice/plan.html", plan=found, form=form), 422
     try:
         if form.decision.data == "approve":
@@ -118,7 +153,7 @@ def decide(plan_id):
             reject(found, by=current_user.email, note=note)
     except PlanConflict:
         db.session.rollback()  # another decision won (a colleague, or a double click)
-        flash("Cette demande a déjà été traitée.", "warning")
+        flash(_("This request has already been dealt with."), "warning")
         return redirect(url_for(".plan", plan_id=plan_id))
     except AnswerError as exc:
         db.session.rollback()
@@ -127,9 +162,9 @@ def decide(plan_id):
     db.session.commit()
     try:
         send_plan_decision(found.customer, found)
-        flash("Décision enregistrée et envoyée au client.", "success")
+        flash(_("Decision saved and sent to the customer."), "success")
     except (DeliveryError, MessageRejected) as exc:
-        flash(f"Décision enregistrée, mais l'e-mail n'est pas parti : {exc}", "warning")
+        flash(_("Decision saved, but the e-mail was not sent: %(error)s", error=exc), "warning")
     return redirect(url_for(".inbox"))
 
 
@@ -144,7 +179,7 @@ def users():
 def dashboard_page():
     figures = dashboard(clock.today())
     top = max(figures.aging.values()) or 1
-    bars = [(BUCKET_LABELS[b], figures.aging[b], round(figures.aging[b] * 160 / top))
+    bars = [(str(BUCKET_LABELS[b]), figures.aging[b], round(figures.aging[b] * 160 / top))
             for b in BUCKETS]
     return render_template("backoffice/dashboard.html", figures=figures, bars=bars)
 

@@ -14,6 +14,8 @@ class User(db.Model):
     active = db.Column(db.Boolean, nullable=False, default=True)
     # Part of every session cookie: bumping it ends all of this user's sessions.
     session_version = db.Column(db.Integer, nullable=False, default=1, server_default="1")
+    # The back office's language for this user: "fr" or "en"; None: the browser's, else French.
+    language = db.Column(db.String(2), nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     # Flask-Login's user interface

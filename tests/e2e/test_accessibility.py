@@ -119,7 +119,10 @@ def test_back_office_pages_pass_the_audit(live_app, browser):
         plan = db.session.scalar(select(InstalmentPlan).where(InstalmentPlan.customer_id == waiting.id))
         db.session.commit()
         paths = ("/admin/", f"/admin/customers/{customer.id}", f"/admin/tasks/{task.id}",
-                 f"/admin/plans/{plan.id}", "/admin/dashboard", "/admin/preview", "/admin/users")
+                 f"/admin/plans/{plan.id}", "/admin/dashboard", "/admin/preview", "/admin/users",
+                 "/admin/settings", "/admin/settings/policies/default",
+                 "/admin/settings/templates/formal-notice/fr",
+                 "/admin/settings/templates/legal-consumer/en")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     page = context.new_page()
     page.goto(f"{base}/admin/login")

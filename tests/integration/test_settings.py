@@ -200,4 +200,5 @@ def test_the_levels_attributes_decide_the_channels_not_their_numbers(any_app, sm
     assert sent(any_app, smtp, day) == []  # no e-mail at a letter-only level...
     letter = db.session.scalar(select(Task).where(Task.kind == "letter"))
     assert letter.level == 2 and letter.details["invoices"] == ["R-1"]  # ...a letter to post
+    assert letter.details["formal_notice"] is False  # the inbox: "Lettre de relance à envoyer"
     assert letter.pdf.startswith(b"%PDF")
