@@ -15,7 +15,8 @@
     data.set("action", "preview");
     var ticket = ++sent;
     preview.setAttribute("aria-busy", "true");
-    fetch(form.action || window.location.href, {
+    // (form.action would be the buttons named "action": read the attribute)
+    fetch(form.getAttribute("action") || window.location.href, {
       method: "POST", body: data, credentials: "same-origin",
       headers: { "X-Requested-With": "fetch" }
     }).then(function (response) { return response.text(); }).then(function (html) {

@@ -47,6 +47,13 @@ def test_the_accountant_changes_a_delay_and_a_subject_then_reverts(live_app, bro
 
     page.goto(f"{base}/admin/settings/templates/cordial/fr")
     page.get_by_label("Objet").fill("Un petit oubli ? {{ what }}")
+    # The preview follows the typing (static/js/template-editor.js), no click needed...
+    expect(page.locator("#preview")).to_contain_text("Un petit oubli ? facture IV-1")
+    page.get_by_label("Objet").fill("Un petit oubli ? {{ whot }}")
+    expect(page.locator("#subject-errors")).to_contain_text("unknown variable 'whot'")
+    page.get_by_label("Objet").fill("Un petit oubli ? {{ what }}")
+    expect(page.locator("#subject-errors")).to_be_empty()
+    # ...and the button does the same without JavaScript.
     submit(page, page.get_by_role("button", name="Prévisualiser"))
     expect(page.get_by_text("Un petit oubli ? facture IV-1")).to_be_visible()
     shot(page, "31-settings-template-preview")
