@@ -65,6 +65,8 @@ class Composed:
     call_invoices: list = field(default_factory=list)  # the invoices a call is about
     body: str = ""  # the HTML the template wrote, before the layout frames it (previews)
     letter_is_formal_notice: bool = False  # the letter that goes with it is the mise en demeure
+    call_level: int = 0  # the level that asked for the call task
+    letter_level: int = 0  # the level that asked for the letter
 
 
 def creditor():

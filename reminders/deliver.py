@@ -125,7 +125,11 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
         pdf = letter_pdf(customer, letter_items, as_of, creditor(), letter)
         composed.letter_is_formal_notice = letter.steps.formal_notice
     composed.letter_invoices = [i.number for i in letter_items]
-    composed.call_invoices = [i.number for i in items if "call" in steps[i.number].channels]
+    calls = [i for i in items if "call" in steps[i.number].channels]
+    composed.call_invoices = [i.number for i in calls]
+    # Each task is filed under the level whose attributes asked for it.
+    composed.call_level = max((i.level for i in calls), default=composed.level)
+    composed.letter_level = max((i.level for i in letter_items), default=composed.level)
     if "email" in composed.channels:
         _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf)
     else:  # the level works by letter or telephone only: its tasks are the reminder
@@ -172,11 +176,11 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
         report.by_level[(composed.level, composed.channel)] += 1
     target = sum(i.balance_cents for i in items)
     if composed.call_invoices:
-        _task(customer, "call", composed.level, msg_id, as_of, report,
+        _task(customer, "call", composed.call_level, msg_id, as_of, report,
               invoices=composed.call_invoices,
               phone=customer.phone, target_cents=target)
     if pdf is not None:
-        _task(customer, "letter", composed.level, msg_id, as_of, report, pdf=pdf,
+        _task(customer, "letter", composed.letter_level, msg_id, as_of, report, pdf=pdf,
               invoices=composed.letter_invoices, target_cents=target,
               formal_notice=composed.letter_is_formal_notice)
 

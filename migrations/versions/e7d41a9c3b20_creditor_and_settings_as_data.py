@@ -84,7 +84,7 @@ def upgrade():
     op.bulk_insert(revision_table, [dict(id=1, creditor_id=1, number=1, created_at=now,
                                          author="migration", note="the shipped settings",
                                          document=document,
-                                         changes=["the shipped settings"])])
+                                         changes=[])])
 
 
 def downgrade():

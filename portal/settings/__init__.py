@@ -182,7 +182,7 @@ def save(document, author, note="", identity=None):
     if number == 0:  # the shipped settings become revision 1, so that they can be put back
         db.session.add(SettingsRevision(creditor_id=owner.id, number=1, author="relance",
                                         note="the shipped settings", document=default_document(),
-                                        changes=["the shipped settings"]))
+                                        changes=[]))
         number = 1
     revision = SettingsRevision(creditor_id=owner.id, number=number + 1, author=author,
                                 note=note[:300], document=document, changes=changes)
