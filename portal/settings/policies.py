@@ -9,7 +9,8 @@ A policy is chosen by name (`Customer.policy`, default "default") and adapted to
 tier (key, standard, risky) by the policy's own `tiers` overrides. Everything here is immutable
 data plus small pure functions; the documents come from `portal.settings.document`.
 """
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 
 TIERS = ("key", "standard", "risky")
 CHANNELS = ("email", "letter", "call")  # "sms" comes with an SMS provider
@@ -24,11 +25,12 @@ class Level:
     penalties: bool = False  # the message states the late-payment penalties
     formal_notice: bool = False  # this level is the mise en demeure
     deadline_days: int = 0  # days given to pay, stated in the message (0: none)
+    # A heads-up: sent before the due date, only as the first word about an invoice. Kept as a
+    # field, not a property: the schedule reads it for every level of a million invoices.
+    before_due: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def before_due(self):
-        """A heads-up: sent before the due date, only as the first word about an invoice."""
-        return self.offset_days < 0
+    def __post_init__(self):
+        object.__setattr__(self, "before_due", self.offset_days < 0)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Policy:
         below = [lv for lv in self.levels if lv.number <= number]
         return below[-1] if below else self.levels[0]
 
-    @property
+    @cached_property
     def reminders(self):
         """The levels sent after the due date, in order."""
         return tuple(lv for lv in self.levels if not lv.before_due)
