@@ -53,6 +53,8 @@ def run_command(as_of, dry_run):
             sys.exit(1)
     for line in report.lines():
         click.echo(line)
+    if report.unwritten:
+        sys.exit(1)
 
 
 @group.command("preview")

@@ -94,16 +94,16 @@ def _penalties(items, category, as_of, legal):
                                    indemnity_cents=legal.indemnity_cents, formal_notice_on=None)
 
 
-def _rate_today(items, category, as_of, legal):
-    """The rate the legal sentence states: the one running today on the oldest invoice (a
-    public buyer's rate is fixed by the semester its interest started), else today's."""
-    rates = [i.penalty.rate_percent for i in items if i.penalty and i.penalty.rate_percent]
-    if rates:
-        return rates[0]
-    row = legal.rates.for_semester(semester_of(as_of))
-    if category == "business":
-        return business_rate(row, legal.contract_rate_percent)
-    return RATE_OF[category](row)
+def _rates(items, category, as_of, legal, lang):
+    """The rate(s) the legal sentence states: the ones running today on the listed invoices (a
+    public buyer's rate is fixed by the semester its interest started, so two invoices may have
+    two), else today's rate for the category. "10,15 ou 11,15" when they differ."""
+    rates = sorted({i.penalty.rate_percent for i in items if i.penalty and i.penalty.rate_percent})
+    if not rates:
+        row = legal.rates.for_semester(semester_of(as_of))
+        rates = [business_rate(row, legal.contract_rate_percent) if category == "business"
+                 else RATE_OF[category](row)]
+    return (" ou " if lang == "fr" else " or ").join(_percent(r, lang) for r in rates), rates
 
 
 def _percent(rate, lang):
@@ -111,43 +111,55 @@ def _percent(rate, lang):
     return format_decimal(rate, format="0.00##", locale="fr_FR" if lang == "fr" else "en_GB")
 
 
-def message_facts(customer, items, as_of, link, level, settings, creditor_row):
+def _invoice_facts(item, as_of):
+    return dict(number=item.number, issue_date=item.issue_date, due_date=item.due_date,
+                total_cents=item.total_cents, balance_cents=item.balance_cents,
+                currency=item.currency, days_late=item.days_late(as_of),
+                penalty_cents=item.penalty.total_cents if item.penalty else 0,
+                promise_date=item.promise_date)
+
+
+def message_facts(customer, items, as_of, link, level, settings, creditor_row, policy):
     """The variables of the templates (portal.settings.templates.VARIABLES) for this message."""
     lang = customer.language if customer.language in LANGUAGES else creditor_row.language
     category = getattr(customer, "debtor_type", None) or "business"
     legal = settings.legal
     states = level.penalties or level.formal_notice
-    if states:
-        _penalties(items, category, as_of, legal)
+    _penalties(items, category, as_of, legal)  # true facts, whether the level states them or not
     items = sorted(items, key=lambda i: (i.due_date, i.number))
-    invoices = [dict(number=i.number, issue_date=i.issue_date, due_date=i.due_date,
-                     total_cents=i.total_cents, balance_cents=i.balance_cents,
-                     currency=i.currency, days_late=i.days_late(as_of),
-                     penalty_cents=i.penalty.total_cents if i.penalty else 0,
-                     promise_date=i.promise_date) for i in items]
-    interest = sum(i.penalty.interest_cents for i in items if i.penalty)
-    indemnity = sum(i.penalty.indemnity_cents for i in items if i.penalty)
-    contract = category == "business" and legal.contract_rate_percent is not None
+    # Invoices not due yet ride along with a reminder of late ones: named apart, never counted
+    # in what is demanded (a formal notice does not demand an invoice that is not late).
+    upcoming = [] if level.before_due else [i for i in items if i.due_date > as_of]
+    listed = [i for i in items if i not in upcoming] or items
+    upcoming = [i for i in upcoming if i not in listed]
+    invoices = [_invoice_facts(i, as_of) for i in listed]
+    interest = sum(i.penalty.interest_cents for i in listed if i.penalty)
+    indemnity = sum(i.penalty.indemnity_cents for i in listed if i.penalty)
+    rate_text, rates = _rates(listed, category, as_of, legal, lang)
+    contract = (category == "business" and legal.contract_rate_percent is not None
+                and rates == [legal.contract_rate_percent])
     facts = dict(
         debtor=dict(name=customer.name, ref=customer.ref, email=customer.email,
                     phone=customer.phone or "", address=customer.address or "",
                     type=category, language=lang),
-        creditor=_creditor_facts(creditor_row), invoices=invoices, invoice_count=len(items),
-        what=_what(lang, items), total_cents=sum(i.balance_cents for i in items),
+        creditor=_creditor_facts(creditor_row), invoices=invoices, invoice_count=len(listed),
+        what=_what(lang, listed), total_cents=sum(i.balance_cents for i in listed),
         penalties_cents=interest + indemnity, interest_cents=interest, indemnity_cents=indemnity,
         indemnity_each_cents=0 if category == "consumer" else legal.indemnity_cents,
-        rate_percent=_percent(_rate_today(items, category, as_of, legal), lang) if states else "",
-        contract_rate=contract, days_late=max(i.days_late(as_of) for i in items),
-        oldest_due_date=min(i.due_date for i in items),
+        rate_percent=rate_text, contract_rate=contract,
+        days_late=max(i.days_late(as_of) for i in listed),
+        oldest_due_date=min(i.due_date for i in listed),
         deadline=as_of + timedelta(days=level.deadline_days) if level.deadline_days else None,
         deadline_days=level.deadline_days, formal_notice=level.formal_notice,
-        registered_letter="letter" in level.channels,
-        restarted=any(i.reason == "restart" for i in items),
-        promise_missed=[v for v, i in zip(invoices, items) if i.reason == "broken_promise"],
-        payment_failed=[v for v, i in zip(invoices, items) if i.reason == "payment_failed"],
+        registered_letter="letter" in level.channels, call_planned="call" in level.channels,
+        formal_notice_follows=any(lv.formal_notice for lv in policy.levels
+                                  if lv.number > level.number),
+        restarted=any(i.reason == "restart" for i in listed),
+        promise_missed=[v for v, i in zip(invoices, listed) if i.reason == "broken_promise"],
+        payment_failed=[v for v, i in zip(invoices, listed) if i.reason == "payment_failed"],
         link=link, link_max_age_days=current_app.config["LINK_MAX_AGE_DAYS"], as_of=as_of,
         level=level.number, lang=lang)
-    facts["facts"] = _facts_block(facts)
+    facts["facts"] = _facts_block(facts, [_invoice_facts(i, as_of) for i in upcoming])
     shown = states and facts["penalties_cents"] > 0  # a column of zeros says nothing
     facts["invoice_table"] = Both(
         render_template("emails/_invoices.txt", LABELS=LABELS, show_penalties=shown,
@@ -157,8 +169,8 @@ def message_facts(customer, items, as_of, link, level, settings, creditor_row):
     return facts
 
 
-def _facts_block(facts):
-    text = render_template("emails/_facts.txt", **facts).strip()
+def _facts_block(facts, upcoming):
+    text = render_template("emails/_facts.txt", upcoming=upcoming, **facts).strip()
     lines = [line for line in text.splitlines() if line.strip()]
     return Both("\n".join(lines), render_template("emails/_facts.html", lines=lines)
                 if lines else "")
@@ -180,7 +192,7 @@ def compose(customer, items, as_of, link, settings=None):
     creditor_row = creditor()
     policy = settings.policy_for(customer.tier, customer.policy)
     level = policy.level_for(max(item.level for item in items))
-    facts = message_facts(customer, items, as_of, link, level, settings, creditor_row)
+    facts = message_facts(customer, items, as_of, link, level, settings, creditor_row, policy)
     lang = facts["lang"]
     template = settings.template(level.template, lang)
     subject = render(template["subject"], "subject", facts)

@@ -12,6 +12,8 @@ from portal.models import Hold, InstalmentPlan, Reminder, SentMessage, Task, utc
 from portal.plans import progress
 from portal.settings import current as current_settings, mail_identity
 
+from portal.settings.templates import TemplateProblem
+
 from .compose import InstalmentItem, Item, compose, compose_instalments, creditor
 from .letters import letter_pdf
 from .mime import Outgoing
@@ -39,11 +41,13 @@ def active_holds(invoice_ids, as_of):
     return blocked, promised
 
 
-def _still_due(rows, blocked, report):
-    """Drop rows whose invoice was paid or held since it was planned (they may come back)."""
+def _still_due(rows, blocked, report, policy):
+    """Drop rows whose invoice was paid or held since it was planned, or whose level the
+    settings no longer have (they may come back, as the schedule decides)."""
     keep, drop = [], []
     for row in rows:
-        ok = row.status == "open" and row.balance_cents > 0 and row.invoice_id not in blocked
+        ok = row.status == "open" and row.balance_cents > 0 and row.invoice_id not in blocked \
+            and policy.level_for(row.level) is not None
         (keep if ok else drop).append(row)
     if drop:
         db.session.execute(delete(Reminder).where(Reminder.id.in_([r.id for r in drop])))
@@ -104,7 +108,8 @@ def deliver_instalments(sender, customer, rows, as_of, report):
 def deliver_group(sender, customer, rows, as_of, report, holds):
     """Send `customer` one e-mail for `rows` (claimed reminders); `holds` is active_holds()."""
     blocked, promised = holds
-    rows = _still_due(rows, blocked, report)
+    policy = current_settings().policy_for(customer.tier, customer.policy)
+    rows = _still_due(rows, blocked, report, policy)
     if not rows:
         db.session.commit()
         return
@@ -114,14 +119,19 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
              for r in rows]
     link = portal_url(customer)
     settings = current_settings()
-    composed = compose(customer, items, as_of, link, settings)
-    policy = settings.policy_for(customer.tier, customer.policy)
+    try:
+        composed = compose(customer, items, as_of, link, settings)
+    except TemplateProblem as problem:
+        return _unwritable(customer, rows, items, str(problem), report)
     steps = {i.number: policy.level_for(i.level) for i in items}  # what each invoice's level does
     composed.channels = {c for level in steps.values() for c in level.channels}
     letter_items = [i for i in items if "letter" in steps[i.number].channels]
     pdf = None
     if letter_items:  # the letter names only the invoices whose level sends one
-        letter = compose(customer, letter_items, as_of, link, settings)
+        try:
+            letter = compose(customer, letter_items, as_of, link, settings)
+        except TemplateProblem as problem:
+            return _unwritable(customer, rows, items, str(problem), report)
         pdf = letter_pdf(customer, letter_items, as_of, creditor(), letter)
         composed.letter_is_formal_notice = letter.steps.formal_notice
     composed.letter_invoices = [i.number for i in letter_items]
@@ -136,6 +146,17 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
         msg_id = message_id(min(r.id for r in rows), customer.id)
         _record(customer, rows, items, composed, msg_id, pdf, as_of, report, emailed=False)
         db.session.commit()
+
+
+def _unwritable(customer, rows, items, reason, report):
+    """A template of the settings failed on this debtor's facts: nothing goes out to them, the
+    reminders stay due (released at the end of the run, so that this run does not take them
+    again), the accountant reads why on the timeline, and the run ends with exit status 1."""
+    report.unwritten.append((customer.name, reason))
+    report.held_back.extend(r.id for r in rows)
+    record_event(customer.id, "reminder_not_written", level=max(r.level for r in rows),
+                 invoices=[i.number for i in items], reason=reason)
+    db.session.commit()
 
 
 def _record_rejected(customer, rows, items, composed, msg_id, reason, report):

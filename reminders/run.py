@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
@@ -46,6 +46,8 @@ class RunReport:
     rejected: int = 0  # messages the mail server refused for good (bad address)
     collected: int = 0  # instalments debited from a SEPA mandate
     to_review: int = 0  # planned but waiting for the accountant (review before sending)
+    unwritten: list = field(default_factory=list)  # (debtor, why) a template failed on
+    held_back: list = field(default_factory=list)  # their reminder ids, released at the end
 
     def lines(self):
         verb = "would send" if self.dry_run else "sent"
@@ -61,6 +63,12 @@ class RunReport:
         if self.rejected:
             yield (f"  {self.rejected} e-mail(s) refused by the mail server: check those "
                    "addresses (each debtor's timeline has the server's answer)")
+        if self.unwritten:
+            yield (f"  {len(self.unwritten)} message(s) could not be written: a template of the "
+                   "settings fails on these debtors' facts; fix it (back office, Réglages) and "
+                   "run again: their reminders stay due")
+            for name, why in self.unwritten[:20]:
+                yield f"    {name}: {why}"
         if self.skipped:
             yield f"  {self.skipped} reminder(s) dropped: paid or put on hold since planned"
         if not self.by_level:
@@ -146,8 +154,8 @@ def channels_by_customer(groups):
         policy = settings.policy_for(profile.tier, profile.policy)
         channels = set()
         for due in dues:
-            channels.update(("email",) if due.instalment_id else
-                            policy.level_for(due.level).channels)
+            level = None if due.instalment_id else policy.level_for(due.level)
+            channels.update(level.channels if level else ("email",))
         found[customer_id] = sorted(channels, key=CHANNEL_ORDER.index)
     return found
 
@@ -202,6 +210,10 @@ def send_claimed(as_of, owner, report):
                         deliver_instalments(sender, customer, claimed.instalments, as_of,
                                             report)
                 sender.drain()
+        if report.held_back:  # due again at the next run, once the template is fixed
+            db.session.execute(update(Reminder).where(Reminder.id.in_(report.held_back))
+                               .values(state="pending", claimed_by=None, claimed_at=None))
+            db.session.commit()
     except DeliveryError:
         claims.release(owner)
         raise

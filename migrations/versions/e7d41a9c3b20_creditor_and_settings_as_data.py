@@ -71,6 +71,7 @@ def upgrade():
     row = creditor_from_config(current_app.config)
     now = datetime.now(timezone.utc)
     document = default_document()
+    document["creditor"] = {k: getattr(row, k) for k in IDENTITY if k != "slug"}
     # The two variables that set penalties until now become settings: a rate other than the
     # L441-10 default of the time (12.15) was a contract rate; the indemnity carries over.
     rate = os.environ.get("LATE_INTEREST_RATE_PERCENT", "").strip()

@@ -27,6 +27,8 @@ CHANNEL_NAMES = {"email": _l("e-mail"), "letter": _l("letter"), "call": _l("call
 def channel_label(level, names=None):
     """"e-mail + call": what a level does, read from its attributes (`names`: the channel names
     already translated, when labelling many levels)."""
+    if level is None:  # planned at a level the settings no longer have: the run drops it
+        return "—"
     names = names or {k: str(v) for k, v in CHANNEL_NAMES.items()}
     return " + ".join(names.get(c, c) for c in level.channels)
 

@@ -42,6 +42,7 @@ ATTRIBUTE_LABELS = {
     "instalment_grace_days": _l("Instalment unpaid for (days): plan broken"),
     "sepa_prenotice_days": _l("SEPA Direct Debit announced (days before)"),
 }
+MAX_LEVELS = 20  # rows a policy form may send
 NUMBER_ATTRIBUTES = [a for a in POLICY_ATTRIBUTES if a in ATTRIBUTE_LABELS]
 ATTRIBUTE_DEFAULTS = {f.name: f.default for f in fields(Policy)}
 CHANNEL_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "call": _l("Call")}
@@ -97,7 +98,10 @@ def _policy_from_form(raw, form):
         else:  # left empty: the shipped value
             policy.pop(attribute, None)
     levels = []
-    for i in range(int(form.get("level_count", 0) or 0) + 1):
+    count = form.get("level_count", "0")
+    if not count.isascii() or not count.isdigit() or int(count) > MAX_LEVELS:
+        abort(400)
+    for i in range(int(count) + 1):
         prefix = f"levels-{i}-"
         if form.get(prefix + "remove") or not form.get(prefix + "offset_days", "").strip():
             continue

@@ -13,7 +13,7 @@ import copy
 from dataclasses import dataclass
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import Creditor, SettingsRevision
@@ -163,27 +163,44 @@ def revisions(limit=50):
                               .order_by(SettingsRevision.number.desc()).limit(limit)).all()
 
 
+EDITABLE = IDENTITY[2:]  # what the settings file and a revision say of the creditor
+
+
+def _identity(row):
+    return {k: getattr(row, k) or "" for k in EDITABLE}
+
+
 def save(document, author, note="", identity=None):
     """Check `document` whole (SettingsInvalid names every problem) and store it as the newest
-    revision, with the creditor's `identity` changes if given; returns the revision, or None
-    when nothing changed."""
+    revision, with the creditor's `identity` changes if given (each revision keeps the identity
+    it put in force, so that reverting brings an IBAN back too); returns the revision, or None
+    when nothing changed. Saves one at a time: the creditor row is locked first."""
     parse(document)  # raises SettingsInvalid, nothing written
     # A copy: the caller may go on changing its dict; a saved revision never changes.
     document = copy.deepcopy({k: v for k, v in document.items() if k != "creditor"})
-    changes = changes_between(current().document, document)
     owner = ensure_creditor()
+    # An UPDATE that changes nothing: a row lock on PostgreSQL, the write lock on SQLite, so
+    # that two saves at once take their revision numbers one after the other.
+    db.session.execute(update(Creditor).where(Creditor.id == owner.id)
+                       .values(name=Creditor.name))
+    forget()
+    original = _identity(owner)
+    changes = changes_between({k: v for k, v in current().document.items() if k != "creditor"},
+                              document)
     for key, value in (identity or {}).items():
-        if (getattr(owner, key) or "") != value:
+        if key in EDITABLE and (getattr(owner, key) or "") != value:
             changes.append(f"creditor.{key}: {getattr(owner, key) or ''} -> {value}")
             setattr(owner, key, value)
     if not changes:
         return None
     number = db.session.scalar(select(func.max(SettingsRevision.number))) or 0
     if number == 0:  # the shipped settings become revision 1, so that they can be put back
-        db.session.add(SettingsRevision(creditor_id=owner.id, number=1, author="relance",
-                                        note="the shipped settings", document=default_document(),
-                                        changes=[]))
+        db.session.add(SettingsRevision(
+            creditor_id=owner.id, number=1, author="relance", note="the shipped settings",
+            document=dict(default_document(), creditor=original), changes=[]))
         number = 1
+    db.session.flush()
+    document["creditor"] = _identity(owner)
     revision = SettingsRevision(creditor_id=owner.id, number=number + 1, author=author,
                                 note=note[:300], document=document, changes=changes)
     db.session.add(revision)
@@ -193,8 +210,10 @@ def save(document, author, note="", identity=None):
 
 
 def revert(number, author):
-    """Put revision `number`'s settings back in force, as a new revision."""
+    """Put revision `number`'s settings, and the creditor identity it had, back in force, as
+    a new revision."""
     old = db.session.scalar(select(SettingsRevision).where(SettingsRevision.number == number))
     if old is None:
         raise LookupError(f"no settings revision {number}")
-    return save(old.document, author, note=f"back to revision {number}")
+    return save(old.document, author, note=f"back to revision {number}",
+                identity=old.document.get("creditor"))

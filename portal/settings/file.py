@@ -4,6 +4,7 @@
 Import checks the whole file first: TOML syntax, the creditor's identity, every policy, rate and
 template, each problem named by its TOML path; only a file without any problem is applied, as
 one revision of the history."""
+import re
 import tomllib
 import zoneinfo
 
@@ -31,6 +32,12 @@ def export_toml():
     return HEADER + tomli_w.dumps(document, multiline_strings=True)
 
 
+LENGTHS = {"name": 200, "address": 300, "siren": 20, "vat_number": 20, "iban": 42, "bic": 11,
+           "email": 320, "phone": 40, "sender": 320, "reply_to": 320, "timezone": 64,
+           "holiday_country": 2, "language": 2}
+EMAIL = re.compile(r"^(?:[^<>\s@]+@[^<>\s@]+\.[^<>\s@]+|[^<>\n]*<[^<>\s@]+@[^<>\s@]+\.[^<>\s@]+>)$")
+
+
 def identity_errors(values):
     """[(path, message)] for the [creditor] table."""
     errors = []
@@ -41,6 +48,10 @@ def identity_errors(values):
             errors.append((f"creditor.{key}", "unknown key; the keys are " + ", ".join(IDENTITY)))
         elif not isinstance(value, str):
             errors.append((f"creditor.{key}", "a text"))
+        elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+            errors.append((f"creditor.{key}", "no line breaks, tabs or control characters"))
+        elif len(value) > LENGTHS[key]:
+            errors.append((f"creditor.{key}", f"at most {LENGTHS[key]} characters"))
     if "name" in values and not str(values["name"]).strip():
         errors.append(("creditor.name", "the creditor needs a name"))
     zone = values.get("timezone")
@@ -51,7 +62,7 @@ def identity_errors(values):
             errors.append(("creditor.timezone", f"{zone!r} is not a time zone; use an IANA name "
                            "such as \"Europe/Paris\""))
     country = values.get("holiday_country")
-    if isinstance(country, str) and country and country not in holidays.list_supported_countries():
+    if isinstance(country, str) and country not in holidays.list_supported_countries():
         errors.append(("creditor.holiday_country", f"{country!r} is not a country code whose "
                        "public holidays are known; use e.g. \"FR\", \"BE\", \"DE\""))
     lang = values.get("language")
@@ -59,8 +70,9 @@ def identity_errors(values):
         errors.append(("creditor.language", f"use one of {', '.join(LANGUAGES)}"))
     for key in ("email", "sender", "reply_to"):
         value = values.get(key)
-        if isinstance(value, str) and value and "@" not in value:
-            errors.append((f"creditor.{key}", f"{value!r} is not an e-mail address"))
+        if isinstance(value, str) and value and not EMAIL.match(value):
+            errors.append((f"creditor.{key}", f"{value!r} is not an e-mail address "
+                           "(name@example.fr, or Name <name@example.fr>)"))
     return errors
 
 
@@ -89,8 +101,8 @@ def import_toml(text, author, dry_run=False):
     row = creditor()
     lines = [f"creditor.{k}: {getattr(row, k) or ''} -> {v}" for k, v in identity.items()
              if (getattr(row, k) or "") != v]
-    lines += changes_between(current().document,
-                             {k: v for k, v in document.items() if k != "creditor"})
+    lines += changes_between(*({k: v for k, v in d.items() if k != "creditor"}
+                               for d in (current().document, document)))
     if dry_run or not lines:
         return lines
     save(document, author, note="flask settings import", identity=identity)

@@ -67,9 +67,11 @@ class Policy:
 
     def level_for(self, number):
         """The level `number`, or, when the settings changed since it was planned, the highest
-        level below it (a reminder planned yesterday still goes out with today's wording)."""
+        level below it (a reminder planned yesterday still goes out with today's wording);
+        None when no level is left at or below it (never one above: a heads-up planned before
+        its level was removed must not go out as an overdue reminder)."""
         below = [lv for lv in self.levels if lv.number <= number]
-        return below[-1] if below else self.levels[0]
+        return below[-1] if below else None
 
     @cached_property
     def reminders(self):

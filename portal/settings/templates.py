@@ -12,9 +12,13 @@ its line); the `safe` filter does not exist, and in HTML every value coming from
 import is escaped before the template sees it, so no template can put it in the page raw.
 """
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -58,6 +62,8 @@ VARIABLES = {
     "facts": "a ready sentence about missed promises and failed payments (empty when none)",
     "invoice_table": "the ready table of the invoices (with penalties where stated)",
     "legal_notice": "the legal sentence on penalties for the debtor's category (may be empty)",
+    "call_planned": "true when this level also queues a phone call to the debtor",
+    "formal_notice_follows": "true when a later level of the policy is the formal notice",
     "lang": "the message's language (fr or en)",
 }
 # The legal-sentence templates get the penalty facts only.
@@ -77,13 +83,41 @@ class TemplateProblem(ValueError):
         return f"line {self.line}: {self.args[0]}" if self.line else self.args[0]
 
 
+# Filters a template may use: text shaping and lists. Left out: those that build unbounded
+# output from a number (center, indent, wordwrap, format, filesizeformat...) and `safe`.
+FILTERS = ("abs", "capitalize", "count", "d", "default", "e", "escape", "first", "int", "join",
+           "last", "length", "lower", "max", "min", "replace", "round", "sort", "string",
+           "striptags", "sum", "title", "trim", "truncate", "unique", "upper", "wordcount")
+MAX_TEXT = 20_000  # characters or items an operator may build
+MAX_POWER = 64
+MAX_OUTPUT = 2_000_000  # characters a rendered template may have
+RENDER_SECONDS = 2  # a template that takes longer is stopped (in the main thread)
+
+
+class Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, bounded: `*` and `**` cannot build huge values, `%` formatting is off."""
+
+    intercepted_binops = frozenset(["*", "**", "%"])
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "%":
+            raise SecurityError("the % operator is not available in templates")
+        if operator == "**" and (not isinstance(right, int) or abs(right) > MAX_POWER):
+            raise SecurityError(f"powers are limited to {MAX_POWER}")
+        if operator == "*":
+            sizes = [len(v) for v in (left, right) if isinstance(v, (str, list, tuple))]
+            counts = [v for v in (left, right) if isinstance(v, int)]
+            if sizes and counts and sizes[0] * max(counts[0], 0) > MAX_TEXT:
+                raise SecurityError(f"a repeated text is limited to {MAX_TEXT} characters")
+        return super().call_binop(context, operator, left, right)
+
+
 def _environment(autoescape):
-    env = SandboxedEnvironment(autoescape=autoescape, undefined=StrictUndefined,
-                               keep_trailing_newline=True)
-    env.filters.pop("safe", None)  # no way to mark a value as trusted HTML
-    env.globals.clear()  # no range(), lipsum, cycler...: only the declared variables
+    env = Sandbox(autoescape=autoescape, undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters = {name: env.filters[name] for name in FILTERS}
     env.filters["money"] = money
     env.filters["day"] = day
+    env.globals.clear()  # no range(), lipsum, cycler...: only the declared variables
     return env
 
 
@@ -115,7 +149,8 @@ def _error_line(exc):
 
 @lru_cache(maxsize=512)
 def compiled(source, part):
-    """The compiled template, or TemplateProblem with the line (syntax, unknown variables)."""
+    """The compiled template, or TemplateProblem with the line (syntax, unknown variables,
+    a turned-off escaping)."""
     env = environment(part)
     allowed = set(LEGAL_VARIABLES if part == "legal" else VARIABLES)
     try:
@@ -124,20 +159,81 @@ def compiled(source, part):
         if unknown:
             raise TemplateProblem(f"unknown variable {unknown[0]!r}; the variables are listed "
                                   "beside the editor", _line_of(source, unknown[0]))
+        for node in tree.find_all((nodes.ScopedEvalContextModifier,
+                                   nodes.EvalContextModifier)):
+            raise TemplateProblem("{% autoescape %} is not available: what debtors wrote is "
+                                  "always escaped", node.lineno)
+        for node in tree.find_all((nodes.Macro, nodes.CallBlock)):
+            raise TemplateProblem("macros are not available in templates", node.lineno)
+        _check_loops(tree)
         return env.from_string(source)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or str(exc), exc.lineno) from None
 
 
+LISTS = ("invoices", "promise_missed", "payment_failed")  # what a {% for %} may go through
+
+
+def _root_name(node):
+    while isinstance(node, (nodes.Filter, nodes.Getattr, nodes.Getitem, nodes.Test)):
+        node = node.node
+    return node.name if isinstance(node, nodes.Name) else None
+
+
+def _check_loops(tree):
+    """Loops go through the message's lists (never a text, a number or a range), at most two
+    deep, and never recursively: a template's work stays bounded by the data."""
+    for loop in tree.find_all(nodes.For):
+        if _root_name(loop.iter) not in LISTS:
+            raise TemplateProblem("a {% for %} can only go through " + ", ".join(LISTS),
+                                  loop.lineno)
+        if loop.recursive:
+            raise TemplateProblem("recursive loops are not available", loop.lineno)
+        for inner in loop.find_all(nodes.For):
+            if any(True for _ in inner.find_all(nodes.For)):
+                raise TemplateProblem("loops can be nested two deep at most", inner.lineno)
+
+
+@contextmanager
+def _time_budget(seconds):
+    """Stop a render that runs too long (an endless loop in a template). Only in the main
+    thread, where signals can be used: the run and the CLI; a web worker of gunicorn too."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal,
+                                                                                 "setitimer"):
+        yield
+        return
+
+    def stop(signum, frame):
+        raise TemplateTimeout(f"the template took more than {seconds} s")
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class TemplateTimeout(Exception):
+    pass
+
+
 def render(source, part, context):
-    """Render `source` with `context` (see `context_for`); TemplateProblem on any failure."""
+    """Render `source` with `context`; TemplateProblem on any failure, never anything else."""
     template = compiled(source, part)
     try:
-        out = template.render(prepare(context, part))
+        with _time_budget(RENDER_SECONDS):
+            out = template.render(prepare(context, part))
     except TemplateError as exc:  # undefined attribute, sandbox refusal, bad filter argument
         raise TemplateProblem(str(exc.message or exc), _error_line(exc)) from None
-    except (TypeError, ValueError, ArithmeticError) as exc:
+    except RecursionError:
+        raise TemplateProblem("the template calls itself without end") from None
+    except MemoryError:
+        raise TemplateProblem("the template builds a value too large for memory") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a template does, the caller gets a reason
         raise TemplateProblem(f"{exc.__class__.__name__}: {exc}", _error_line(exc)) from None
+    if len(out) > MAX_OUTPUT:
+        raise TemplateProblem(f"the template writes more than {MAX_OUTPUT:,} characters")
     if part == "subject":
         out = re.sub(r"\s+", " ", out).strip()  # one header line, whatever the template says
     return out
@@ -183,31 +279,55 @@ def prepare(context, part):
     return {k: _prepared(v, html) for k, v in context.items()}
 
 
-def sample_context(lang="fr", legal=False):
-    """Every variable with an example value: templates are tried on it before they are saved
-    (an attribute that does not exist fails here, with its line, not in tomorrow's run)."""
+def sample_context(lang="fr", legal=False, category="business", level=None, answers=False):
+    """Every variable with an example value: templates are tried on such examples before they
+    are saved (an attribute that does not exist fails then, with its line, not in tomorrow's
+    run). `level` (a policy Level) gives its own facts: no deadline where it gives none, no
+    rate where it states no penalties; `answers` adds a missed promise and a failed payment."""
     from datetime import date
     as_of = date(2026, 3, 2)
-    facts = dict(penalties_cents=5732, interest_cents=1732, indemnity_cents=4000,
-                 indemnity_each_cents=4000, rate_percent="12,15", contract_rate=False,
-                 as_of=as_of, formal_notice=False, invoice_count=1, lang=lang)
+    states = level is None or level.penalties or level.formal_notice
+    consumer = category == "consumer"
+    facts = dict(penalties_cents=0 if consumer else 5732, interest_cents=0 if consumer else 1732,
+                 indemnity_cents=0 if consumer else 4000,
+                 indemnity_each_cents=0 if consumer else 4000,
+                 rate_percent="12,15" if states else "", contract_rate=False, as_of=as_of,
+                 formal_notice=bool(level and level.formal_notice), invoice_count=2, lang=lang)
     if legal:
         return facts
-    invoice = dict(number="F-2026-001", issue_date=date(2026, 1, 1), due_date=date(2026, 1, 31),
-                   total_cents=120_000, balance_cents=120_000, currency="EUR", days_late=30,
-                   penalty_cents=5732, promise_date=None)
+    first = dict(number="F-2026-001", issue_date=date(2026, 1, 1), due_date=date(2026, 1, 31),
+                 total_cents=120_000, balance_cents=120_000, currency="EUR", days_late=30,
+                 penalty_cents=5732, promise_date=date(2026, 2, 20) if answers else None)
+    second = dict(first, number="F-2026-002", total_cents=30_000, balance_cents=30_000,
+                  days_late=12, penalty_cents=0, promise_date=None)
+    deadline_days = 8 if level is None else level.deadline_days
     return dict(
         facts,
         debtor=dict(name="Exemple SARL", ref="C-001", email="compta@exemple.fr",
                     phone="+33 1 00 00 00 00", address="1 rue de l'Exemple, 75001 Paris",
-                    type="business", language=lang),
+                    type=category, language=lang),
         creditor=dict(name="Votre société", address="12 rue des Tanneurs, 69002 Lyon",
                       siren="123 456 789", vat_number="FR00123456789",
                       iban="FR76 3000 6000 0112 3456 7890 189", bic="AGRIFRPPXXX",
                       email="compta@example.fr", phone="+33 4 78 00 00 00"),
-        invoices=[invoice], what="facture F-2026-001" if lang == "fr" else "invoice F-2026-001",
-        total_cents=120_000, days_late=30, oldest_due_date=date(2026, 1, 31),
-        deadline=date(2026, 3, 10), deadline_days=8, registered_letter=False, restarted=False,
-        promise_missed=[], payment_failed=[], link="https://relance.example/p/exemple",
-        link_max_age_days=60, level=1, facts=Both(), invoice_table=Both("(table)", "<table></table>"),
-        legal_notice=Both("(legal)", "(legal)"))
+        invoices=[first, second], what="2 factures" if lang == "fr" else "2 invoices",
+        total_cents=150_000, days_late=30, oldest_due_date=date(2026, 1, 31),
+        deadline=date(2026, 3, 2 + deadline_days) if deadline_days else None,
+        deadline_days=deadline_days,
+        registered_letter=bool(level and "letter" in level.channels),
+        call_planned=bool(level is None or "call" in level.channels),
+        formal_notice_follows=level is None or not level.formal_notice,
+        restarted=answers, promise_missed=[first] if answers else [],
+        payment_failed=[second] if answers else [], link="https://relance.example/p/exemple",
+        link_max_age_days=60, level=1 if level is None else level.number,
+        facts=Both("(facts)", "<p>(facts)</p>") if answers else Both(),
+        invoice_table=Both("(table)", "<table></table>"),
+        legal_notice=Both("(legal)", "(legal)") if states else Both())
+
+
+def samples(lang, legal=False, level=None):
+    """The examples a template must render on: each debtor category, with and without the
+    debtor's answers (missed promise, failed payment, copy sent again)."""
+    for category in ("business", "consumer", "public"):
+        for answers in ((False,) if legal else (False, True)):
+            yield sample_context(lang, legal, category, level, answers)

@@ -56,6 +56,10 @@ def test_the_accountant_changes_a_delay_and_a_subject_then_reverts(live_app, bro
     # ...and the button does the same without JavaScript.
     submit(page, page.get_by_role("button", name="Prévisualiser"))
     expect(page.get_by_text("Un petit oubli ? facture IV-1")).to_be_visible()
+    # The HTML part shown as the debtor's mail client would, in a sandboxed frame.
+    frame = page.frame_locator("iframe.mail-preview")
+    expect(frame.get_by_text("Bonjour Imprimerie Vasseur")).to_be_visible()
+    expect(frame.get_by_role("link", name="Voir mes factures et payer")).to_be_visible()
     shot(page, "31-settings-template-preview")
     submit(page, page.get_by_role("button", name="Enregistrer"))
     expect(page.locator(".flash-success")).to_contain_text("Modèle enregistré")

@@ -124,6 +124,16 @@ def test_a_toml_syntax_error_names_its_line(app, tmp_path):
     ("{{ lipsum.__globals__ }}", "unknown variable 'lipsum'"),
     ("{{ debtor.name|safe }}", "No filter named 'safe'"),
     ("{% for x in range(10**9) %}{% endfor %}", "unknown variable 'range'"),
+    ("{% autoescape false %}{{ debtor.name }}{% endautoescape %}", "{% autoescape %} is not"),
+    ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "macros are not available"),
+    ("{{ ('x' * 2 * 10**9)|length }}", "a repeated text is limited to 20000 characters"),
+    ("{{ 10**(10**8) }}", "powers are limited to 64"),
+    ("{{ '%999999999s' % 'x' }}", "the % operator is not available"),
+    ("{{ 'x'|center(10**9) }}", "No filter named 'center'"),
+    ("{% for c in debtor.name %}{% for d in invoice_table %}{% endfor %}{% endfor %}",
+     "a {% for %} can only go through invoices, promise_missed, payment_failed"),
+    ("{% for i in invoices %}{% for j in invoices %}{% for k in invoices %}{% endfor %}"
+     "{% endfor %}{% endfor %}", "loops can be nested two deep at most"),
 ])
 def test_templates_cannot_reach_python_internals(app, source, why):
     document = settings.default_document()
@@ -138,8 +148,8 @@ def test_debtor_text_stays_escaped_whatever_the_template_says(any_app, smtp):
     document = settings.default_document()
     document["templates"]["cordial"]["fr"]["html"] = (
         "<p>{{ debtor.name }}</p><p>{{ debtor.name|e }}</p>"
-        "<p>{{ invoices[0].number }}</p><p>{% autoescape false %}{{ debtor.name }}"
-        "{% endautoescape %}</p><p>{{ invoice_table }}</p>")
+        "<p>{{ invoices[0].number }}</p><p>{{ debtor.name.unescape() }}</p>"
+        "<p>{{ invoice_table }}</p>")
     settings.save(document, author="test")
     db.session.commit()
     customer = make_customer(name='<script>alert("x")</script> & Fils', email="x@example.org")
@@ -202,3 +212,101 @@ def test_the_levels_attributes_decide_the_channels_not_their_numbers(any_app, sm
     assert letter.level == 2 and letter.details["invoices"] == ["R-1"]  # ...a letter to post
     assert letter.details["formal_notice"] is False  # the inbox: "Lettre de relance à envoyer"
     assert letter.pdf.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("change,path", [
+    (lambda d: d["policies"][0]["levels"][4].update(offset_days=10**9),
+     "policies[0].levels[4].offset_days"),
+    (lambda d: d["policies"][0]["levels"][4].update(deadline_days=10**9),
+     "policies[0].levels[4].deadline_days"),
+    (lambda d: d["policies"][0]["levels"][4].update(number=10**19),
+     "policies[0].levels[4].number"),
+    (lambda d: d["policies"][0]["levels"][0].update(offset_days=-10**7),
+     "policies[0].levels[0].offset_days"),
+    (lambda d: d["policies"][0].update(promise_grace_days=10**12),
+     "policies[0].promise_grace_days"),
+    (lambda d: d["policies"][0].update(min_gap_days=2.5), "policies[0].min_gap_days"),
+    (lambda d: d["policies"][0]["tiers"]["risky"]["offsets"].update({"²": 5}),
+     "policies[0].tiers.risky.offsets.²"),
+    (lambda d: d["templates"].update(cordial="oops"), "templates.cordial"),
+    (lambda d: d["legal"].update(rates="2026-H1"), "legal.rates"),
+    (lambda d: d["legal"].update(contract_rate_percent="5"), "legal.contract_rate_percent"),
+])
+def test_values_that_would_break_the_run_are_refused_by_their_path(app, change, path):
+    document = settings.default_document()
+    change(document)
+    with pytest.raises(settings.SettingsInvalid) as refused:
+        settings.save(document, author="test")
+    assert path in [where for where, _ in refused.value.errors], refused.value.errors
+
+
+def test_a_template_that_fails_on_one_debtor_holds_back_only_that_debtor(any_app, smtp):
+    """The second invoice exists in every example the check renders, not for every debtor:
+    that debtor's reminders stay due, the others go out, the run ends with exit status 1."""
+    document = settings.default_document()
+    document["templates"]["cordial"]["fr"]["subject"] = \
+        "Relance : {{ invoices[0].number }} et {{ invoices[1].number }}"
+    settings.save(document, author="test")
+    two = make_customer(name="Deux Factures", email="deux@example.org")
+    make_invoice(two, DUE, 10_000, number="D-1")
+    make_invoice(two, DUE, 20_000, number="D-2")
+    one = make_customer(name="Une Facture", email="une@example.org")
+    make_invoice(one, DUE, 30_000, number="U-1")
+    db.session.commit()
+    smtp.clear()
+    result = cli(any_app, "reminders", "run", "--date", "2027-03-08")
+    assert result.exit_code == 1
+    assert "1 message(s) could not be written" in result.output and "Une Facture" in result.output
+    assert [m["To"] for m in smtp.messages] == ["deux@example.org"]
+    from portal.models import Event, Reminder
+    assert db.session.scalar(select(Reminder.state).where(Reminder.customer_id == one.id)) \
+        == "pending"  # due again at the next run
+    event = db.session.scalar(select(Event).where(Event.customer_id == one.id,
+                                                  Event.kind == "reminder_not_written"))
+    assert "line 1" in event.details["reason"]
+    document["templates"]["cordial"]["fr"]["subject"] = "Relance : {{ what }}"
+    settings.save(document, author="test")
+    db.session.commit()
+    assert [to for to, *_ in sent(any_app, smtp, date(2027, 3, 9))] == ["une@example.org"]
+
+
+def test_a_heads_up_planned_before_its_level_was_removed_never_goes_out_as_a_reminder(
+        any_app, smtp):
+    customer = make_customer(name="Bientôt Due", email="bientot@example.org")
+    make_invoice(customer, date(2027, 3, 15), 10_000, number="B-9")
+    db.session.commit()
+    settings.save(settings.default_document(), author="test")
+    from portal.models import Reminder, set_setting
+    set_setting("review_before_sending", "on")  # planned on the 12th, held for review
+    db.session.commit()
+    assert sent(any_app, smtp, date(2027, 3, 12)) == []
+    document = settings.default_document()
+    for policy in document["policies"]:
+        policy["levels"] = policy["levels"][1:]  # no heads-up any more
+        for tier in policy["tiers"].values():
+            tier.get("offsets", {}).pop("0", None)
+    settings.save(document, author="test")
+    set_setting("review_before_sending", "off")
+    db.session.execute(Reminder.__table__.update().values(state="pending"))
+    db.session.commit()
+    assert sent(any_app, smtp, date(2027, 3, 12)) == []  # dropped, not sent at level 1
+
+
+def test_reverting_brings_the_creditor_identity_back(app, tmp_path):
+    document = exported(app, tmp_path)
+    iban = document["creditor"]["iban"]
+    document["creditor"]["iban"] = "FR76 9999 9999 9999 9999 9999 999"
+    assert cli(app, "settings", "import", write(tmp_path, document)).exit_code == 0
+    settings.forget()
+    assert settings.creditor().iban.startswith("FR76 9999")
+    settings.revert(1, author="test")
+    db.session.commit()
+    settings.forget()
+    assert settings.creditor().iban == iban
+
+
+def test_a_creditor_address_cannot_smuggle_a_header(app, tmp_path):
+    document = exported(app, tmp_path)
+    document["creditor"]["reply_to"] = "compta@x.fr\nBcc: spy@evil.example"
+    result = cli(app, "settings", "import", write(tmp_path, document))
+    assert result.exit_code == 1 and "creditor.reply_to: no line breaks" in result.output

@@ -75,7 +75,9 @@ def test_a_template_is_previewed_for_a_real_debtor_refused_with_its_line_and_res
     login(client)
     url = "/admin/settings/templates/cordial/fr"
     page = client.get(url).get_data(as_text=True)
-    assert "Quincaillerie &lt;Martin&gt;" in page and "Q-1" in page  # the preview, escaped
+    # The preview (HTML in a sandboxed frame's srcdoc: escaped, then escaped as an attribute).
+    assert "Bonjour Quincaillerie &amp;lt;Martin&amp;gt;" in page and "Q-1" in page
+    assert "<Martin>" not in page
     fields = {p: settings.current().template("cordial", "fr")[p] for p in ("subject", "text",
                                                                           "html")}
     broken = dict(fields, csrf_token=csrf(page), action="save",
