@@ -14,16 +14,31 @@ DEFAULT_TIMEZONE = "Europe/Paris"
 
 
 def zone(name=None):
-    """The creditor's time zone: `name`, else the app's CREDITOR_TIMEZONE, else the
-    environment's (outside an app), else Europe/Paris."""
+    """The creditor's time zone: `name`, else the creditor's own (its settings: the row
+    `flask init-db` made from CREDITOR_TIMEZONE, changed with `flask settings import`), else
+    the environment's (outside an app), else Europe/Paris."""
     if name is None:
-        name = (current_app.config["CREDITOR_TIMEZONE"] if has_app_context()
+        name = (_creditor_zone() if has_app_context()
                 else os.environ.get("CREDITOR_TIMEZONE", DEFAULT_TIMEZONE))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"CREDITOR_TIMEZONE={name!r} is not a time zone; use an IANA name such "
                          "as Europe/Paris") from None
+
+
+def _creditor_zone():
+    """The creditor's zone, read with its identity (once per request or run); the app's
+    CREDITOR_TIMEZONE while the database has no tables yet (before `flask init-db`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import settings
+    from .extensions import db
+    try:
+        return settings.creditor().timezone
+    except SQLAlchemyError:
+        db.session.rollback()
+        return current_app.config["CREDITOR_TIMEZONE"]
 
 
 _pinned = None  # a date `pin` fixes for this process, or None

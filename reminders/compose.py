@@ -9,15 +9,15 @@ arguments plus the settings in force, so previews, tests and the run render the 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import current_app, render_template
 from babel.numbers import format_decimal
+from flask import current_app, render_template
 from markupsafe import Markup, escape
 
 from portal import settings as relance_settings
 from portal.settings.templates import LANGUAGES, Both, render
 
-from .penalties import RateTable, business_rate, consumer_rate, penalty_for, public_rate, \
-    semester_of
+from .penalties import business_rate, consumer_rate, penalty_for, public_rate, semester_of
+from .schedule import INSTALMENT_HEADS_UP
 
 WHAT = {"fr": ("facture {n}", "{k} factures"), "en": ("invoice {n}", "{k} invoices")}
 LABELS = {
@@ -244,7 +244,8 @@ def compose_instalments(customer, items, as_of, link):
     level = max(item.level for item in items)
     what = ", ".join(i.number for i in items)
     context = dict(customer=customer, items=items, as_of=as_of, link=link, level=level,
-                   lang=language, creditor=_creditor_facts(creditor()), debited=any(i.debited for i in items),
+                   heads_up=level == INSTALMENT_HEADS_UP, lang=language,
+                   creditor=_creditor_facts(creditor()), debited=any(i.debited for i in items),
                    total_cents=sum(i.balance_cents for i in items),
                    link_max_age_days=current_app.config["LINK_MAX_AGE_DAYS"])
     return Composed(level, INSTALMENT_SUBJECTS[language][level].format(what=what),

@@ -3,7 +3,7 @@ that customer (g.customer), so an id of another debtor's invoice is simply not f
 import re
 from datetime import datetime, timedelta, timezone
 
-from flask import (abort, current_app, flash, g, make_response, redirect, render_template,
+from flask import (abort, flash, g, make_response, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
 from flask_babel import refresh

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import defer
 
 from ..extensions import db
 from ..models import Creditor, SettingsRevision
@@ -139,6 +140,8 @@ def current():
     settings = _parsed.get(latest)
     if settings is None:
         revision = db.session.get(SettingsRevision, latest[0])
+        if len(_parsed) > 32:  # revisions of the past: forget them
+            _parsed.clear()
         settings = _parsed[latest] = parse(revision.document, revision=revision.number)
     return settings
 
@@ -159,7 +162,8 @@ def policy_for(tier="standard", name=None):
 
 
 def revisions(limit=50):
-    return db.session.scalars(select(SettingsRevision)
+    """The newest revisions, for the history (their documents are not loaded)."""
+    return db.session.scalars(select(SettingsRevision).options(defer(SettingsRevision.document))
                               .order_by(SettingsRevision.number.desc()).limit(limit)).all()
 
 

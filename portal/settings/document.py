@@ -55,9 +55,6 @@ class Settings:
         by_lang = self.templates[key]
         return by_lang.get(lang) or by_lang["fr"]
 
-    def policy_choices(self):
-        return [(p.name, p.label or p.name) for p in self.policies.values()]
-
 
 # Upper bounds of the numbers of a policy: beyond them the dates the schedule computes leave
 # the calendar (and no business chases an invoice ten years on).
@@ -218,6 +215,8 @@ def _policy(raw, path, errors):
         return None
     policy = Policy(name=name, levels=tuple(levels), tiers=tiers, **attributes)
     for tier, overrides in tiers:  # a tier's own offsets must keep the levels in order
+        if not overrides.get("offsets"):
+            continue
         for index, key, message in level_problems(list(for_tier(policy, tier).levels)):
             errors.append((f"{path}.tiers.{tier}.offsets", f"level {index}: {message}"))
     return policy

@@ -55,10 +55,6 @@ class Policy:
     sepa_prenotice_days: int = 5  # automatic debits are announced this many days before (mandate)
     tiers: tuple = ()  # ((tier, {attribute: value, "offsets": {number: days}}), ...)
 
-    @property
-    def max_level(self):
-        return self.levels[-1].number
-
     def level(self, number):
         for level in self.levels:
             if level.number == number:

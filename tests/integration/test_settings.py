@@ -310,3 +310,16 @@ def test_a_creditor_address_cannot_smuggle_a_header(app, tmp_path):
     document["creditor"]["reply_to"] = "compta@x.fr\nBcc: spy@evil.example"
     result = cli(app, "settings", "import", write(tmp_path, document))
     assert result.exit_code == 1 and "creditor.reply_to: no line breaks" in result.output
+
+
+def test_today_is_the_date_in_the_creditors_own_time_zone(app, tmp_path):
+    from datetime import datetime, timezone
+
+    from portal import clock
+    two_am_utc = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+    assert clock.today(two_am_utc) == date(2026, 11, 23)  # Paris: already the 23rd
+    document = exported(app, tmp_path)
+    document["creditor"]["timezone"] = "America/Martinique"  # UTC-4: still the 22nd
+    assert cli(app, "settings", "import", write(tmp_path, document)).exit_code == 0
+    settings.forget()
+    assert clock.today(two_am_utc) == date(2026, 11, 22)
