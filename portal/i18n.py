@@ -5,7 +5,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, get_currency_symbol
 from flask import g, request
 from flask_babel import get_locale
@@ -71,6 +71,15 @@ def _back_office_user_language():
     return getattr(user, "language", None)
 
 
+def moment(value, language=None):
+    """An aware timestamp as the reader reads it: in the creditor's time zone, "2 déc. 2026,
+    09:15" in French. For pages (the reader's language)."""
+    from . import clock
+    language = language or current_lang()
+    return format_datetime(value.astimezone(clock.zone()), format="medium",
+                           locale=LOCALES.get(language, "fr_FR"))
+
+
 def select_locale():
     """On the back office, the language the user chose for it. Else the language asked for
     (?lang=, then the cookie it sets), else the debtor's own, else the browser's; French by
@@ -105,5 +114,6 @@ def init_app(app):
                    default_translation_directories=os.path.join(ROOT, "translations"))
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["moment"] = moment
     app.jinja_env.globals["current_lang"] = current_lang
     app.after_request(remember_language)

@@ -19,6 +19,7 @@ from ..payments.ledger import customer_credit_cents, resolve_review
 from ..plans import active_plan
 from ..settings import current as current_settings
 from . import bp
+from .timeline import GROUPS, describe
 from .forms import CallOutcomeForm, PauseForm, PostForm, TierForm
 
 
@@ -38,15 +39,24 @@ def _facts(customer):
                                     .order_by(Payment.received_on.desc())).all(),
         messages=db.session.scalars(select(SentMessage).where(
             SentMessage.customer_id == customer.id).order_by(SentMessage.sent_at.desc())).all(),
-        events=db.session.scalars(select(Event).where(Event.customer_id == customer.id)
-                                  .order_by(Event.at.desc(), Event.id.desc())).all(),
+        timeline=timeline_of(customer.id, request.args.get("show")),
         today=clock.today())
+
+
+def timeline_of(customer_id, group=None):
+    """The debtor's events as sentences, newest first (`group`: only messages, answers...)."""
+    rows = db.session.execute(
+        select(Event, Invoice.number).outerjoin(Invoice, Invoice.id == Event.invoice_id)
+        .where(Event.customer_id == customer_id).order_by(Event.at.desc(), Event.id.desc()))
+    lines = [describe(event, number) for event, number in rows]
+    return [line for line in lines if group in (None, "", line.group)]
 
 
 @bp.get("/customers/<id:customer_id>")
 def customer(customer_id):
     found = _customer(customer_id)
     return render_template("backoffice/customer.html", **_facts(found), pause_form=PauseForm(),
+                           groups=GROUPS, shown=request.args.get("show") or "",
                            tier_form=TierForm(tier=found.tier, debtor_type=found.debtor_type,
                                               policy=found.policy or "default"
                                               ).with_policies(current_settings()),

@@ -18,13 +18,14 @@ from .. import clock
 from ..debtor.mailer import send_plan_decision
 from ..extensions import db
 from ..i18n import plain_amount
-from ..models import Customer, Event, InstalmentPlan, User
+from ..models import Customer, Event, InstalmentPlan, Invoice, User
 from ..answers import AnswerError
 from ..plans import PlanConflict, approve, counter, reject
 from ..users import authenticate, end_sessions, start_attempt, too_many_failures
 from . import admin_required, bp, page_of
 from .forms import LANGUAGE_NAMES, DecisionForm, LanguageForm, LoginForm, PostForm
 from .inbox import inbox_items
+from .timeline import describe
 from .metrics import BUCKET_LABELS, BUCKETS, bucket, csv_safe, dashboard, open_balances
 
 
@@ -198,10 +199,14 @@ def aging_csv():
 @bp.get("/customers/<id:customer_id>/timeline.csv")
 def timeline_csv(customer_id):
     found = db.session.get(Customer, customer_id) or abort(404)
-    rows = [["at", "actor", "kind", "details"]]
-    for event in db.session.scalars(select(Event).where(Event.customer_id == found.id)
-                                    .order_by(Event.at, Event.id)):
-        rows.append([event.at.isoformat(), event.actor, event.kind,
+    rows = [["at", "actor", "what", "kind", "details"]]
+    events = db.session.execute(
+        select(Event, Invoice.number).outerjoin(Invoice, Invoice.id == Event.invoice_id)
+        .where(Event.customer_id == found.id).order_by(Event.at, Event.id))
+    for event, number in events:  # the page's sentences, and the raw facts for machines
+        line = describe(event, number)
+        rows.append([event.at.isoformat(), csv_safe(line.actor), csv_safe(line.text),
+                     event.kind,
                      csv_safe(json.dumps(event.details, ensure_ascii=False, default=str))])
     return _csv(rows, f"timeline-{found.id}.csv")
 

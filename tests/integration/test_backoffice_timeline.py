@@ -1,0 +1,49 @@
+"""The debtor's timeline written for people: a sentence per event, amounts and dates formatted,
+a link to the message as sent, filters by kind, the same sentences in the CSV, what the debtor
+wrote quoted and escaped."""
+from datetime import date, timedelta
+
+from portal import clock
+from portal.extensions import db
+from portal.ledger import place_hold, record_event, record_payment
+from tests.conftest import make_customer, make_invoice
+from tests.helpers import login
+
+
+def history():
+    customer = make_customer(name="Menuiserie Girard")
+    invoice = make_invoice(customer, clock.today() - timedelta(days=30), 397_786,
+                           number="FA-2026-0014")
+    record_event(customer.id, "reminder_sent", channel="email", level=2,
+                 invoices=["FA-2026-0014", "FA-2026-0013"], message_id="<relance.343.1@x.fr>",
+                 subject="Deuxième relance")
+    place_hold(invoice, "promise", clock.today(), until=date(2026, 12, 24), actor="debtor")
+    record_event(customer.id, "message", actor="debtor", invoice_id=invoice.id,
+                 number="FA-2026-0014", reason="other", text="<b>Payé</b> hier & demain")
+    record_payment(customer=customer, source="csv", external_id="VIR-1", amount_cents=123_456,
+                   received_on=clock.today(), invoices=[invoice])
+    db.session.commit()
+    return customer
+
+
+def test_the_timeline_reads_as_sentences(client, accountant):
+    customer = history()
+    login(client)
+    page = client.get(f"/admin/customers/{customer.id}").get_data(as_text=True)
+    assert "Relance niveau 2 envoyée par e-mail — FA-2026-0014, FA-2026-0013" in page
+    assert 'href="/admin/messages/%3Crelance.343.1@x.fr%3E"' in page
+    assert "A promis de payer la facture FA-2026-0014 le 24 décembre 2026" in page
+    assert "Paiement de 1\u202f234,56\u00a0€ reçu — FA-2026-0014" in page
+    assert "« &lt;b&gt;Payé&lt;/b&gt; hier &amp; demain »" in page  # quoted, escaped
+    assert "amount_cents" not in page and "message_id=" not in page  # no log dump
+    payments = client.get(f"/admin/customers/{customer.id}?show=payments").get_data(
+        as_text=True)
+    assert "Paiement de 1\u202f234,56" in payments and "Relance niveau 2" not in payments
+
+
+def test_the_csv_carries_the_same_sentences(client, accountant):
+    customer = history()
+    login(client)
+    csv = client.get(f"/admin/customers/{customer.id}/timeline.csv").get_data(as_text=True)
+    assert "Relance niveau 2 envoyée par e-mail — FA-2026-0014, FA-2026-0013" in csv
+    assert "reminder_sent" in csv  # and the raw kind, for machines
