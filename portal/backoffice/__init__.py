@@ -15,6 +15,13 @@ def require_login():
     return redirect(url_for("backoffice.login", next=request.full_path.rstrip("?")))
 
 
+@bp.context_processor
+def words():
+    """`say(kind, code)` in every back-office template: states and codes as people read them."""
+    from .timeline import say
+    return {"say": say}
+
+
 def page_of(items, size):
     """(the items of the page asked for in ?page=, that page, the number of pages)."""
     pages = max(1, -(-len(items) // size))

@@ -40,6 +40,8 @@ def _facts(customer):
         messages=db.session.scalars(select(SentMessage).where(
             SentMessage.customer_id == customer.id).order_by(SentMessage.sent_at.desc())).all(),
         timeline=timeline_of(customer.id, request.args.get("show")),
+        numbers=dict(db.session.execute(select(Invoice.id, Invoice.number)
+                                        .where(Invoice.customer_id == customer.id)).all()),
         today=clock.today())
 
 

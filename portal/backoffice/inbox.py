@@ -44,6 +44,8 @@ class Item:
             return ngettext("%(num)d instalment, %(amount)s", "%(num)d instalments, %(amount)s",
                             facts["count"], amount=money(facts["cents"], current_lang()))
         if self.kind == "message":
+            if not facts.get("number"):  # a message about no invoice in particular
+                return _("Message: %(text)s", text=facts["text"])
             return _("Invoice %(number)s: %(text)s", number=facts["number"], text=facts["text"])
         if self.kind == "payment_review":
             return _("Payment of %(amount)s: %(reason)s",

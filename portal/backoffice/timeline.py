@@ -221,3 +221,26 @@ def describe(event, number=None):
     if event.actor == "accountant" and d.get("by"):
         actor = f"{actor} ({d['by']})"
     return Line(event.at, actor, str(text), _group(kind, event.actor), links)
+
+
+# How states and codes read on the pages (the codes stay in the data and the exports).
+WORDS = {
+    "invoice": {"open": _l("open"), "paid": _l("paid"), "cancelled": _l("cancelled")},
+    "payment": {"created": _l("started"), "pending": _l("pending"), "succeeded": _l("received"),
+                "failed": _l("failed"), "refunded": _l("refunded"), "disputed": _l("disputed"),
+                "review": _l("to check"), "cancelled": _l("abandoned")},
+    "plan": {"requested": _l("requested"), "approved": _l("approved"),
+             "countered": _l("counter-proposed"), "rejected": _l("refused"),
+             "broken": _l("broken"), "completed": _l("paid in full")},
+    "source": {"stripe": _l("online"), "demo": _l("online (demo)"), "api": _l("API"),
+               "csv": _l("bank transfer"), "manual": _l("recorded by hand"),
+               "import": _l("import")},
+    "method": {"card": _l("card"), "sepa_debit": _l("SEPA Direct Debit")},
+    "hold": HOLDS,
+}
+
+
+def say(kind, code):
+    """The words for a code (`say("invoice", "open")` -> "ouverte"); the code if unknown."""
+    word = WORDS.get(kind, {}).get(code)
+    return str(word) if word is not None else code

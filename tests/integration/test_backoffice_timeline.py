@@ -47,3 +47,15 @@ def test_the_csv_carries_the_same_sentences(client, accountant):
     csv = client.get(f"/admin/customers/{customer.id}/timeline.csv").get_data(as_text=True)
     assert "Relance niveau 2 envoyée par e-mail — FA-2026-0014, FA-2026-0013" in csv
     assert "reminder_sent" in csv  # and the raw kind, for machines
+
+
+def test_states_and_holds_read_in_the_readers_language(client, accountant):
+    customer = history()
+    record_event(customer.id, "message", actor="debtor", text="Pouvez-vous m'appeler ?")
+    db.session.commit()
+    login(client)
+    page = client.get(f"/admin/customers/{customer.id}").get_data(as_text=True)
+    assert "<td>ouverte (30 j de retard)</td>" in page  # not "open"
+    assert "En pause : paiement promis jusqu'au 24/12/2026 (facture FA-2026-0014)" in page
+    inbox = client.get("/admin/").get_data(as_text=True)
+    assert "Message : Pouvez-vous m&#39;appeler ?" in inbox and "Facture None" not in inbox
