@@ -6,7 +6,7 @@ import random
 import shutil
 import tempfile
 import unicodedata
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask_migrate import upgrade
 
@@ -18,7 +18,7 @@ from .extensions import db
 from .imports import InvoiceRow, import_rows
 from .ledger import place_hold, record_event, record_payment
 from .links import portal_url
-from .models import Customer, Hold, Invoice
+from .models import Customer, Event, Hold, Invoice, Payment, Reminder, SentMessage, Task, utcnow
 from .plans import propose, request_plan
 from .users import create_user
 
@@ -112,6 +112,39 @@ def _plans(today, customers):
                      accepted_ip="203.0.113.7", accepted_user_agent="demo")
 
 
+def _at(day, hour=8, minute=30):
+    """`day` at that time in the creditor's zone, as an aware UTC timestamp."""
+    return datetime.combine(day, time(hour, minute), clock.zone()).astimezone(timezone.utc)
+
+
+def _restamp(since, day):
+    """What a past day's run wrote carries that day's date, as if it had run then (the demo
+    builds 200 days of history in a minute; the timeline should not say "all today")."""
+    stamp = _at(day)
+    for table, column in ((Event.__table__, "at"), (SentMessage.__table__, "sent_at"),
+                          (Task.__table__, "created_at")):
+        col = table.c[column]
+        db.session.execute(table.update().where(col >= since).values({column: stamp}))
+    reminders = Reminder.__table__
+    db.session.execute(reminders.update().where(reminders.c.sent_at >= since)
+                       .values(sent_at=stamp, claimed_at=stamp))
+    db.session.commit()
+
+
+def _date_history_events():
+    """The payments, promises and disputes the demo made up carry their own dates."""
+    for event in db.session.query(Event).all():
+        details = event.details or {}
+        if event.kind == "payment_recorded" and details.get("external_id", "").startswith(
+                "demo-transfer-"):
+            payment = db.session.query(Payment).filter_by(
+                source="manual", external_id=details["external_id"]).one()
+            event.at = _at(payment.received_on, 10, 12)
+        elif event.kind.startswith("hold_") and details.get("starts_on"):
+            event.at = _at(date.fromisoformat(details["starts_on"]), 14, 5)
+    db.session.commit()
+
+
 def build_demo(app, port=5000):
     """Recreate the SQLite demo database; return (portal link, outbox folder, report lines)."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -137,10 +170,13 @@ def build_demo(app, port=5000):
     start = today - timedelta(days=200)
     _history(today, rng, customers)
     db.session.commit()
+    _date_history_events()
     day = start
     while day < today:
         if calendar.is_business_day(day):
+            mark = utcnow()
             run(day)
+            _restamp(mark, day)
         day += timedelta(days=1)
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(outbox, exist_ok=True)

@@ -26,7 +26,16 @@ def test_demo_builds_data_sends_and_prints_a_working_link(tmp_path):
     with app.app_context():
         page = app.test_client().get(link.replace("http://127.0.0.1:5000", ""))
         assert page.status_code == 200 and "Boulangerie Dupont &amp; Fils" in page.get_data(True)
+        from sqlalchemy import func, select
+
         from portal.extensions import db
+        from portal.models import Event, SentMessage
+        # 200 days of history carry their own dates, not the minute the demo was built.
+        days = db.session.scalar(select(func.count(func.distinct(func.date(SentMessage.sent_at)))))
+        assert days >= 20
+        first, last = db.session.execute(select(func.min(Event.at), func.max(Event.at))).one()
+        assert (last - first).days >= 100
+        db.session.remove()
         db.engine.dispose()
 
 
