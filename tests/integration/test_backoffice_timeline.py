@@ -59,3 +59,15 @@ def test_states_and_holds_read_in_the_readers_language(client, accountant):
     assert "En pause : paiement promis jusqu'au 24/12/2026 (facture FA-2026-0014)" in page
     inbox = client.get("/admin/").get_data(as_text=True)
     assert "Message : Pouvez-vous m&#39;appeler ?" in inbox and "Facture None" not in inbox
+
+
+def test_a_promise_whose_date_passed_reads_as_not_kept(client, accountant):
+    customer = make_customer(name="Garage Lefèvre")
+    invoice = make_invoice(customer, clock.today() - timedelta(days=40), 22_112, number="G-11")
+    place_hold(invoice, "promise", clock.today() - timedelta(days=10),
+               until=clock.today() - timedelta(days=3), actor="debtor")
+    db.session.commit()
+    login(client)
+    page = client.get(f"/admin/customers/{customer.id}").get_data(as_text=True)
+    assert "Promesse non tenue : paiement annoncé pour le" in page and "(facture G-11)" in page
+    assert "En pause : paiement promis" not in page
