@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import defer
 
 from ..extensions import db
-from ..models import Creditor, SettingsRevision
+from ..models import Creditor, Customer, SettingsRevision
 from .defaults import default_document
 from .document import Settings, SettingsInvalid, parse
 from .history import changes_between
@@ -179,7 +179,15 @@ def save(document, author, note="", identity=None):
     revision, with the creditor's `identity` changes if given (each revision keeps the identity
     it put in force, so that reverting brings an IBAN back too); returns the revision, or None
     when nothing changed. Saves one at a time: the creditor row is locked first."""
-    parse(document)  # raises SettingsInvalid, nothing written
+    parsed = parse(document)  # raises SettingsInvalid, nothing written
+    in_use = db.session.execute(
+        select(Customer.policy, func.count()).where(Customer.policy.is_not(None))
+        .group_by(Customer.policy)).all()
+    gone = [(name, count) for name, count in in_use if name not in parsed.policies]
+    if gone:
+        raise SettingsInvalid([("policies", f"policy {name!r} is still chosen for {count} "
+                                f"customer(s): give them another policy first")
+                               for name, count in gone])
     # A copy: the caller may go on changing its dict; a saved revision never changes.
     document = copy.deepcopy({k: v for k, v in document.items() if k != "creditor"})
     owner = ensure_creditor()

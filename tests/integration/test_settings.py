@@ -323,3 +323,14 @@ def test_today_is_the_date_in_the_creditors_own_time_zone(app, tmp_path):
     assert cli(app, "settings", "import", write(tmp_path, document)).exit_code == 0
     settings.forget()
     assert clock.today(two_am_utc) == date(2026, 11, 22)
+
+
+def test_a_policy_still_chosen_for_customers_cannot_be_removed(app):
+    make_customer(name="Client Souple", policy="gentle")
+    db.session.commit()
+    document = settings.default_document()
+    document["policies"] = [p for p in document["policies"] if p["name"] != "gentle"]
+    with pytest.raises(settings.SettingsInvalid) as refused:
+        settings.save(document, author="test")
+    assert refused.value.errors == [("policies", "policy 'gentle' is still chosen for 1 "
+                                     "customer(s): give them another policy first")]
