@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/reminder_run.py                      # 100,000 invoices on SQLite
     .venv/bin/python bench/reminder_run.py --invoices 1000000 --schedule-only
+    .venv/bin/python bench/reminder_run.py --invoices 1000000 --schedule-only --creditors 100
     .venv/bin/python bench/reminder_run.py --postgres           # also on PostgreSQL
     .venv/bin/python bench/reminder_run.py --invoices 15000 --relay-ms 30 --connections 32
 
-Generates N open invoices over N/5 debtors (all overdue, so every debtor gets an e-mail), then
-1. the schedule step alone: stream every open invoice through the schedule (invoices/s, memory);
+Generates N open invoices over N/5 debtors (all overdue, so every debtor gets an e-mail), shared
+among `--creditors` creditors, then
+1. the schedule step alone: stream every open invoice through the schedule, creditor after
+   creditor as the run does (invoices/s, memory);
 2. the whole run (plan, claim, render, send, record) to an aiosmtpd sink in another process on
    loopback (e-mails delivered/s), over MAIL_CONNECTIONS connections, next to the ceiling of that
    same sink in the same run: plain smtplib clients resending one prepared message of a
@@ -31,9 +34,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sqlalchemy import insert  # noqa: E402
 
-from portal import create_app  # noqa: E402
+from portal import create_app, tenancy  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from portal.models import Customer, Invoice  # noqa: E402
+from portal.models import Creditor, Customer, Invoice  # noqa: E402
 from reminders.plan import due_reminders  # noqa: E402
 
 AS_OF = date(2026, 3, 2)  # a Monday
@@ -64,19 +67,28 @@ def start_sink(relay_ms=0):
     raise SystemExit("the aiosmtpd sink did not start")
 
 
-def generate(n_invoices):
+def generate(n_invoices, n_creditors=1):
     rng = random.Random(7)
     n_customers = max(1, n_invoices // 5)
     started = time.perf_counter()
-    rows = [dict(id=i, ref=f"B{i}", name=f"Client {i} SARL", email=f"c{i}@example.org",
-                 language="fr" if i % 4 else "en", tier="standard", link_version=1)
+    db.session.execute(insert(Creditor), [dict(id=k, slug=f"c{k}", name=f"Creditor {k} SAS")
+                                          for k in range(1, n_creditors + 1)])
+
+    def creditor_of(customer_id):
+        return (customer_id - 1) % n_creditors + 1
+
+    rows = [dict(id=i, creditor_id=creditor_of(i), ref=f"B{i}", name=f"Client {i} SARL",
+                 email=f"c{i}@example.org", language="fr" if i % 4 else "en",
+                 tier="standard", link_version=1)
             for i in range(1, n_customers + 1)]
     for start in range(0, len(rows), 20_000):
         db.session.execute(insert(Customer), rows[start:start + 20_000])
     chunk = []
     for i in range(1, n_invoices + 1):
         due = AS_OF - timedelta(days=rng.randrange(8, 90))
-        chunk.append(dict(id=i, number=f"F{i:08d}", customer_id=(i - 1) % n_customers + 1,
+        customer_id = (i - 1) % n_customers + 1
+        chunk.append(dict(id=i, number=f"F{i:08d}", customer_id=customer_id,
+                          creditor_id=creditor_of(customer_id),
                           issue_date=due - timedelta(days=30), due_date=due, currency="EUR",
                           total_cents=rng.randrange(5_000, 900_000), status="open"))
         if len(chunk) == 50_000:
@@ -85,7 +97,8 @@ def generate(n_invoices):
     if chunk:
         db.session.execute(insert(Invoice), chunk)
     db.session.commit()
-    print(f"  generated {n_invoices:,} invoices over {n_customers:,} debtors in "
+    print(f"  generated {n_invoices:,} invoices over {n_customers:,} debtors of "
+          f"{n_creditors} creditor(s) in "
           f"{time.perf_counter() - started:.1f} s")
 
 
@@ -93,12 +106,12 @@ def app_for(url):
     return create_app("test", {"SQLALCHEMY_DATABASE_URI": url})
 
 
-def setup_database(url, n_invoices):
+def setup_database(url, n_invoices, n_creditors=1):
     """In a child process, so that the parent's peak memory is the schedule step's own."""
     with app_for(url).app_context():
         db.drop_all()
         db.create_all()
-        generate(n_invoices)
+        generate(n_invoices, n_creditors)
         if db.engine.dialect.name == "postgresql":
             db.session.execute(db.text("ANALYZE"))  # as autovacuum would on a live database
             db.session.commit()
@@ -110,9 +123,14 @@ def schedule_step(url, n_invoices):
     with app_for(url).app_context():
         before = rss_mib()
         started = time.perf_counter()
-        due = sum(1 for _ in due_reminders(AS_OF))
+        due = 0
+        creditors = tenancy.creditor_ids()
+        for creditor_id in creditors:
+            with tenancy.scope(creditor_id):
+                due += sum(1 for _ in due_reminders(AS_OF))
         seconds = time.perf_counter() - started
-        print(f"  schedule step: {n_invoices:,} invoices scanned in {seconds:.2f} s = "
+        print(f"  schedule step over {len(creditors)} creditor(s): {n_invoices:,} invoices "
+              f"scanned in {seconds:.2f} s = "
               f"{n_invoices / seconds:,.0f} invoices/s; {due:,} reminders due; "
               f"peak RSS {before:.0f} MiB before the scan, {rss_mib():.0f} MiB after")
         db.session.remove()
@@ -179,9 +197,10 @@ def whole_run(url, senders, batch, relay_ms=0, connections=8):
           f"{ceiling:,.0f} messages/s; the run reaches {rate / ceiling:.2f} x the ceiling")
 
 
-def bench(url, n_invoices, schedule_only, batch, senders, relay_ms=0, connections=8):
+def bench(url, n_invoices, schedule_only, batch, senders, relay_ms=0, connections=8,
+          n_creditors=1):
     child = multiprocessing.get_context("spawn").Process(target=setup_database,
-                                                         args=(url, n_invoices))
+                                                         args=(url, n_invoices, n_creditors))
     child.start()
     child.join()
     schedule_step(url, n_invoices)
@@ -215,17 +234,19 @@ def main():
                         help="the sink answers each message after this delay (default 0)")
     parser.add_argument("--connections", type=int, default=8,
                         help="MAIL_CONNECTIONS of each run process (default 8)")
+    parser.add_argument("--creditors", type=int, default=1,
+                        help="creditors sharing the debtors (default 1)")
     args = parser.parse_args()
     senders = [int(n) for n in args.senders.split(",")]
     total = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         print(f"SQLite ({args.invoices:,} invoices)")
         bench(f"sqlite:///{tmp}/bench.db", args.invoices, args.schedule_only, args.batch, senders,
-              args.relay_ms, args.connections)
+              args.relay_ms, args.connections, args.creditors)
     if args.postgres:
         print(f"PostgreSQL ({args.invoices:,} invoices)")
         bench(PG_URL, args.invoices, args.schedule_only, args.batch, senders, args.relay_ms,
-              args.connections)
+              args.connections, args.creditors)
     print(f"total {time.perf_counter() - total:.1f} s on {os.cpu_count()} cores")
 
 

@@ -1,19 +1,27 @@
-"""Flask commands: init-db, demo, invoices import, payments import, users."""
+"""Flask commands: init-db, demo, creditors, invoices import, payments import, users, settings,
+api-tokens. With one creditor, `--creditor` may be left out everywhere; with several, commands
+that write name theirs (the run and the preview go through every creditor unless told)."""
 import functools
+import re
 import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
+from . import tenancy
 from .extensions import db
 from .i18n import plain_amount
 from .imports import import_csv
 from .transfers import import_transfers
-from .users import ROLES, UserError, create_user, deactivate, find_user, set_password
+from .models import Creditor
+from .users import (ROLES, UserError, create_user, deactivate, find_user, grant,
+                    set_password)
 
+creditors = AppGroup("creditors", help="The companies whose receivables are chased.")
+api_tokens = AppGroup("api-tokens", help="Bearer tokens of the JSON API, one creditor each.")
 invoices = AppGroup("invoices", help="Invoices in the ledger.")
 payments = AppGroup("payments", help="Payments received outside the portal.")
 users = AppGroup("users", help="Back-office accounts.")
@@ -29,6 +37,44 @@ def needs_schema(command):
             sys.exit(1)
         return command(*args, **kwargs)
     return wrapper
+
+
+def _fail(message):
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def creditor_option(command):
+    return click.option("--creditor", "creditor_slug", metavar="SLUG",
+                        help="The creditor (see `flask creditors list`); may be left out "
+                             "when there is only one.")(command)
+
+
+def find_creditors(slug=None, every=False):
+    """The Creditor rows a command works for: the one named, else the only one, else (when
+    `every`) all of them; exits with the fix otherwise."""
+    rows = db.session.scalars(select(Creditor).order_by(Creditor.id)).all()
+    if not rows:
+        _fail("there is no creditor yet; run `flask init-db`, then `flask creditors create`.")
+    if slug is not None:
+        found = [r for r in rows if r.slug == slug]
+        if not found:
+            _fail(f"no creditor {slug!r}; known: {', '.join(r.slug for r in rows)}.")
+        return found
+    if len(rows) == 1 or every:
+        return rows
+    _fail(f"there are {len(rows)} creditors; say which with --creditor "
+          f"({', '.join(r.slug for r in rows)}).")
+
+
+def enter_creditor(slug):
+    """Work for this creditor (or the only one) for the rest of the command."""
+    row = find_creditors(slug)[0]
+    scope = tenancy.scope(row.id)
+    scope.__enter__()
+    # Back as before when the command ends (a test or the demo runs commands in one process).
+    click.get_current_context().call_on_close(lambda: scope.__exit__(None, None, None))
+    return row
 
 
 def _user_or_exit(email):
@@ -70,18 +116,31 @@ def deactivate_command(email):
 @users.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), default="accountant", show_default=True)
-@click.password_option(help="Asked for (twice) when not given.")
+@click.option("--creditor", "creditor_slugs", multiple=True, metavar="SLUG",
+              help="A creditor this account may work for (repeatable; may be left out when "
+                   "there is only one). An existing account is granted it.")
+@click.option("--password", default=None, help="Asked for (twice) when not given.")
 @needs_schema
-def create_user_command(email, role, password):
-    """Create a back-office account."""
+def create_user_command(email, role, creditor_slugs, password):
+    """Create a back-office account, or grant an existing one more creditors."""
+    rows = [r for slug in creditor_slugs for r in find_creditors(slug)] or find_creditors()
+    user = find_user(email)
     try:
-        user = create_user(email, password, role)
+        if user is None:
+            if password is None:
+                password = click.prompt("Password", hide_input=True,
+                                        confirmation_prompt=True)
+            user = create_user(email, password, role, creditors=rows)
+            verb = "Created"
+        else:
+            for row in rows:
+                grant(user, row, role)
+            verb = "Granted"
     except UserError as exc:
         db.session.rollback()
-        click.echo(f"Error: {exc}.", err=True)
-        sys.exit(1)
+        _fail(f"{exc}.")
     db.session.commit()
-    click.echo(f"Created {user.email} ({user.role}).")
+    click.echo(f"{verb} {user.email}: {role} of {', '.join(r.slug for r in rows)}.")
 
 
 @click.command("init-db")
@@ -107,9 +166,11 @@ def _stop_on_errors(path, errors, verb):
 @invoices.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
+@creditor_option
 @needs_schema
-def import_command(path, dry_run):
+def import_command(path, dry_run, creditor_slug):
     """Import invoices from a CSV file: every row valid, or nothing written."""
+    enter_creditor(creditor_slug)
     with open(path, "rb") as f:
         data = f.read()
     report = import_csv(data, dry_run=dry_run)
@@ -128,9 +189,11 @@ def import_command(path, dry_run):
 @payments.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
+@creditor_option
 @needs_schema
-def import_payments_command(path, dry_run):
+def import_payments_command(path, dry_run, creditor_slug):
     """Record bank transfers from a CSV file (invoice_number, amount, date, external_id)."""
+    enter_creditor(creditor_slug)
     with open(path, "rb") as f:
         report = import_transfers(f.read(), dry_run=dry_run)
     _stop_on_errors(path, report.errors, "recorded")
@@ -170,9 +233,11 @@ settings_group = AppGroup("settings", help="The relance settings: policies, temp
 
 
 @settings_group.command("export")
+@creditor_option
 @needs_schema
-def settings_export_command():
+def settings_export_command(creditor_slug):
     """Print the creditor's settings as TOML (`flask settings export > relance.toml`)."""
+    enter_creditor(creditor_slug)
     from .settings.file import export_toml
     click.echo(export_toml(), nl=False)
 
@@ -180,9 +245,11 @@ def settings_export_command():
 @settings_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the whole file and say what would change.")
+@creditor_option
 @needs_schema
-def settings_import_command(path, dry_run):
+def settings_import_command(path, dry_run, creditor_slug):
     """Check a settings file whole, then apply it as one change of the settings history."""
+    enter_creditor(creditor_slug)
     from .settings import SettingsInvalid
     from .settings.file import import_toml
     try:
@@ -216,8 +283,176 @@ def settings_import_command(path, dry_run):
     click.echo("Applied as a new revision of the settings history (back office: Réglages).")
 
 
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
+# Options of `creditors create` and `creditors set`: (option, column, help).
+CREDITOR_FIELDS = [
+    ("--name", "name", "Company name, on every e-mail, letter and portal page."),
+    ("--email", "email", "Contact e-mail (Reply-To unless --reply-to)."),
+    ("--address", "address", "Postal address."),
+    ("--siren", "siren", "SIREN number."),
+    ("--vat-number", "vat_number", "VAT number."),
+    ("--iban", "iban", "IBAN for transfers."),
+    ("--bic", "bic", "BIC."),
+    ("--phone", "phone", "Phone number."),
+    ("--sender", "sender", "From: of its e-mails (default: MAIL_DEFAULT_SENDER)."),
+    ("--reply-to", "reply_to", "Reply-To: of its e-mails."),
+    ("--timezone", "timezone", "IANA time zone of its \"today\" (default Europe/Paris)."),
+    ("--country", "holiday_country", "Country of its public holidays (default FR)."),
+    ("--language", "language", "Default language of its debtors (fr or en)."),
+    ("--colour", "colour", "Brand colour on the portal, #rrggbb."),
+    ("--signature", "signature", "Signature under its e-mails."),
+    ("--mail-server", "mail_server", "Its own SMTP relay (default: MAIL_SERVER)."),
+    ("--mail-port", "mail_port", "Port of its relay."),
+    ("--mail-username", "mail_username", "Login on its relay."),
+    ("--mail-password", "mail_password", "Password on its relay."),
+    ("--stripe-secret-key", "stripe_secret_key", "Its Stripe secret key (sk_...)."),
+    ("--stripe-webhook-secret", "stripe_webhook_secret",
+     "Signing secret of its webhook endpoint /stripe/webhook/SLUG (whsec_...)."),
+]
+
+
+def creditor_fields(command):
+    for option, column, text in reversed(CREDITOR_FIELDS):
+        kind = int if column == "mail_port" else str
+        command = click.option(option, column, type=kind, default=None, help=text)(command)
+    return click.option("--mail-tls/--no-mail-tls", "mail_use_tls", default=None,
+                        help="STARTTLS on its relay.")(command)
+
+
+def _apply_fields(row, values):
+    """Check and set the given fields; returns the problems (nothing is set when any)."""
+    from .settings.file import IDENTITY, identity_errors
+    given = {k: v for k, v in values.items() if v is not None}
+    options = {column: option for option, column, _ in CREDITOR_FIELDS}
+    problems = [f"{options[path.partition('.')[2]]}: {message}" for path, message in
+                identity_errors({k: v for k, v in given.items() if k in IDENTITY})]
+    for key in ("signature", "mail_server", "mail_username", "mail_password",
+                "stripe_secret_key", "stripe_webhook_secret"):
+        value = given.get(key)
+        if value and (len(value) > (500 if key == "signature" else 255)
+                      or any(ord(c) < 32 and c != "\n" for c in value)):
+            problems.append(f"{options[key]}: too long or with control characters")
+    if "colour" in given and given["colour"] and not re.fullmatch(r"#[0-9a-fA-F]{6}",
+                                                                  given["colour"]):
+        problems.append("--colour: write it #rrggbb, e.g. #1f5f8b")
+    if given.get("mail_port") is not None and not 0 < given["mail_port"] < 65536:
+        problems.append("--mail-port: a port is 1-65535")
+    if not problems:
+        for key, value in given.items():
+            setattr(row, key, value)
+    return problems
+
+
+@creditors.command("create")
+@click.argument("slug")
+@creditor_fields
+@needs_schema
+def create_creditor_command(slug, **values):
+    """Add a creditor: SLUG names it in commands and in its webhook URL."""
+    from .settings import creditor_from_config
+    if not SLUG.match(slug):
+        _fail(f"{slug!r} is not a slug: lower-case letters, digits and dashes, e.g. "
+              "atelier-martin.")
+    if db.session.scalar(select(Creditor.id).where(Creditor.slug == slug)):
+        _fail(f"there is already a creditor {slug!r}; change it with `flask creditors set`.")
+    if not values.get("name"):
+        _fail("give its name with --name.")
+    row = creditor_from_config(current_app.config)
+    row.slug = slug
+    for blank in ("address", "siren", "vat_number", "iban", "bic", "email", "phone", "sender",
+                  "reply_to"):
+        setattr(row, blank, "")
+    problems = _apply_fields(row, values)
+    if problems:
+        _fail("; ".join(problems) + "; nothing was created.")
+    db.session.add(row)
+    db.session.commit()
+    click.echo(f"Created creditor {slug} ({row.name}). Next: import its invoices with "
+               f"`flask invoices import FILE --creditor {slug}` and grant it to people with "
+               f"`flask users create EMAIL --creditor {slug}`.")
+
+
+@creditors.command("set")
+@click.argument("slug")
+@creditor_fields
+@needs_schema
+def set_creditor_command(slug, **values):
+    """Change a creditor's identity or its own outside parts (relay, Stripe keys)."""
+    row = find_creditors(slug)[0]
+    problems = _apply_fields(row, values)
+    if problems:
+        _fail("; ".join(problems) + "; nothing was changed.")
+    db.session.commit()
+    changed = sorted(k for k, v in values.items() if v is not None)
+    click.echo(f"{slug}: {', '.join(changed) or 'nothing'} changed.")
+
+
+@creditors.command("list")
+@needs_schema
+def list_creditors_command():
+    """Every creditor: slug, name, customers, open invoices, its webhook URL."""
+    from .models import Customer, Invoice
+    from sqlalchemy import func
+    base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
+    for row in find_creditors(every=True):
+        customers = db.session.scalar(select(func.count(Customer.id))
+                                      .where(Customer.creditor_id == row.id))
+        open_invoices = db.session.scalar(select(func.count(Invoice.id)).where(
+            Invoice.creditor_id == row.id, Invoice.status == "open"))
+        stripe = "own Stripe account" if row.stripe_secret_key else "no Stripe keys of its own"
+        click.echo(f"{row.slug}\t{row.name}\t{customers} customer(s), {open_invoices} open "
+                   f"invoice(s)\t{stripe}; webhook {base}/stripe/webhook/{row.slug}")
+
+
+@api_tokens.command("create")
+@creditor_option
+@click.option("--label", default="", help="What it is for (e.g. the accounting tool).")
+@needs_schema
+def create_token_command(creditor_slug, label):
+    """Print a new bearer token of the JSON API for the creditor (shown once)."""
+    from .api_tokens import create_token
+    row = enter_creditor(creditor_slug)
+    token_row, token = create_token(row, label)
+    db.session.commit()
+    click.echo(token)
+    click.echo(f"Token {token_row.prefix}... for {row.slug}: store it now, it is not shown "
+               "again. Revoke it with `flask api-tokens revoke "
+               f"{token_row.prefix} --creditor {row.slug}`.", err=True)
+
+
+@api_tokens.command("revoke")
+@click.argument("prefix")
+@creditor_option
+@needs_schema
+def revoke_token_command(prefix, creditor_slug):
+    """Revoke the creditor's token(s) starting with PREFIX (as `api-tokens list` shows)."""
+    from .api_tokens import revoke
+    row = enter_creditor(creditor_slug)
+    count = revoke(prefix, row)
+    if not count:
+        _fail(f"{row.slug} has no live token {prefix!r}; see `flask api-tokens list`.")
+    db.session.commit()
+    click.echo(f"Revoked {count} token(s) {prefix}... of {row.slug}: they answer 401 now.")
+
+
+@api_tokens.command("list")
+@creditor_option
+@needs_schema
+def list_tokens_command(creditor_slug):
+    """The creditor's tokens: prefix, label, made, last used, revoked."""
+    from .api_tokens import tokens
+    row = enter_creditor(creditor_slug)
+    for t in tokens(row):
+        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
+        used = f"{t.last_used_at:%Y-%m-%d}" if t.last_used_at else "never used"
+        click.echo(f"{t.prefix}...\t{t.label or '-'}\tmade {t.created_at:%Y-%m-%d}\t{used}"
+                   f"\t{state}")
+
+
 def init_app(app):
     app.cli.add_command(init_db_command)
+    app.cli.add_command(creditors)
+    app.cli.add_command(api_tokens)
     app.cli.add_command(demo_command)
     app.cli.add_command(invoices)
     app.cli.add_command(payments)

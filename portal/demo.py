@@ -1,5 +1,7 @@
-"""Demo data: about 30 French debtors and 150 invoices in every state, with three months of
-reminder history, then today's run into an outbox folder of .eml files."""
+"""Demo data: two creditors, as an accounting firm would run them. Atelier Martin SARL (from the
+CREDITOR_* variables) with about 30 French debtors and 160 invoices in every state, and Lumière
+Export SAS, whose customers abroad read English; 200 days of reminder history, then today's run
+into an outbox folder of .eml files. The demo user sees both."""
 import glob
 import os
 import random
@@ -13,12 +15,14 @@ from flask_migrate import upgrade
 from reminders.run import run
 from reminders.schedule import calendar_for
 
-from . import clock
+from . import clock, tenancy
 from .extensions import db
 from .imports import InvoiceRow, import_rows
 from .ledger import place_hold, record_event, record_payment
 from .links import portal_url
-from .models import Customer, Event, Hold, Invoice, Payment, Reminder, SentMessage, Task, utcnow
+from .models import (Creditor, Customer, Event, Hold, Invoice, Payment, Reminder, SentMessage,
+                     Task, utcnow)
+from .settings import creditor_from_config
 from .plans import propose, request_plan
 from .users import create_user
 
@@ -39,6 +43,18 @@ TIERS = ["standard"] * 6 + ["key", "risky"]
 # Days between today and the due date for the invoices: not due yet, just due, and late by
 # weeks or months; a few land exactly on a level's offset so that today's run has every level.
 DUE_OFFSETS = [20, 10, 3, 0, -4, -7, -12, -21, -30, -45, -51, -60, -75, -100, -140, -180]
+# The second creditor: a Lyon exporter whose customers abroad read English.
+EXPORTER = dict(slug="lumiere-export", name="Lumière Export SAS",
+                address="8 quai Rambaud, 69002 Lyon", siren="812 345 678",
+                vat_number="FR45812345678", iban="FR76 1027 8073 0000 0201 2340 145",
+                bic="CMCIFRPP", email="credit@lumiere-export.example",
+                phone="+33 4 72 00 11 22", sender="Lumière Export <credit@lumiere-export.example>",
+                reply_to="credit@lumiere-export.example", language="en", colour="#0b6e4f")
+EXPORT_CUSTOMERS = [
+    ("Harbour Lights Ltd", "uk"), ("Kestrel Outdoor GmbH", "de"), ("Ridgeway Interiors Ltd", "uk"),
+    ("Nordlys Design AS", "no"), ("Maple & Finch Inc.", "us"), ("Van Dijk Wonen BV", "nl"),
+    ("Oakridge Hospitality Ltd", "uk"), ("Lindqvist Studio AB", "se"),
+]
 
 
 def demo_day(today):
@@ -72,6 +88,24 @@ def _rows(today, rng):
     return rows
 
 
+def _export_rows(today, rng):
+    rows, line = [], 2
+    for n, (name, country) in enumerate(EXPORT_CUSTOMERS, start=1):
+        slug = "".join(c for c in name.lower() if c.isalnum())[:18]
+        for k in range(5):
+            due = today + timedelta(days=DUE_OFFSETS[(n * 5 + k * 3) % len(DUE_OFFSETS)])
+            cents = rng.randrange(40_000, 1_200_000)
+            rows.append(InvoiceRow(
+                line=line, customer_ref=f"EX{n:02d}", customer_name=name,
+                emails=f"accounts@{slug}.example.{country if country != 'uk' else 'co.uk'}",
+                phone=f"+44 20 7946 0{n:02d}{k}", address=f"{n} Commerce Street ({country.upper()})",
+                language="en", invoice_number=f"LE-{due.year}-{n:02d}{k}",
+                issue_date=due - timedelta(days=45), due_date=due, currency="EUR",
+                amount_cents=cents, paid_cents=0, debtor_type="business"))
+            line += 1
+    return rows
+
+
 def _history(today, rng, customers):
     """Paid invoices (payment habits), a promise, a broken promise, a dispute."""
     for customer in customers[:10]:
@@ -90,11 +124,13 @@ def _history(today, rng, customers):
                actor="debtor")
     place_hold(late[1], "promise", today - timedelta(days=20), until=today - timedelta(days=3),
                actor="debtor")
-    place_hold(late[2], "dispute", today - timedelta(days=10), actor="debtor",
-               reason="Quantité livrée inférieure à la commande")
-    record_event(late[2].customer_id, "message", actor="debtor", invoice_id=late[2].id,
-                 text="Il manque 3 cartons sur la livraison du 12.")
-    _plans(today, customers)
+    if len(late) > 2:
+        place_hold(late[2], "dispute", today - timedelta(days=10), actor="debtor",
+                   reason="Quantité livrée inférieure à la commande")
+        record_event(late[2].customer_id, "message", actor="debtor", invoice_id=late[2].id,
+                     text="Il manque 3 cartons sur la livraison du 12.")
+    if len(customers) > 6:
+        _plans(today, customers)
 
 
 def _plans(today, customers):
@@ -159,23 +195,37 @@ def build_demo(app, port=5000):
     upgrade()
     today = demo_day(clock.today())
     rng = random.Random(42)
-    import_rows(_rows(today, rng))
+    exporter = creditor_from_config(app.config)
+    for key, value in EXPORTER.items():
+        setattr(exporter, key, value)
+    db.session.add(exporter)
     db.session.commit()
-    customers = db.session.query(Customer).order_by(Customer.id).all()
+    ledgers = []  # (creditor id, its customers, its invoice rows)
+    for creditor_id, rows in ((tenancy.working_id(), _rows(today, rng)),
+                              (exporter.id, _export_rows(today, rng))):
+        with tenancy.scope(creditor_id):
+            import_rows(rows)
+            db.session.commit()
+            ledgers.append((creditor_id, db.session.query(Customer).order_by(Customer.id).all()))
+    customers = ledgers[0][1]
     outbox = app.config.get("MAIL_OUTBOX_DIR") or os.path.join(app.instance_path, "outbox")
     scratch = tempfile.mkdtemp(prefix="relance-demo-history-")
     app.config["MAIL_OUTBOX_DIR"] = scratch
     app.config["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"
     calendar = calendar_for("FR")
     start = today - timedelta(days=200)
-    _history(today, rng, customers)
-    db.session.commit()
+    for creditor_id, its_customers in ledgers:
+        with tenancy.scope(creditor_id):
+            _history(today, rng, its_customers)
+            db.session.commit()
     _date_history_events()
     day = start
     while day < today:
         if calendar.is_business_day(day):
             mark = utcnow()
-            run(day)
+            for creditor_id, _ in ledgers:
+                with tenancy.scope(creditor_id):
+                    run(day)
             _restamp(mark, day)
         day += timedelta(days=1)
     shutil.rmtree(scratch, ignore_errors=True)
@@ -183,8 +233,13 @@ def build_demo(app, port=5000):
     for old in glob.glob(os.path.join(outbox, "*.eml")):
         os.remove(old)
     app.config["MAIL_OUTBOX_DIR"] = outbox
-    report = run(today)
-    create_user(DEMO_USER, DEMO_PASSWORD, "admin")
+    lines = []
+    for creditor_id, _ in ledgers:
+        with tenancy.scope(creditor_id):
+            lines.append(f"== {db.session.get(Creditor, creditor_id).name}")
+            lines.extend(run(today).lines())
+    create_user(DEMO_USER, DEMO_PASSWORD, "admin",
+                creditors=db.session.query(Creditor).order_by(Creditor.id).all())
     db.session.commit()
     link = portal_url(customers[0])
-    return link, outbox, list(report.lines())
+    return link, outbox, lines

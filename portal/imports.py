@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from . import tenancy
 from .extensions import db
 from .ledger import record_event, set_import_paid
 from .models import Customer, Invoice
@@ -308,7 +309,8 @@ def import_rows(rows, dry_run=False):
     existing = {}
     for start in range(0, len(numbers), 500):
         chunk = numbers[start:start + 500]
-        for inv in db.session.scalars(select(Invoice).where(Invoice.number.in_(chunk))):
+        for inv in db.session.scalars(select(Invoice).where(
+                Invoice.number.in_(chunk), Invoice.creditor_id == tenancy.working_id())):
             existing[inv.number] = inv
     customers = {}
     for row in rows:
@@ -328,14 +330,16 @@ def import_rows(rows, dry_run=False):
 
 
 def _upsert_customer(row, report):
-    customer = db.session.scalar(select(Customer).where(Customer.ref == row.customer_ref))
+    creditor_id = tenancy.working_id()
+    customer = db.session.scalar(select(Customer).where(Customer.ref == row.customer_ref,
+                                                        Customer.creditor_id == creditor_id))
     values = dict(name=row.customer_name, email=row.emails, phone=row.phone, language=row.language)
     if row.address:
         values["address"] = row.address
     if row.debtor_type:
         values["debtor_type"] = row.debtor_type
     if customer is None:
-        customer = Customer(ref=row.customer_ref, **values)
+        customer = Customer(ref=row.customer_ref, creditor_id=creditor_id, **values)
         db.session.add(customer)
         db.session.flush()
         report.customers_created += 1
@@ -350,7 +354,8 @@ def _upsert_invoice(row, customer, invoice, report):
     values = dict(issue_date=row.issue_date, due_date=row.due_date, currency=row.currency,
                   total_cents=row.amount_cents)
     if invoice is None:
-        invoice = Invoice(number=row.invoice_number, customer=customer, **values)
+        invoice = Invoice(number=row.invoice_number, customer=customer,
+                          creditor_id=customer.creditor_id, **values)
         db.session.add(invoice)
         db.session.flush()
         record_event(customer.id, "invoice_imported", invoice_id=invoice.id,

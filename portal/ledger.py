@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from . import tenancy
 from .extensions import db
 from .models import Allocation, Customer, Event, Hold, Invoice, Payment, utcnow
 
@@ -95,7 +96,7 @@ def record_payment(*, customer, source, external_id, amount_cents, received_on, 
     """
     if amount_cents <= 0:
         raise LedgerError("A payment amount must be positive.")
-    existing = payment_by_external_id(source, external_id)
+    existing = payment_by_external_id(source, external_id, customer.creditor_id)
     if existing is not None:
         invoice_ids = {a.invoice_id for a in existing.allocations}
         if existing.amount_cents != amount_cents or existing.customer_id != customer.id or (
@@ -104,7 +105,8 @@ def record_payment(*, customer, source, external_id, amount_cents, received_on, 
                                  "amount; give this payment its own id.")
         allocated = sum(a.amount_cents for a in existing.allocations)
         return PaymentResult(existing, False, allocated, existing.amount_cents - allocated)
-    payment = Payment(customer_id=customer.id, source=source, external_id=external_id,
+    payment = Payment(creditor_id=customer.creditor_id, customer_id=customer.id, source=source,
+                      external_id=external_id,
                       amount_cents=amount_cents, currency=currency, state=state,
                       received_on=received_on)
     db.session.add(payment)
@@ -133,11 +135,12 @@ def set_import_paid(invoice, paid_cents, received_on):
 
     Re-importing the same figure changes nothing; a new figure adjusts that payment."""
     external_id = f"import:{invoice.number}"
-    payment = payment_by_external_id("import", external_id)
+    payment = payment_by_external_id("import", external_id, invoice.creditor_id)
     if payment is None and paid_cents <= 0:
         return settle(invoice)
     if payment is None:
-        payment = Payment(customer_id=invoice.customer_id, source="import", external_id=external_id,
+        payment = Payment(creditor_id=invoice.creditor_id, customer_id=invoice.customer_id,
+                          source="import", external_id=external_id,
                           amount_cents=paid_cents, received_on=received_on)
         db.session.add(payment)
     if paid_cents <= 0:
@@ -157,10 +160,11 @@ def set_import_paid(invoice, paid_cents, received_on):
 ID_SPACES = {"api": ("api", "csv"), "csv": ("api", "csv")}
 
 
-def payment_by_external_id(source, external_id):
-    """The payment recorded under this id by this source (or by any source that shares its
-    ids), if any."""
+def payment_by_external_id(source, external_id, creditor_id=None):
+    """The creditor's payment recorded under this id by this source (or by any source that
+    shares its ids), if any."""
     return db.session.scalar(select(Payment).where(
+        Payment.creditor_id == (creditor_id or tenancy.working_id()),
         Payment.source.in_(ID_SPACES.get(source, (source,))),
         Payment.external_id == external_id).limit(1))
 
@@ -186,4 +190,5 @@ def release_hold(hold, actor="system", reason=None):
 
 
 def invoice_by_number(number):
-    return db.session.scalar(select(Invoice).where(Invoice.number == number))
+    return db.session.scalar(select(Invoice).where(Invoice.number == number,
+                                                   Invoice.creditor_id == tenancy.working_id()))

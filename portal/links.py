@@ -17,9 +17,10 @@ class LinkInvalid(Exception):
 class LinkExpired(Exception):
     """Authentic but older than LINK_MAX_AGE_DAYS; `customer_id` tells whom to send a fresh one."""
 
-    def __init__(self, customer_id=None):
+    def __init__(self, customer_id=None, creditor_id=None):
         super().__init__("link expired")
         self.customer_id = customer_id
+        self.creditor_id = creditor_id
 
 
 def _serializer(secret_key=None):
@@ -48,7 +49,8 @@ def verify_token(token, max_age_days=None):
         except BadSignature:
             customer = None
         # A revoked link, once expired, must not become a way to mail the debtor either.
-        raise LinkExpired(customer.id if customer else None) from None
+        raise LinkExpired(customer.id if customer else None,
+                          customer.creditor_id if customer else None) from None
     except BadSignature:
         raise LinkInvalid() from None
     customer = _current(payload)

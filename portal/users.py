@@ -1,4 +1,5 @@
-"""Back-office users: hashed passwords (werkzeug's scrypt), roles, and the login rate limit."""
+"""Back-office users: hashed passwords (werkzeug's scrypt), their grants (a creditor and a role
+there), and the login rate limit."""
 from datetime import timedelta
 from functools import cache
 
@@ -6,7 +7,7 @@ from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
-from .models import LoginAttempt, User, utcnow
+from .models import Creditor, CreditorGrant, LoginAttempt, User, utcnow
 
 ROLES = ("accountant", "admin")
 WINDOW = timedelta(minutes=15)
@@ -24,7 +25,9 @@ class UserError(ValueError):
     """The user cannot be created or logged in; the message says why."""
 
 
-def create_user(email, password, role="accountant"):
+def create_user(email, password, role="accountant", creditors=None):
+    """A new account granted `creditors` (Creditor rows; default: the first creditor) with
+    `role` on each."""
     email = email.strip().lower()
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
@@ -32,10 +35,42 @@ def create_user(email, password, role="accountant"):
         raise UserError(f"the password needs at least {MIN_PASSWORD} characters")
     if db.session.scalar(select(User).where(User.email == email)):
         raise UserError(f"{email} already has an account")
-    user = User(email=email, password_hash=generate_password_hash(password), role=role)
+    user = User(email=email, password_hash=generate_password_hash(password))
     db.session.add(user)
     db.session.flush()
+    if creditors is None:
+        from .settings import ensure_creditor
+        creditors = [ensure_creditor()]
+    for creditor in creditors:
+        grant(user, creditor, role)
     return user
+
+
+def grant(user, creditor, role="accountant"):
+    """Give `user` access to `creditor` with `role` (changing the role if already granted)."""
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    row = next((g for g in user.grants if g.creditor_id == creditor.id), None)
+    if row is None:
+        row = CreditorGrant(creditor_id=creditor.id, role=role)
+        user.grants.append(row)
+    row.role = role
+    db.session.flush()
+    return row
+
+
+def granted(user):
+    """{creditor id: role} of the creditors `user` may work for."""
+    return {g.creditor_id: g.role for g in user.grants}
+
+
+def granted_creditors(user):
+    """The Creditor rows `user` may work for, by name."""
+    ids = list(granted(user))
+    if not ids:
+        return []
+    return db.session.scalars(select(Creditor).where(Creditor.id.in_(ids))
+                              .order_by(Creditor.name, Creditor.id)).all()
 
 
 def start_attempt(email, ip):

@@ -1,4 +1,5 @@
-"""`flask reminders run` and `flask reminders preview`."""
+"""`flask reminders run` and `flask reminders preview`: every creditor in turn (each on its own
+"today"), or the one named with --creditor."""
 import sys
 from contextlib import contextmanager
 from datetime import date
@@ -6,22 +7,21 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
-from portal import clock
+from portal import clock, tenancy
+from portal.cli import creditor_option, find_creditors
 from portal.extensions import db
 from portal.models import Customer, Invoice
 
 from .plan import open_invoice_count
-from .run import channels_by_customer
+from .run import channels_by_customer, run_creditors
 from .run import preview as preview_run
-from .run import run as run_reminders
-from .transport import DeliveryError
 
 group = AppGroup("reminders", help="The scheduled reminder run.")
 
 
 def _date(ctx, param, value):
     if value is None:
-        return clock.today()
+        return None  # each creditor's own today
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -41,26 +41,47 @@ def _progress(label):
 @group.command("run")
 @click.option("--date", "as_of", callback=_date, help="Run as of this date (default: today).")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send and record nothing.")
-def run_command(as_of, dry_run):
-    """Send every reminder due on DATE, one e-mail per debtor."""
+@creditor_option
+def run_command(as_of, dry_run, creditor_slug):
+    """Send every reminder due on DATE, one e-mail per debtor, for every creditor (or one)."""
+    chosen = find_creditors(creditor_slug, every=True)
     with _progress("Scheduling") as progress:
-        try:
-            report = run_reminders(as_of, dry_run=dry_run, progress=progress)
-        except DeliveryError as exc:
-            click.echo(f"Error: {exc}.\nNothing is lost: the reminders not sent stay due and the "
-                       "next run sends them. Check MAIL_SERVER / MAIL_PORT and run "
-                       "`flask reminders run` again.", err=True)
-            sys.exit(1)
-    for line in report.lines():
-        click.echo(line)
-    if report.unwritten:
+        results = run_creditors(as_of, dry_run=dry_run, progress=progress,
+                                only=[c.id for c in chosen])
+    failed = [r for r in results if not r.ok]
+    for result in results:
+        if len(results) > 1:
+            click.echo(f"== {result.name} ({result.slug})")
+        for line in result.report.lines() if result.report else ():
+            click.echo(line)
+        if result.failure:
+            click.echo(f"Error for {result.name} ({result.slug}): {result.failure}.\n"
+                       f"Nothing is lost: its {result.still_due} reminder(s) not sent stay due "
+                       "and the next run sends them. Check its mail relay (MAIL_SERVER / "
+                       f"MAIL_PORT, or `flask creditors set {result.slug} --mail-server ...`) "
+                       "and run `flask reminders run` again.", err=True)
+    if failed:
+        if len(results) > 1:
+            click.echo("Not finished for: " + ", ".join(
+                f"{r.slug} ({'mail relay failed' if r.failure else 'messages not written'})"
+                for r in failed), err=True)
         sys.exit(1)
 
 
 @group.command("preview")
 @click.option("--date", "as_of", callback=_date, help="Preview as of this date (default: today).")
-def preview_command(as_of):
+@creditor_option
+def preview_command(as_of, creditor_slug):
     """List what a run on DATE would send, per debtor, without sending anything."""
+    chosen = find_creditors(creditor_slug, every=True)
+    for creditor in chosen:
+        with tenancy.scope(creditor.id):
+            if len(chosen) > 1:
+                click.echo(f"== {creditor.name} ({creditor.slug})")
+            _preview_one(as_of or clock.today())
+
+
+def _preview_one(as_of):
     with _progress("Scheduling") as progress:
         groups = preview_run(as_of, progress)
     click.echo(f"Preview for {as_of.isoformat()}: {len(groups)} e-mail(s), "

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from portal import tenancy
 from portal.extensions import db
 from portal.models import PAID_CENTS, Customer, Hold, InstalmentPlan, Invoice, Reminder
 from portal import settings as relance_settings
@@ -54,10 +55,13 @@ def open_invoice_count():
 def _invoice_rows():
     """Every open invoice with its balance, its customer's profile and, per cycle, the last
     reminder level and date; ordered by invoice so that cycles of one invoice are adjacent."""
+    creditor_id = tenancy.working_id()
+    mine = Customer.__table__.alias("mine")  # this creditor's reminders only
     sent = (select(Reminder.invoice_id, Reminder.cycle,
                    func.max(Reminder.level).label("last_level"),
                    func.max(Reminder.scheduled_for).label("last_on"),
                    func.max(Reminder.sent_at).label("last_at"))
+            .join(mine, mine.c.id == Reminder.customer_id).where(mine.c.creditor_id == creditor_id)
             .group_by(Reminder.invoice_id, Reminder.cycle).subquery())
     query = (
         select(Invoice.id, Invoice.customer_id, Invoice.due_date,
@@ -66,7 +70,7 @@ def _invoice_rows():
                sent.c.cycle, sent.c.last_level, sent.c.last_on, sent.c.last_at)
         .join(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(sent, sent.c.invoice_id == Invoice.id)
-        .where(Invoice.status == "open")
+        .where(Invoice.status == "open", Invoice.creditor_id == creditor_id)
         .order_by(Invoice.id)
         .execution_options(yield_per=CHUNK)
     )

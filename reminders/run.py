@@ -5,7 +5,10 @@ Guarantees (tested in tests/integration/test_run_*.py):
 - an SMTP outage releases what was not sent (it stays due) and raises DeliveryError;
 - a crash leaves claimed rows that the next run takes back, so at most the messages in flight,
   one per SMTP connection (MAIL_CONNECTIONS), are sent twice (with the same Message-ID);
-- several runs at once share the work: claims use FOR UPDATE SKIP LOCKED on PostgreSQL.
+- several runs at once share the work: claims use FOR UPDATE SKIP LOCKED on PostgreSQL;
+- every creditor is run in turn (`run_creditors`), each in its own scope (portal.tenancy), on
+  its own "today", with its own settings, sender and relay: one creditor's failing relay stops
+  that creditor's sends only, and the run names it at the end.
 """
 from collections import Counter, defaultdict
 from contextlib import contextmanager
@@ -15,9 +18,10 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from portal import clock, tenancy
 from portal.extensions import db
 from portal import settings as relance_settings
-from portal.models import Customer, Reminder, get_setting
+from portal.models import Customer, Reminder
 from portal.settings import CHANNELS as CHANNEL_ORDER
 from portal.payments.gateways import gateway_for
 from portal.plans import settle_plans
@@ -31,7 +35,6 @@ from .senders import SenderPool, Serial
 from .transport import DeliveryError, SmtpTransport, transport_for
 
 INSERT_CHUNK = 1000
-REVIEW_SETTING = "review_before_sending"
 ANALYZE_AFTER = 10_000  # reminders planned in one run
 
 
@@ -98,7 +101,7 @@ def plan(as_of, progress=None):
     upgrade a read snapshot to a write (and a crash keeps what was planned: it is only "due")."""
     batches, count = {"invoice": [], "instalment": []}, 0
     # In "review before sending" mode the accountant releases each reminder first.
-    state = "review" if get_setting(REVIEW_SETTING) == "on" else "pending"
+    state = "review" if relance_settings.review_before_sending() else "pending"
     with db.engine.connect() as writer:
         for due in _all_due(as_of, progress):
             target = "instalment" if due.instalment_id else "invoice"
@@ -187,6 +190,40 @@ def run(as_of, dry_run=False, progress=None, owner=None):
         select(func.count(Reminder.id)).where(Reminder.state == "review")) or 0
     send_claimed(as_of, owner, report)
     return report
+
+
+@dataclass
+class CreditorRun:
+    """One creditor's part of a run: its report, or why its sends stopped and what stays due."""
+    slug: str
+    name: str
+    report: RunReport | None = None
+    failure: str | None = None
+    still_due: int = 0
+
+    @property
+    def ok(self):
+        return self.failure is None and not (self.report and self.report.unwritten)
+
+
+def run_creditors(as_of=None, dry_run=False, progress=None, only=None):
+    """The run for every creditor (or the ids in `only`), one after the other, each on its own
+    date (`as_of`, else today in its time zone). A creditor whose relay fails is recorded with
+    what stays due and the others go on."""
+    results = []
+    for creditor_id in (only or tenancy.creditor_ids()):
+        with tenancy.scope(creditor_id):
+            relance_settings.forget()  # read again: a long-lived process may run every day
+            facts = relance_settings.creditor()
+            result = CreditorRun(facts.slug, facts.name)
+            try:
+                result.report = run(as_of or clock.today(), dry_run=dry_run, progress=progress)
+            except DeliveryError as exc:
+                result.failure = str(exc)
+                result.still_due = db.session.scalar(select(func.count(Reminder.id)).where(
+                    Reminder.state == "pending")) or 0
+            results.append(result)
+    return results
 
 
 def send_claimed(as_of, owner, report):

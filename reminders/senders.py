@@ -1,6 +1,6 @@
 """Several SMTP connections kept busy by one run process (MAIL_CONNECTIONS, default 8).
 
-Threads, not asyncio: the SMTP client (smtplib, through Flask-Mail) blocks, and what a run waits
+Threads, not asyncio: the SMTP client (smtplib) blocks, and what a run waits
 for is the relay's answer to each message, during which a thread holds no lock (the GIL is
 released on the socket). The database stays on the main thread: it composes each message and
 hands it over with a callback; a worker, each with its own connection, sends it and reports how

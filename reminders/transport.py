@@ -1,5 +1,7 @@
-"""Where the run's e-mails go: SMTP through Flask-Mail (one connection per batch), or a folder of
-.eml files (the demo's outbox). Chosen by configuration: MAIL_OUTBOX_DIR set means the folder."""
+"""Where the run's e-mails go: SMTP (smtplib, one connection per sender thread), or a folder of
+.eml files (the demo's outbox). Chosen by configuration: MAIL_OUTBOX_DIR set means the folder.
+The relay is the creditor's own where it has one (`portal.settings.outside_parts`), else the
+installation's MAIL_* variables."""
 import os
 import smtplib
 from contextlib import contextmanager
@@ -7,7 +9,7 @@ from email.utils import parseaddr
 
 from flask import current_app
 
-from portal.extensions import mail
+from portal.settings import outside_parts
 
 
 class DeliveryError(RuntimeError):
@@ -20,38 +22,52 @@ class MessageRejected(Exception):
 
 
 class SmtpTransport:
-    def __init__(self, app):
-        self.where = f"{app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}"
-        self.timeout = app.config.get("MAIL_TIMEOUT", 60)
+    def __init__(self, relay, timeout=60):
+        self.relay = relay  # server, port, username, password, use_tls, use_ssl
+        self.where = f"{relay['server']}:{relay['port']}"
+        # A relay that stops answering is an outage after MAIL_TIMEOUT seconds, not a run that
+        # waits forever.
+        self.timeout = timeout
+
+    def _open(self):
+        relay = self.relay
+        kind = smtplib.SMTP_SSL if relay.get("use_ssl") else smtplib.SMTP
+        host = kind(relay["server"], relay["port"], timeout=self.timeout)
+        try:
+            if relay.get("use_tls"):
+                host.starttls()
+            if relay.get("username") and relay.get("password"):
+                host.login(relay["username"], relay["password"])
+        except BaseException:
+            host.close()
+            raise
+        return host
 
     @contextmanager
     def connect(self):
         try:
-            connection = mail.connect().__enter__()
-            # A relay that stops answering is an outage after MAIL_TIMEOUT seconds, not a run
-            # that waits forever.
-            connection.host.sock.settimeout(self.timeout)
+            host = self._open()
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"cannot reach the mail server {self.where}: {exc}") from exc
         try:
-            yield _SmtpSender(connection, self.where)
+            yield _SmtpSender(host, self.where)
         finally:
             try:
-                connection.__exit__(None, None, None)
+                host.quit()
             except (OSError, smtplib.SMTPException):
-                pass
+                host.close()
 
 
 class _SmtpSender:
-    def __init__(self, connection, where):
-        self.connection, self.where = connection, where
+    def __init__(self, host, where):
+        self.host, self.where = host, where
 
     def send(self, message):
         """Send a mime.Outgoing over the batch's connection; return {address: refusal} for the
         recipients refused when others were accepted."""
         envelope_from = parseaddr(message.sender)[1]
         try:
-            refused = self.connection.host.sendmail(envelope_from, message.recipients,
+            refused = self.host.sendmail(envelope_from, message.recipients,
                                                     message.as_bytes())
             return {addr: f"{code} {_text(answer)}" for addr, (code, answer) in refused.items()}
         except smtplib.SMTPRecipientsRefused as exc:
@@ -100,4 +116,4 @@ def transport_for(app=None):
     if folder:
         return OutboxTransport(folder if os.path.isabs(folder)
                                else os.path.join(app.instance_path, folder))
-    return SmtpTransport(app)
+    return SmtpTransport(outside_parts().mail, app.config.get("MAIL_TIMEOUT", 60))

@@ -17,6 +17,7 @@ from portal import clock, create_app
 from portal.config import TestConfig
 from portal.extensions import db
 from portal.models import Customer, Invoice
+from portal.settings import ensure_creditor
 
 PG_URL = os.environ.get("RELANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_reason = None
@@ -117,6 +118,8 @@ def _make_app(url, smtp_port=1, **overrides):
     with app.app_context():
         db.drop_all()
         db.create_all()
+        ensure_creditor()  # as `flask init-db` makes it: the first creditor, from CREDITOR_*
+        db.session.commit()
     return app
 
 

@@ -1,25 +1,53 @@
-"""The accountant's back office under /admin/: nothing without login, admin pages by role."""
+"""The accountant's back office under /admin/: nothing without login; each page works for one
+of the creditors the user is granted (chosen with the switcher, kept in the session), and every
+query sees that creditor's rows only (`portal.tenancy`); admin pages by the role held there."""
 from functools import wraps
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
+
+from .. import tenancy
+from ..users import granted
 
 bp = Blueprint("backoffice", __name__, url_prefix="/admin")
 PUBLIC = {"backoffice.login"}
+# Pages that work for no creditor in particular (a user with no grant can still leave).
+ANY_CREDITOR = {"backoffice.logout", "backoffice.language", "backoffice.switch_creditor",
+                "backoffice.overview"}
 
 
 @bp.before_request
 def require_login():
-    if request.endpoint in PUBLIC or current_user.is_authenticated:
+    if request.endpoint in PUBLIC:
         return None
-    return redirect(url_for("backoffice.login", next=request.full_path.rstrip("?")))
+    if not current_user.is_authenticated:
+        return redirect(url_for("backoffice.login", next=request.full_path.rstrip("?")))
+    return _work_for_a_creditor()
+
+
+def _work_for_a_creditor():
+    """Scope the request to the creditor chosen in the session, if the user is granted it;
+    else to the first one they are granted."""
+    grants = granted(current_user)
+    g.grants = grants
+    if not grants:
+        if request.endpoint in ANY_CREDITOR:
+            return None
+        return render_template("backoffice/no_creditor.html"), 403
+    chosen = session.get("creditor")
+    if chosen not in grants:
+        chosen = session["creditor"] = min(grants)
+    tenancy.enter(chosen)
+    g.creditor_role = grants[chosen]
+    return None
 
 
 @bp.context_processor
 def words():
     """`say(kind, code)` in every back-office template: states and codes as people read them."""
+    from ..settings import creditor
     from .timeline import say
-    return {"say": say}
+    return {"say": say, "relance_creditor": creditor}
 
 
 def page_of(items, size):
@@ -32,7 +60,7 @@ def page_of(items, size):
 def admin_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if current_user.role != "admin":
+        if g.get("creditor_role") != "admin":
             abort(403)
         return view(*args, **kwargs)
     return wrapper

@@ -39,6 +39,11 @@ class LanguageForm(FlaskForm):
     next = HiddenField()
 
 
+class CreditorForm(FlaskForm):
+    """The creditor to work for, among the user's (choices set by the view)."""
+    creditor = SelectField(_l("Creditor"), choices=[], validators=[DataRequired()])
+
+
 class PauseForm(FlaskForm):
     until = DateField(_l("Suspend reminders until"), validators=[Optional()])
 

@@ -8,14 +8,15 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import select, update
 
-from reminders.run import REVIEW_SETTING, preview
+from reminders.run import preview
 from reminders.schedule import calendar_for
 
 from .. import clock
 from ..extensions import db
 from ..imports import parse_date
 from ..ledger import place_hold, release_hold
-from ..models import Customer, Hold, Instalment, Invoice, Reminder, get_setting, set_setting
+from ..models import Customer, Hold, Instalment, Invoice, Reminder
+from ..settings import review_before_sending, set_review_before_sending
 from ..settings import creditor, current as current_settings
 from . import bp, page_of
 from .forms import PostForm
@@ -93,7 +94,7 @@ def preview_page():
     shown, page, pages = page_of(rows, PREVIEW_PAGE)
     return render_template("backoffice/preview.html", as_of=as_of, total=len(rows),
                            summary=sorted(summary.items()), page=page, pages=pages, rows=shown,
-                           review=get_setting(REVIEW_SETTING) == "on", waiting=waiting,
+                           review=review_before_sending(), waiting=waiting,
                            form=PostForm())
 
 
@@ -129,10 +130,10 @@ def release(hold_id):
 @bp.post("/settings/review")
 def review_switch():
     _checked()
-    value = "on" if request.form.get("review") == "on" else "off"
-    set_setting(REVIEW_SETTING, value)
+    on = request.form.get("review") == "on"
+    set_review_before_sending(on)
     db.session.commit()
-    flash(_("Review before sending: on") if value == "on" else _("Review before sending: off"),
+    flash(_("Review before sending: on") if on else _("Review before sending: off"),
           "success")
     return redirect(url_for(".preview_page"))
 

@@ -237,6 +237,7 @@ WORDS = {
                "import": _l("import")},
     "method": {"card": _l("card"), "sepa_debit": _l("SEPA Direct Debit")},
     "hold": HOLDS,
+    "role": {"accountant": _l("accountant"), "admin": _l("administrator")},
 }
 
 

@@ -6,27 +6,30 @@ import posixpath
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import (Response, abort, flash, has_request_context, redirect, render_template,
-                   request, url_for)
+from flask import (Response, abort, flash, g, has_request_context, redirect, render_template,
+                   request, session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from reminders.transport import DeliveryError, MessageRejected
 
-from .. import clock
+from .. import clock, tenancy
 from ..debtor.mailer import send_plan_decision
 from ..extensions import db
 from ..i18n import plain_amount
-from ..models import Customer, Event, InstalmentPlan, Invoice, User
+from ..models import CreditorGrant, Customer, Event, InstalmentPlan, Invoice, User
 from ..answers import AnswerError
 from ..plans import PlanConflict, approve, counter, reject
-from ..users import authenticate, end_sessions, start_attempt, too_many_failures
+from ..users import (authenticate, end_sessions, granted_creditors, start_attempt,
+                     too_many_failures)
 from . import admin_required, bp, page_of
-from .forms import LANGUAGE_NAMES, DecisionForm, LanguageForm, LoginForm, PostForm
+from .forms import (LANGUAGE_NAMES, CreditorForm, DecisionForm, LanguageForm, LoginForm,
+                    PostForm)
 from .inbox import inbox_items
 from .timeline import describe
-from .metrics import BUCKET_LABELS, BUCKETS, bucket, csv_safe, dashboard, open_balances
+from .metrics import (BUCKET_LABELS, BUCKETS, aging, bucket, csv_safe, dashboard,
+                      open_balances)
 
 
 INBOX_PAGE = 100
@@ -35,8 +38,14 @@ INBOX_PAGE = 100
 @bp.app_context_processor
 def _header_forms():
     if has_request_context() and request.blueprint == "backoffice":
-        return {"logout_form": PostForm(), "language_names": LANGUAGE_NAMES,
-                "language_form": LanguageForm(formdata=None, next=_this_page())}
+        words = {"logout_form": PostForm(), "language_names": LANGUAGE_NAMES,
+                 "language_form": LanguageForm(formdata=None, next=_this_page()),
+                 "creditor_role": g.get("creditor_role"), "my_creditors": []}
+        if len(g.get("grants") or ()) > 1:  # the switcher: only for who has a choice
+            words["my_creditors"] = granted_creditors(current_user)
+            words["creditor_form"] = CreditorForm(formdata=None)
+            words["chosen_creditor"] = tenancy.current_id()
+        return words
     return {}
 
 
@@ -172,8 +181,38 @@ def decide(plan_id):
 @bp.get("/users")
 @admin_required
 def users():
-    return render_template("backoffice/users.html", users=db.session.scalars(
-        select(User).order_by(User.email)).all())
+    """Who may work for this creditor, with the role each holds here."""
+    rows = db.session.execute(
+        select(User, CreditorGrant.role).join(CreditorGrant, CreditorGrant.user_id == User.id)
+        .where(CreditorGrant.creditor_id == tenancy.current_id()).order_by(User.email)).all()
+    return render_template("backoffice/users.html", users=rows)
+
+
+@bp.post("/creditor")
+def switch_creditor():
+    """Work for another of the user's creditors (the switcher in the header)."""
+    form = CreditorForm()
+    form.creditor.choices = [(str(c), str(c)) for c in g.grants]
+    if not form.validate_on_submit():
+        abort(400)
+    session["creditor"] = int(form.creditor.data)
+    return redirect(url_for("backoffice.inbox"))
+
+
+@bp.get("/creditors")
+def overview():
+    """Every creditor the user may see: what is owed, overdue, and waiting for a human."""
+    rows = []
+    for creditor in granted_creditors(current_user):
+        with tenancy.scope(creditor.id):
+            today = clock.today()
+            owed = aging(today)
+            rows.append({"creditor": creditor, "outstanding": sum(owed.values()),
+                         "overdue": sum(v for k, v in owed.items() if k != "not_due"),
+                         "waiting": len(inbox_items(today)),
+                         "role": g.grants[creditor.id]})
+    return render_template("backoffice/overview.html", rows=rows,
+                           chosen=session.get("creditor"), form=CreditorForm())
 
 
 @bp.get("/dashboard")

@@ -19,6 +19,7 @@ from ..settings import creditor
 from ..documents import invoice_copy_pdf
 from ..extensions import db
 from ..ledger import lock_customer, record_event
+from .. import tenancy
 from ..links import LinkExpired, LinkInvalid, verify_token
 from ..payments.gateways import gateway_for
 from ..payments.ledger import customer_credit_cents
@@ -51,12 +52,15 @@ def load_customer():
     g.expired_customer_id = None
     try:
         g.customer = verify_token(g.token)
+        tenancy.enter(g.customer.creditor_id)  # every query below: this creditor's rows only
     except LinkExpired as exc:
         g.customer, g.expired_customer_id = None, exc.customer_id
+        tenancy.enter(exc.creditor_id if exc.creditor_id is not None else tenancy.NOBODY)
         if request.endpoint != "debtor.renew":
             return render_template("debtor/expired.html", form=ActionForm()), 410
     except LinkInvalid:
         g.customer = None
+        tenancy.enter(tenancy.NOBODY)
         return render_template("debtor/invalid.html"), 404
     finally:
         refresh()  # the language depends on the link's customer: decide it from here on

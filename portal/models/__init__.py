@@ -6,10 +6,10 @@ from .ledger import (PAID_CENTS, Allocation, Customer, Event, Hold, Invoice, Pay
                      ProcessedEvent)
 from .plans import Instalment, InstalmentPlan, plan_invoice
 from .reminders import Reminder, SentMessage, Task
-from .settings import Creditor, SettingsRevision
-from .staff import LoginAttempt, Setting, User, get_setting, set_setting
+from .settings import ApiToken, Creditor, CreditorGrant, SettingsRevision
+from .staff import LoginAttempt, User
 
 __all__ = ["Money", "UTCDateTime", "utcnow", "PAID_CENTS", "Allocation", "Customer", "Event",
            "Hold", "Invoice", "Payment", "ProcessedEvent", "Instalment", "InstalmentPlan",
-           "plan_invoice", "Reminder", "SentMessage", "Task", "Creditor", "SettingsRevision", "LoginAttempt", "Setting", "User",
-           "get_setting", "set_setting"]
+           "plan_invoice", "Reminder", "SentMessage", "Task", "ApiToken", "Creditor", "CreditorGrant", "SettingsRevision",
+           "LoginAttempt", "User"]

@@ -5,6 +5,10 @@ from sqlalchemy import BigInteger
 from sqlalchemy.types import DateTime, TypeDecorator
 
 
+# Where `portal.tenancy` keeps the creditor a request or run step works for (on flask.g).
+TENANT_KEY = "relance_creditor"
+
+
 def utcnow():
     return datetime.now(timezone.utc)
 

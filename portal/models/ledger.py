@@ -3,14 +3,28 @@ the holds that stop reminders, the provider events already applied, and the debt
 from sqlalchemy import BigInteger, Index, UniqueConstraint, cast, func, select, text
 from sqlalchemy.orm import column_property
 
+from flask import g, has_app_context
+
 from ..extensions import db
-from .base import Money, UTCDateTime, utcnow
+from .base import TENANT_KEY, Money, UTCDateTime, utcnow
+
+
+def _scope_creditor(context):
+    """A new customer's creditor when the caller did not name it: the one this request or run
+    step works for (portal.tenancy), else the first creditor (a one-creditor installation)."""
+    creditor_id = g.get(TENANT_KEY) if has_app_context() else None
+    if creditor_id:
+        return creditor_id
+    return context.connection.execute(text("SELECT min(id) FROM creditor")).scalar()
 
 
 class Customer(db.Model):
     __tablename__ = "customer"
     id = db.Column(db.Integer, primary_key=True)
-    ref = db.Column(db.String(64), nullable=False, unique=True)
+    # Whose debtor this is: every other row of the ledger belongs to a creditor through it.
+    creditor_id = db.Column(db.ForeignKey("creditor.id"), nullable=False, index=True,
+                            default=_scope_creditor)
+    ref = db.Column(db.String(64), nullable=False)
     name = db.Column(db.String(200), nullable=False)
     email = db.Column(db.String(320), nullable=False)
     phone = db.Column(db.String(40))
@@ -29,15 +43,27 @@ class Customer(db.Model):
 
     # Loaded only when asked for: a link check loads the customer, not every invoice.
     invoices = db.relationship("Invoice", back_populates="customer", order_by="Invoice.due_date")
+    __table_args__ = (UniqueConstraint("creditor_id", "ref", name="uq_customer_creditor_ref"),)
 
     def __repr__(self):
         return f"<Customer {self.ref}>"
 
 
+def _customers_creditor(context):
+    """A new invoice's or payment's creditor when the caller did not name it: its customer's."""
+    customer_id = context.get_current_parameters().get("customer_id")
+    return context.connection.execute(
+        select(Customer.__table__.c.creditor_id)
+        .where(Customer.__table__.c.id == customer_id)).scalar()
+
+
 class Invoice(db.Model):
     __tablename__ = "invoice"
     id = db.Column(db.Integer, primary_key=True)
-    number = db.Column(db.String(64), nullable=False, unique=True)
+    # Its customer's creditor, kept on the row so that numbers are unique per creditor.
+    creditor_id = db.Column(db.ForeignKey("creditor.id"), nullable=False,
+                            default=_customers_creditor)
+    number = db.Column(db.String(64), nullable=False)
     customer_id = db.Column(db.ForeignKey("customer.id"), nullable=False, index=True)
     issue_date = db.Column(db.Date, nullable=False)
     due_date = db.Column(db.Date, nullable=False)
@@ -49,7 +75,10 @@ class Invoice(db.Model):
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     customer = db.relationship("Customer", back_populates="invoices")
-    __table_args__ = (Index("ix_invoice_status_due", "status", "due_date"),)
+    __table_args__ = (Index("ix_invoice_status_due", "status", "due_date"),
+                      # The run's scan, one creditor at a time, in invoice order.
+                      Index("ix_invoice_creditor_status", "creditor_id", "status"),
+                      UniqueConstraint("creditor_id", "number", name="uq_invoice_creditor_number"))
 
     @property
     def balance_cents(self):
@@ -65,9 +94,12 @@ class Invoice(db.Model):
 class Payment(db.Model):
     __tablename__ = "payment"
     id = db.Column(db.Integer, primary_key=True)
+    creditor_id = db.Column(db.ForeignKey("creditor.id"), nullable=False,
+                            default=_customers_creditor)
     customer_id = db.Column(db.ForeignKey("customer.id"), nullable=False, index=True)
     source = db.Column(db.String(16), nullable=False)  # stripe, demo, api, csv, import
-    # Unique per source: a bank reference can never pass for a Stripe session or an import.
+    # Unique per creditor and source: a bank reference can never pass for a Stripe session or
+    # an import, and two creditors' accounting tools may both number a payment "1".
     external_id = db.Column(db.String(255), nullable=False)
     amount_cents = db.Column(Money, nullable=False)
     currency = db.Column(db.String(3), nullable=False, default="EUR")
@@ -91,7 +123,8 @@ class Payment(db.Model):
     allocations = db.relationship("Allocation", back_populates="payment", lazy="selectin",
                                   cascade="all, delete-orphan")
     __table_args__ = (
-        UniqueConstraint("source", "external_id", name="uq_payment_source_external_id"),
+        UniqueConstraint("creditor_id", "source", "external_id",
+                         name="uq_payment_creditor_source_external_id"),
         Index("uq_payment_open_checkout", "checkout_key", unique=True,
               postgresql_where=text("state = 'created'"), sqlite_where=text("state = 'created'")),
     )

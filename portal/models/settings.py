@@ -10,8 +10,9 @@ from .base import UTCDateTime, utcnow
 
 
 class Creditor(db.Model):
-    """Identity on every e-mail, letter and portal page, and where "today" and holidays come
-    from. One row today (made from the CREDITOR_* variables); several with multi-creditor."""
+    """A company whose receivables are chased: it owns its debtors, invoices, payments and
+    settings. Identity on every e-mail, letter and portal page, and where "today" and holidays
+    come from. The first one is made from the CREDITOR_* variables."""
 
     __tablename__ = "creditor"
     id = db.Column(db.Integer, primary_key=True)
@@ -30,6 +31,21 @@ class Creditor(db.Model):
     holiday_country = db.Column(db.String(2), nullable=False, default="FR")
     language = db.Column(db.String(2), nullable=False, default="fr")
     logo = db.Column(db.LargeBinary)  # PNG or JPEG shown on the portal and letters
+    logo_type = db.Column(db.String(16))  # image/png, image/jpeg
+    colour = db.Column(db.String(7), nullable=False, default="", server_default="")  # #1f5f8b
+    signature = db.Column(db.String(500), nullable=False, default="", server_default="")
+    # Outside parts of its own; None: the installation's (MAIL_*, STRIPE_* variables) for the
+    # first creditor, none at all (no online payment) for the others.
+    mail_server = db.Column(db.String(255))
+    mail_port = db.Column(db.Integer)
+    mail_username = db.Column(db.String(255))
+    mail_password = db.Column(db.String(255))
+    mail_use_tls = db.Column(db.Boolean)
+    stripe_secret_key = db.Column(db.String(255))
+    stripe_webhook_secret = db.Column(db.String(255))
+    # The accountant releases each planned reminder before it goes out.
+    review_before_sending = db.Column(db.Boolean, nullable=False, default=False,
+                                      server_default=db.false())
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     @property
@@ -54,3 +70,31 @@ class SettingsRevision(db.Model):
     changes = db.Column(db.JSON, nullable=False, default=list)  # ["path: before -> after", ...]
 
     __table_args__ = (UniqueConstraint("creditor_id", "number", name="uq_settings_revision_number"),)
+
+
+class CreditorGrant(db.Model):
+    """A back-office user's access to one creditor, with a role there (accountant or admin)."""
+
+    __tablename__ = "creditor_grant"
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("user_account.id"), nullable=False)
+    creditor_id = db.Column(db.ForeignKey("creditor.id"), nullable=False, index=True)
+    role = db.Column(db.String(16), nullable=False, default="accountant")
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    creditor = db.relationship("Creditor")
+    __table_args__ = (UniqueConstraint("user_id", "creditor_id", name="uq_creditor_grant_user"),)
+
+
+class ApiToken(db.Model):
+    """A bearer token of the JSON API, for one creditor: only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id = db.Column(db.Integer, primary_key=True)
+    creditor_id = db.Column(db.ForeignKey("creditor.id"), nullable=False, index=True)
+    digest = db.Column(db.String(64), nullable=False, unique=True)
+    prefix = db.Column(db.String(12), nullable=False)  # shown to tell tokens apart
+    label = db.Column(db.String(120), nullable=False, default="")
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    revoked_at = db.Column(UTCDateTime)
+    last_used_at = db.Column(UTCDateTime)

@@ -4,9 +4,10 @@ import secrets
 from dataclasses import dataclass
 
 import stripe
-from flask import current_app, url_for
+from flask import current_app, has_app_context, url_for
 
 from ..extensions import db
+from ..settings import outside_parts
 from ..models import Payment
 from .ledger import transition
 
@@ -24,10 +25,10 @@ class GatewayError(RuntimeError):
 class StripeGateway:
     name = "stripe"
 
-    def __init__(self, config):
+    def __init__(self, config, secret_key):
         base = config.get("STRIPE_API_BASE")
         self.real = not base  # parameters only real Stripe knows are sent only to real Stripe
-        self.client = stripe.StripeClient(config["STRIPE_SECRET_KEY"],
+        self.client = stripe.StripeClient(secret_key,
                                           base_addresses={"api": base} if base else {})
 
     def _call(self, what, *args, **kwargs):
@@ -161,9 +162,13 @@ class NoGateway:
 
 
 def gateway_for(app=None):
+    """The creditor's Stripe account (its own keys, or the STRIPE_* variables for the first
+    creditor), else the demo's checkout where PAYMENTS_DEMO is on, else none."""
     app = app or current_app
-    if app.config.get("STRIPE_SECRET_KEY"):
-        return StripeGateway(app.config)
+    secret_key = (outside_parts().stripe_secret_key if has_app_context()
+                  else app.config.get("STRIPE_SECRET_KEY"))
+    if secret_key:
+        return StripeGateway(app.config, secret_key)
     if app.config.get("PAYMENTS_DEMO"):
         return DemoGateway()
     return NoGateway()

@@ -71,7 +71,7 @@ def start_checkout(customer, invoices_and_amounts, source, external_id, plan_id=
         for older in overlapping_checkouts(customer, invoices_and_amounts):
             transition(older, "cancelled", clock.today(), actor="debtor",
                        reason="replaced by a newer checkout")
-    payment = Payment(customer_id=customer.id, source=source, external_id=external_id,
+    payment = Payment(creditor_id=customer.creditor_id, customer_id=customer.id, source=source, external_id=external_id,
                       state="created", received_on=received_on or clock.today(),
                       instalment_plan_id=plan_id,
                       checkout_key=checkout_key(customer, invoices_and_amounts) if checkout

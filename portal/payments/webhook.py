@@ -1,14 +1,21 @@
-"""The Stripe webhook endpoint (web layer): verify, record each event once, hand it to events."""
+"""The Stripe webhook endpoints (web layer): verify, record each event once, hand it to events.
+
+Each creditor has its own Stripe account and endpoint, `/stripe/webhook/<slug>`, checked with
+its own signing secret; the request then sees that creditor's rows only (`portal.tenancy`), so
+an event signed for creditor A and posted to B's URL is refused (400), and one of A's can never
+touch B's payments. `/stripe/webhook` is the first creditor's (STRIPE_WEBHOOK_SECRET)."""
 import json
 import time
 
 import stripe
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
+from .. import clock, tenancy
 from ..extensions import db
-from ..models import ProcessedEvent
+from ..models import Creditor, ProcessedEvent
+from ..settings import outside_parts
 from .events import Malformed, handle, text_id
 
 bp = Blueprint("payments", __name__)
@@ -19,7 +26,7 @@ def _error(status, code, message):
     return {"error": {"code": code, "message": message, "fields": {}}}, status
 
 
-def _verified_body():
+def _verified_body(secret):
     """The body as text once Stripe's signature over it is checked (recent, not from the
     future); raises ValueError with the reason."""
     try:
@@ -27,7 +34,6 @@ def _verified_body():
     except UnicodeDecodeError:
         raise ValueError("the body is not UTF-8") from None
     header = request.headers.get("Stripe-Signature")
-    secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
     try:
         stripe.WebhookSignature.verify_header(body, header, secret, tolerance=TOLERANCE)
         signed_at, _ = stripe.WebhookSignature._get_timestamp_and_signatures(header, "v1")
@@ -58,14 +64,25 @@ def _envelope(body):
 
 
 @bp.post("/stripe/webhook")
-def stripe_webhook():
+@bp.post("/stripe/webhook/<slug>")
+def stripe_webhook(slug=None):
     """Verify the signature, apply each event id once, answer 2xx so Stripe stops retrying.
     A signed event that cannot be read is answered 400 (nothing to record it by); one whose
     object is malformed is recorded as ignored, with the reason, and answered 200."""
-    if not current_app.config.get("STRIPE_WEBHOOK_SECRET"):
-        return _error(503, "webhooks_disabled", "Set STRIPE_WEBHOOK_SECRET on the server.")
+    found = db.session.scalar(
+        select(Creditor.id).where(Creditor.slug == slug[:64]) if slug is not None
+        else select(Creditor.id).order_by(Creditor.id).limit(1))
+    if found is None:
+        return _error(404, "unknown_creditor", "No creditor has this webhook address; copy "
+                                               "it from `flask creditors list`.")
+    tenancy.enter(found)
+    secret = outside_parts().stripe_webhook_secret
+    if not secret:
+        return _error(503, "webhooks_disabled", "This creditor has no Stripe webhook secret: "
+                      "set it with `flask creditors set SLUG --stripe-webhook-secret whsec_...` "
+                      "(or STRIPE_WEBHOOK_SECRET for the first creditor).")
     try:
-        event_id, kind, obj = _envelope(_verified_body())
+        event_id, kind, obj = _envelope(_verified_body(secret))
     except Malformed as exc:
         return _error(400, "malformed_event", f"Webhook refused: {exc}")
     except ValueError as exc:

@@ -16,6 +16,7 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import defer
 
+from .. import tenancy
 from ..extensions import db
 from ..models import Creditor, Customer, SettingsRevision
 from .defaults import default_document
@@ -25,7 +26,8 @@ from .policies import CHANNELS, TIERS, Level, Policy, habit_shift
 
 __all__ = ["CHANNELS", "TIERS", "Level", "Policy", "Settings", "SettingsInvalid", "current",
            "creditor", "habit_shift", "policy_for", "save", "revert", "revisions",
-           "default_document", "ensure_creditor", "shipped", "mail_identity", "editable"]
+           "default_document", "ensure_creditor", "shipped", "mail_identity", "editable",
+           "outside_parts", "review_before_sending", "set_review_before_sending"]
 
 _parsed = {}  # (revision id, created_at) -> Settings; revisions never change once saved
 _defaults = []
@@ -71,28 +73,35 @@ def _facts(row):
 
 
 def _load():
-    """The creditor and its newest revision's (id, created_at), in one statement per request
-    (the portal page counts its queries), kept on `g` for the rest of it."""
-    if has_app_context() and "relance_state" in g:
-        return g.relance_state
-    found = db.session.execute(
-        select(*(getattr(Creditor, k) for k in IDENTITY), _newest(SettingsRevision.id),
-               _newest(SettingsRevision.created_at))
-        .order_by(Creditor.id).limit(1)).first()
+    """The creditor this context works for (`portal.tenancy`; unscoped: the first one) and its
+    newest revision's (id, created_at), in one statement per request and creditor (the portal
+    page counts its queries), kept on `g` for the rest of it."""
+    creditor_id = tenancy.current_id()
+    cache = g.setdefault("relance_state", {}) if has_app_context() else {}
+    if creditor_id in cache:
+        return cache[creditor_id]
+    first = select(func.min(Creditor.id)).scalar_subquery()
+    query = select(*(getattr(Creditor, k) for k in IDENTITY), _newest(SettingsRevision.id),
+                   _newest(SettingsRevision.created_at), *(getattr(Creditor, k) for k in OWN),
+                   Creditor.id == first)
+    query = (query.where(Creditor.id == creditor_id) if creditor_id is not None
+             else query.order_by(Creditor.id).limit(1))
+    found = db.session.execute(query).first()
     if found is None:  # before `flask init-db` wrote it: the CREDITOR_* variables
-        state = (_facts(creditor_from_config(current_app.config)), None)
+        state = (_facts(creditor_from_config(current_app.config)), None, _outside({}, True))
     else:
-        *identity, revision_id, created_at = found
+        identity, (revision_id, created_at) = found[:len(IDENTITY)], found[len(IDENTITY):][:2]
         row = CreditorFacts(**dict(zip(IDENTITY, identity)))
-        state = (row, (revision_id, created_at) if revision_id is not None else None)
-    if has_app_context():
-        g.relance_state = state
+        own = dict(zip(OWN, found[len(IDENTITY) + 2:]))
+        state = (row, (revision_id, created_at) if revision_id is not None else None,
+                 _outside(own, bool(found[-1])))
+    cache[creditor_id] = state
     return state
 
 
 def creditor():
-    """The creditor's identity (one creditor per installation until multi-creditor); before
-    the first `flask init-db` wrote its row, the CREDITOR_* variables."""
+    """The identity of the creditor this context works for (unscoped: the first creditor);
+    before the first `flask init-db` wrote its row, the CREDITOR_* variables."""
     return _load()[0]
 
 
@@ -101,6 +110,59 @@ def mail_identity(row=None):
     installation's MAIL_DEFAULT_SENDER and the creditor's e-mail."""
     row = row or creditor()
     return (row.sender or current_app.config["MAIL_DEFAULT_SENDER"], row.reply_to or row.email)
+
+
+@dataclass(frozen=True)
+class OutsideParts:
+    """The creditor's own mail relay and Stripe account. Kept apart from its identity, which
+    templates see: a secret never reaches a page or a message."""
+    mail: dict  # server, port, username, password, use_tls, use_ssl
+    stripe_secret_key: str
+    stripe_webhook_secret: str
+
+
+OWN = ("mail_server", "mail_port", "mail_username", "mail_password", "mail_use_tls",
+       "stripe_secret_key", "stripe_webhook_secret")
+
+
+def _outside(own, first):
+    """The creditor's own outside parts (columns OWN), completed from the installation's
+    variables as `outside_parts` says."""
+    config = current_app.config
+    if own.get("mail_server"):
+        mail = {"server": own["mail_server"], "port": own["mail_port"] or 25,
+                "username": own["mail_username"], "password": own["mail_password"],
+                "use_tls": bool(own["mail_use_tls"]), "use_ssl": False}
+    else:
+        mail = {"server": config["MAIL_SERVER"], "port": config["MAIL_PORT"],
+                "username": config.get("MAIL_USERNAME"), "password": config.get("MAIL_PASSWORD"),
+                "use_tls": config.get("MAIL_USE_TLS", False),
+                "use_ssl": config.get("MAIL_USE_SSL", False)}
+    stripe_key = own.get("stripe_secret_key") or (
+        config.get("STRIPE_SECRET_KEY") if first else "") or ""
+    webhook = own.get("stripe_webhook_secret") or (
+        config.get("STRIPE_WEBHOOK_SECRET") if first else "") or ""
+    return OutsideParts(mail, stripe_key, webhook)
+
+
+def outside_parts():
+    """Where the creditor's e-mails go and which Stripe account takes its payments: its own
+    (`flask creditors set`), else, for the first creditor, the installation's MAIL_* and
+    STRIPE_* variables; another creditor without its own Stripe keys takes no online payment
+    (its debtors pay by transfer) and sends through the installation's relay. Read with the
+    identity, in the same statement."""
+    return _load()[2]
+
+
+def review_before_sending():
+    """Whether this creditor's planned reminders wait for the accountant's release."""
+    return bool(db.session.scalar(select(Creditor.review_before_sending)
+                                  .where(Creditor.id == creditor().id)))
+
+
+def set_review_before_sending(on):
+    db.session.execute(update(Creditor).where(Creditor.id == ensure_creditor().id)
+                       .values(review_before_sending=bool(on)))
 
 
 def creditor_from_config(config):
@@ -115,7 +177,11 @@ def creditor_from_config(config):
 
 
 def ensure_creditor():
-    """The creditor row, written from the CREDITOR_* variables when there is none yet."""
+    """The row of the creditor this context works for (unscoped: the first one), written from
+    the CREDITOR_* variables when there is none yet."""
+    creditor_id = tenancy.current_id()
+    if creditor_id is not None:
+        return db.session.get(Creditor, creditor_id)
     row = db.session.scalar(select(Creditor).order_by(Creditor.id).limit(1))
     if row is None:
         row = creditor_from_config(current_app.config)
@@ -164,6 +230,7 @@ def policy_for(tier="standard", name=None):
 def revisions(limit=50):
     """The newest revisions, for the history (their documents are not loaded)."""
     return db.session.scalars(select(SettingsRevision).options(defer(SettingsRevision.document))
+                              .where(SettingsRevision.creditor_id == creditor().id)
                               .order_by(SettingsRevision.number.desc()).limit(limit)).all()
 
 
@@ -180,8 +247,10 @@ def save(document, author, note="", identity=None):
     it put in force, so that reverting brings an IBAN back too); returns the revision, or None
     when nothing changed. Saves one at a time: the creditor row is locked first."""
     parsed = parse(document)  # raises SettingsInvalid, nothing written
+    owner = ensure_creditor()
     in_use = db.session.execute(
-        select(Customer.policy, func.count()).where(Customer.policy.is_not(None))
+        select(Customer.policy, func.count()).where(Customer.policy.is_not(None),
+                                                    Customer.creditor_id == owner.id)
         .group_by(Customer.policy)).all()
     gone = [(name, count) for name, count in in_use if name not in parsed.policies]
     if gone:
@@ -190,7 +259,6 @@ def save(document, author, note="", identity=None):
                                for name, count in gone])
     # A copy: the caller may go on changing its dict; a saved revision never changes.
     document = copy.deepcopy({k: v for k, v in document.items() if k != "creditor"})
-    owner = ensure_creditor()
     # An UPDATE that changes nothing: a row lock on PostgreSQL, the write lock on SQLite, so
     # that two saves at once take their revision numbers one after the other.
     db.session.execute(update(Creditor).where(Creditor.id == owner.id)
@@ -205,7 +273,8 @@ def save(document, author, note="", identity=None):
             setattr(owner, key, value)
     if not changes:
         return None
-    number = db.session.scalar(select(func.max(SettingsRevision.number))) or 0
+    number = db.session.scalar(select(func.max(SettingsRevision.number))
+                               .where(SettingsRevision.creditor_id == owner.id)) or 0
     if number == 0:  # the shipped settings become revision 1, so that they can be put back
         db.session.add(SettingsRevision(
             creditor_id=owner.id, number=1, author="relance", note="the shipped settings",
@@ -224,7 +293,8 @@ def save(document, author, note="", identity=None):
 def revert(number, author):
     """Put revision `number`'s settings, and the creditor identity it had, back in force, as
     a new revision."""
-    old = db.session.scalar(select(SettingsRevision).where(SettingsRevision.number == number))
+    old = db.session.scalar(select(SettingsRevision).where(
+        SettingsRevision.number == number, SettingsRevision.creditor_id == creditor().id))
     if old is None:
         raise LookupError(f"no settings revision {number}")
     return save(old.document, author, note=f"back to revision {number}",

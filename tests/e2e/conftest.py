@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db
+from portal.settings import ensure_creditor
 from tests.conftest import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -45,6 +46,8 @@ def live_app(tmp_path, smtp):
                                   "PORTAL_BASE_URL": f"http://127.0.0.1:{port}"})
     with app.app_context():
         db.create_all()
+        ensure_creditor()
+        db.session.commit()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -17,10 +17,24 @@ def test_token_required(client):
         assert response.json["error"]["code"] == "unauthorized"
 
 
-def test_api_disabled_without_token(app, client):
+def test_without_api_token_variable_only_made_tokens_work(app, client):
+    """API_TOKEN unset: the old token stops working, and the answer says how to make one;
+    a token made with `flask api-tokens create` works, until revoked."""
     app.config["API_TOKEN"] = None
     response = client.get("/api/v1/invoices/F-1", headers=AUTH)
-    assert response.status_code == 503 and "API_TOKEN" in response.json["error"]["message"]
+    assert response.status_code == 401
+    assert "flask api-tokens create" in response.json["error"]["message"]
+    made = app.test_cli_runner().invoke(args=["api-tokens", "create", "--label", "Pennylane"])
+    assert made.exit_code == 0, made.output
+    token = made.stdout.splitlines()[0]
+    assert token.startswith("rl_") and len(token) > 40
+    mine = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/invoices/F-1", headers=mine).status_code == 404  # in, no invoice
+    listed = app.test_cli_runner().invoke(args=["api-tokens", "list"])
+    assert token[:10] in listed.output and "Pennylane" in listed.output and "live" in listed.output
+    revoked = app.test_cli_runner().invoke(args=["api-tokens", "revoke", token[:10]])
+    assert revoked.exit_code == 0, revoked.output
+    assert client.get("/api/v1/invoices/F-1", headers=mine).status_code == 401
 
 
 def test_push_invoices_then_read_back(client):

@@ -46,7 +46,8 @@ def test_passwords_are_hashed_and_the_cli_creates_users(app, runner):
                            input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "new@atelier.example"))
-    assert user.role == "admin" and PASSWORD not in user.password_hash
+    assert [(g.creditor.slug, g.role) for g in user.grants] == [("default", "admin")]
+    assert PASSWORD not in user.password_hash
     assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
     short = runner.invoke(args=["users", "create", "x@atelier.example"], input="short\nshort\n")
     assert short.exit_code == 1 and "at least 12 characters" in short.output

@@ -276,8 +276,8 @@ def test_a_heads_up_planned_before_its_level_was_removed_never_goes_out_as_a_rem
     make_invoice(customer, date(2027, 3, 15), 10_000, number="B-9")
     db.session.commit()
     settings.save(settings.default_document(), author="test")
-    from portal.models import Reminder, set_setting
-    set_setting("review_before_sending", "on")  # planned on the 12th, held for review
+    from portal.models import Reminder
+    settings.set_review_before_sending(True)  # planned on the 12th, held for review
     db.session.commit()
     assert sent(any_app, smtp, date(2027, 3, 12)) == []
     document = settings.default_document()
@@ -286,7 +286,7 @@ def test_a_heads_up_planned_before_its_level_was_removed_never_goes_out_as_a_rem
         for tier in policy["tiers"].values():
             tier.get("offsets", {}).pop("0", None)
     settings.save(document, author="test")
-    set_setting("review_before_sending", "off")
+    settings.set_review_before_sending(False)
     db.session.execute(Reminder.__table__.update().values(state="pending"))
     db.session.commit()
     assert sent(any_app, smtp, date(2027, 3, 12)) == []  # dropped, not sent at level 1

@@ -1,0 +1,53 @@
+"""Bearer tokens of the JSON API, one creditor each. The token is shown once, when made; only
+its SHA-256 is stored (a token is 32 random bytes: a salted slow hash would add nothing), so a
+copy of the database gives no access. A revoked token answers 401 at once."""
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ApiToken, utcnow
+
+PREFIX = "rl_"
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def create_token(creditor, label=""):
+    """(the ApiToken row, the token to hand over): the only time the token is seen."""
+    token = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(creditor_id=creditor.id, digest=_digest(token), prefix=token[:10],
+                   label=label[:120])
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
+def token_creditor(token):
+    """The creditor id a presented token works for, or None (unknown, revoked, malformed)."""
+    if not token or len(token) > 200 or not token.isascii():
+        return None
+    digest = _digest(token)
+    row = db.session.scalar(select(ApiToken).where(ApiToken.digest == digest))
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.digest, digest):
+        return None
+    return row.creditor_id
+
+
+def revoke(prefix, creditor):
+    """Revoke the creditor's live tokens starting with `prefix`; returns how many."""
+    rows = db.session.scalars(select(ApiToken).where(
+        ApiToken.creditor_id == creditor.id, ApiToken.revoked_at.is_(None),
+        ApiToken.prefix == prefix[:10])).all()
+    for row in rows:
+        row.revoked_at = utcnow()
+    return len(rows)
+
+
+def tokens(creditor):
+    return db.session.scalars(select(ApiToken).where(ApiToken.creditor_id == creditor.id)
+                              .order_by(ApiToken.created_at)).all()

@@ -1,0 +1,119 @@
+"""Creditors as tenants: every ORM statement sees one creditor's rows only, without asking.
+
+One installation serves several creditors (client companies of an accounting firm). Each
+request or run step works for one creditor at a time: `enter(creditor_id)` (a request: the
+portal link's debtor, the back-office user's chosen creditor, the API token's, the webhook
+URL's) or `scope(creditor_id)` (a block: the run, one creditor after the other). While a
+creditor is set, a `do_orm_execute` hook adds SQLAlchemy's `with_loader_criteria` to every ORM
+SELECT, UPDATE and DELETE (joins, subqueries and `session.get` included): the creditor's own
+column on customers, invoices, payments, settings revisions and API tokens; on the tables that
+hang off a customer (events, holds, reminders, messages, tasks, plans) an EXISTS on that
+customer; on instalments and allocations an EXISTS on their plan or payment. So a forgotten
+`where` cannot show another creditor's row: a page that looks one up by id gets None (a 404).
+
+With no creditor set (CLI commands that span creditors, the overview across a user's
+creditors, migrations), statements are left as written and must filter themselves.
+Inserts are not filtered: a new customer names its creditor; invoices and payments take their
+customer's (`portal.models.ledger._customers_creditor`).
+
+This module imports only the models and the extensions (core layer)."""
+from contextlib import contextmanager
+
+from flask import g, has_app_context
+from sqlalchemy import event, exists, select
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from .models.base import TENANT_KEY
+from .models import (Allocation, ApiToken, Customer, Event, Hold, Instalment, InstalmentPlan,
+                     Invoice, Payment, Reminder, SentMessage, SettingsRevision, Task)
+
+KEY = TENANT_KEY
+NOBODY = 0  # a scope that sees no creditor's rows (an invalid link)
+# Aliases of the Core tables inside the criteria: not filtered again, and never correlated
+# with the same table in the statement they are added to.
+_customer = Customer.__table__.alias("tenant_customer")
+_plan = InstalmentPlan.__table__.alias("tenant_plan")
+_payment = Payment.__table__.alias("tenant_payment")
+
+
+def current_id():
+    """The creditor this context works for, or None (not scoped)."""
+    return g.get(KEY) if has_app_context() else None
+
+
+def enter(creditor_id):
+    """Work for this creditor for the rest of the request (or app context)."""
+    setattr(g, KEY, creditor_id)
+
+
+def leave():
+    g.pop(KEY, None)
+
+
+@contextmanager
+def scope(creditor_id):
+    """Work for this creditor inside the block (None: unscoped), then as before."""
+    before = g.get(KEY)
+    setattr(g, KEY, creditor_id)
+    try:
+        yield
+    finally:
+        setattr(g, KEY, before)
+
+
+@contextmanager
+def unscoped():
+    """Statements across creditors inside the block (callers filter by what the user may see)."""
+    with scope(None):
+        yield
+
+
+def _owned_by_customer(model, creditor_id):
+    return exists().where(_customer.c.id == model.customer_id,
+                          _customer.c.creditor_id == creditor_id).correlate_except(_customer)
+
+
+def _criteria(creditor_id):
+    own = [with_loader_criteria(m, m.creditor_id == creditor_id, include_aliases=True)
+           for m in (Customer, Invoice, Payment, SettingsRevision, ApiToken)]
+    via_customer = [with_loader_criteria(m, _owned_by_customer(m, creditor_id),
+                                         include_aliases=True)
+                    for m in (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan)]
+    return own + via_customer + [
+        with_loader_criteria(Instalment, exists().where(
+            _plan.c.id == Instalment.plan_id, _customer.c.id == _plan.c.customer_id,
+            _customer.c.creditor_id == creditor_id).correlate_except(_plan, _customer),
+            include_aliases=True),
+        with_loader_criteria(Allocation, exists().where(
+            _payment.c.id == Allocation.payment_id, _payment.c.creditor_id == creditor_id)
+            .correlate_except(_payment), include_aliases=True),
+    ]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _filter(state):
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the options of the statement that loaded the row carry over
+    creditor_id = current_id()
+    if creditor_id is not None:
+        state.statement = state.statement.options(*_criteria(creditor_id))
+
+
+def working_id():
+    """The creditor this context works for; unscoped, the first creditor (an installation with
+    one creditor needs no --creditor anywhere)."""
+    creditor_id = current_id()
+    if creditor_id is not None:
+        return creditor_id
+    from .extensions import db
+    from .models import Creditor
+    return db.session.scalar(select(Creditor.id).order_by(Creditor.id).limit(1))
+
+
+def creditor_ids():
+    """Every creditor's id, oldest first (the run goes through them in this order)."""
+    from .extensions import db
+    from .models import Creditor
+    return db.session.scalars(select(Creditor.id).order_by(Creditor.id)).all()
