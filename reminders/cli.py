@@ -47,7 +47,7 @@ def run_command(as_of, dry_run, creditor_slug):
     chosen = find_creditors(creditor_slug, every=True)
     with _progress("Scheduling") as progress:
         results = run_creditors(as_of, dry_run=dry_run, progress=progress,
-                                only=[c.id for c in chosen])
+                                only=[c.id for c in chosen] if creditor_slug else None)
     failed = [r for r in results if not r.ok]
     for result in results:
         if len(results) > 1:

@@ -2,8 +2,14 @@
 
 Memory stays flat: invoices are read in chunks from one ordered query; only active holds (a small
 set) are held in memory. Nothing here writes, so a dry run and the preview use it as is.
+
+One scan serves one creditor (the preview, the back office) or every creditor at once (the run:
+`due_reminders_of`), each invoice decided under its own creditor's `Book`: its date, settings
+and calendar. One scan of a million invoices costs the same whether they belong to one creditor
+or a hundred (bench/reminder_run.py --creditors 100).
 """
 from collections import defaultdict
+from datetime import date
 from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
@@ -34,8 +40,23 @@ class Due(NamedTuple):
     instalment_id: int | None = None
 
 
+class Book(NamedTuple):
+    """What one creditor's invoices are decided under: its date, settings and calendar."""
+    creditor_id: int
+    as_of: date
+    settings: object
+    calendar: object
+
+
+def book(as_of, settings=None):
+    """The Book of the creditor this context works for (portal.tenancy)."""
+    return Book(tenancy.working_id(), as_of, settings or relance_settings.current(),
+                calendar_for(relance_settings.creditor().holiday_country))
+
+
 def load_holds():
-    """{invoice_id: (HoldFact, ...)} for every hold that can still matter."""
+    """{invoice_id: (HoldFact, ...)} for every hold that can still matter (of the creditor this
+    context works for; unscoped, of every creditor)."""
     rows = db.session.execute(
         select(Hold.invoice_id, Hold.kind, Hold.starts_on, Hold.until, Hold.released_at,
                Hold.created_at)
@@ -52,26 +73,29 @@ def open_invoice_count():
                              .where(Invoice.status == "open"))
 
 
-def _invoice_rows():
-    """Every open invoice with its balance, its customer's profile and, per cycle, the last
-    reminder level and date; ordered by invoice so that cycles of one invoice are adjacent."""
-    creditor_id = tenancy.working_id()
-    mine = Customer.__table__.alias("mine")  # this creditor's reminders only
-    sent = (select(Reminder.invoice_id, Reminder.cycle,
-                   func.max(Reminder.level).label("last_level"),
-                   func.max(Reminder.scheduled_for).label("last_on"),
-                   func.max(Reminder.sent_at).label("last_at"))
-            .join(mine, mine.c.id == Reminder.customer_id).where(mine.c.creditor_id == creditor_id)
-            .group_by(Reminder.invoice_id, Reminder.cycle).subquery())
+def _invoice_rows(creditor_ids):
+    """Every open invoice of these creditors with its balance, its customer's profile and, per
+    cycle, the last reminder level and date, and its creditor; ordered by creditor and invoice
+    (so that cycles of one invoice are adjacent), which the index ix_invoice_creditor_scan
+    gives without a sort."""
+    sent = select(Reminder.invoice_id, Reminder.cycle,
+                  func.max(Reminder.level).label("last_level"),
+                  func.max(Reminder.scheduled_for).label("last_on"),
+                  func.max(Reminder.sent_at).label("last_at"))
+    mine = Customer.__table__.alias("mine")  # these creditors' reminders only
+    sent = sent.join(mine, mine.c.id == Reminder.customer_id).where(
+        mine.c.creditor_id.in_(creditor_ids))
+    sent = sent.group_by(Reminder.invoice_id, Reminder.cycle).subquery()
     query = (
         select(Invoice.id, Invoice.customer_id, Invoice.due_date,
                Invoice.total_cents - PAID_CENTS, Customer.tier, Customer.policy,
                Customer.median_days_late, Customer.paused_until,
-               sent.c.cycle, sent.c.last_level, sent.c.last_on, sent.c.last_at)
+               sent.c.cycle, sent.c.last_level, sent.c.last_on, sent.c.last_at,
+               Invoice.creditor_id)
         .join(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(sent, sent.c.invoice_id == Invoice.id)
-        .where(Invoice.status == "open", Invoice.creditor_id == creditor_id)
-        .order_by(Invoice.id)
+        .where(Invoice.status == "open", Invoice.creditor_id.in_(creditor_ids))
+        .order_by(Invoice.creditor_id, Invoice.id)
         .execution_options(yield_per=CHUNK)
     )
     # Core rows through the session's connection: no ORM bookkeeping per row.
@@ -95,31 +119,45 @@ def _decide(row, cycles, holds, policies, calendar, as_of, settings):
 
 
 def due_reminders(as_of, progress=None, settings=None):
-    """Yield a Due for every invoice whose next reminder is due on `as_of` (under `settings`:
-    the ones in force, or others to see what a change would do)."""
-    calendar = calendar_for(relance_settings.creditor().holiday_country)
-    if not calendar.is_business_day(as_of):
+    """Yield a Due for every invoice of the creditor this context works for whose next
+    reminder is due on `as_of` (under `settings`: the ones in force, or others to see what a
+    change would do)."""
+    mine = book(as_of, settings)
+    for _, due in due_reminders_of({mine.creditor_id: mine}, progress):
+        yield due
+
+
+def due_reminders_of(books, progress=None):
+    """Yield (creditor id, Due) for every invoice of the creditors of `books` ({creditor id:
+    Book}) whose next reminder is due on its creditor's date, in one scan."""
+    books = {k: b for k, b in books.items() if b.calendar.is_business_day(b.as_of)}
+    if not books:
         return
-    holds, policies = load_holds(), {}
-    settings = settings or relance_settings.current()
-    current, cycles, seen = None, None, 0
-    for row in _invoice_rows():
+    holds = load_holds()
+    policies = {creditor_id: {} for creditor_id in books}
+    rows = _invoice_rows(sorted(books))
+    current, cycles, seen, mine = None, None, 0, None
+    for row in rows:
         if current is not None and row[0] != current[0]:
-            due = _decide(current, cycles, holds, policies, calendar, as_of, settings)
+            due = _decide(current, cycles, holds, policies[mine.creditor_id], mine.calendar,
+                          mine.as_of, mine.settings)
             if due is not None:
-                yield due
+                yield mine.creditor_id, due
             cycles = None
             seen += 1
             if progress is not None and seen % 1000 == 0:
                 progress(1000)
+        if current is None or row[12] != current[12]:
+            mine = books[row[12]]
         current = row
         if row[8] is not None:
             cycles = cycles or {}
             cycles[row[8]] = (row[9], row[10], row[11])
     if current is not None:
-        due = _decide(current, cycles, holds, policies, calendar, as_of, settings)
+        due = _decide(current, cycles, holds, policies[mine.creditor_id], mine.calendar,
+                      mine.as_of, mine.settings)
         if due is not None:
-            yield due
+            yield mine.creditor_id, due
         seen += 1
     if progress is not None:
         progress(seen % 1000)

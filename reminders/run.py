@@ -29,7 +29,7 @@ from portal.plans import settle_plans
 from . import claims
 from .collect import collect_instalments
 from .deliver import active_holds, deliver_group, deliver_instalments
-from .plan import Due, due_instalment_reminders, due_reminders
+from .plan import Due, book, due_instalment_reminders, due_reminders, due_reminders_of
 from .profiles import refresh_profiles
 from .senders import SenderPool, Serial
 from .transport import DeliveryError, SmtpTransport, transport_for
@@ -93,23 +93,43 @@ def _all_due(as_of, progress=None):
     yield from due_instalment_reminders(as_of)
 
 
-def plan(as_of, progress=None):
-    """Insert a pending Reminder row for every reminder due on `as_of`; return how many.
+def _all_due_of(books, progress=None):
+    """(creditor id, Due) of every reminder due: the invoices of every book in one scan, then
+    each creditor's instalments."""
+    yield from due_reminders_of(books, progress)
+    for creditor_id, mine in books.items():
+        with tenancy.scope(creditor_id):
+            for due in due_instalment_reminders(mine.as_of):
+                yield creditor_id, due
+
+
+def plan(as_of, progress=None, books=None):
+    """Insert a pending Reminder row for every reminder due; return {creditor id: how many}.
+    Due on `as_of` for the creditor this context works for, or, with `books` ({creditor id:
+    Book}), on each creditor's own date, all creditors' invoices in one scan.
 
     The scan streams on the session's connection; the rows are written in chunks through a
     second connection, each chunk committed, so that concurrent runs on SQLite never need to
     upgrade a read snapshot to a write (and a crash keeps what was planned: it is only "due")."""
-    batches, count = {"invoice": [], "instalment": []}, 0
+    if books is None:
+        mine = book(as_of)
+        books = {mine.creditor_id: mine}
     # In "review before sending" mode the accountant releases each reminder first.
-    state = "review" if relance_settings.review_before_sending() else "pending"
+    states = {}
+    for creditor_id in books:
+        with tenancy.scope(creditor_id):
+            states[creditor_id] = ("review" if relance_settings.review_before_sending()
+                                   else "pending")
+    batches, counts, count = {"invoice": [], "instalment": []}, Counter(), 0
     with db.engine.connect() as writer:
-        for due in _all_due(as_of, progress):
+        for creditor_id, due in _all_due_of(books, progress):
             target = "instalment" if due.instalment_id else "invoice"
             batch = batches[target]
             batch.append(dict(customer_id=due.customer_id, invoice_id=due.invoice_id,
                               instalment_id=due.instalment_id, cycle=due.cycle, level=due.level,
-                              reason=due.reason, channel="email", state=state,
-                              scheduled_for=as_of))
+                              reason=due.reason, channel="email", state=states[creditor_id],
+                              scheduled_for=books[creditor_id].as_of))
+            counts[creditor_id] += 1
             if len(batch) >= INSERT_CHUNK:
                 _insert_ignore(writer, batch, target)
                 count += len(batch)
@@ -124,7 +144,7 @@ def plan(as_of, progress=None):
             writer.exec_driver_sql("ANALYZE reminder")
             writer.commit()
     db.session.commit()
-    return count
+    return counts
 
 
 def preview(as_of, progress=None):
@@ -178,6 +198,14 @@ def run(as_of, dry_run=False, progress=None, owner=None):
             report.messages += "email" in channels[customer_id]
         return report
     owner = owner or claims.new_owner()
+    _before_planning(as_of, owner, report)
+    report.planned = sum(plan(as_of, progress).values())
+    _send(as_of, owner, report)
+    return report
+
+
+def _before_planning(as_of, owner, report):
+    """Take back what dead runs claimed, refresh habits, settle plans, debit instalments."""
     claims.reclaim_stale(owner)
     refresh_profiles()
     gateway = gateway_for()
@@ -185,11 +213,12 @@ def run(as_of, dry_run=False, progress=None, owner=None):
     settle_plans(as_of)
     db.session.commit()
     report.collected = collect_instalments(as_of, gateway)
-    report.planned = plan(as_of, progress)
+
+
+def _send(as_of, owner, report):
     report.to_review = db.session.scalar(
         select(func.count(Reminder.id)).where(Reminder.state == "review")) or 0
     send_claimed(as_of, owner, report)
-    return report
 
 
 @dataclass
@@ -210,20 +239,33 @@ def run_creditors(as_of=None, dry_run=False, progress=None, only=None):
     """The run for every creditor (or the ids in `only`), one after the other, each on its own
     date (`as_of`, else today in its time zone). A creditor whose relay fails is recorded with
     what stays due and the others go on."""
-    results = []
-    for creditor_id in (only or tenancy.creditor_ids()):
+    ids = only or tenancy.creditor_ids()
+    results, books, owner = {}, {}, claims.new_owner()
+    for creditor_id in ids:  # each creditor's date, settings and preparations
         with tenancy.scope(creditor_id):
             relance_settings.forget()  # read again: a long-lived process may run every day
             facts = relance_settings.creditor()
-            result = CreditorRun(facts.slug, facts.name)
+            day = as_of or clock.today()
+            result = results[creditor_id] = CreditorRun(facts.slug, facts.name)
+            if dry_run:
+                result.report = run(day, dry_run=True, progress=progress)
+                continue
+            result.report = RunReport(as_of=day)
+            _before_planning(day, owner, result.report)
+            books[creditor_id] = book(day)
+    if dry_run:
+        return list(results.values())
+    planned = plan(None, progress, books=books)  # one scan for all of them
+    for creditor_id, result in results.items():
+        with tenancy.scope(creditor_id):
+            result.report.planned = planned[creditor_id]
             try:
-                result.report = run(as_of or clock.today(), dry_run=dry_run, progress=progress)
+                _send(result.report.as_of, owner, result.report)
             except DeliveryError as exc:
                 result.failure = str(exc)
                 result.still_due = db.session.scalar(select(func.count(Reminder.id)).where(
                     Reminder.state == "pending")) or 0
-            results.append(result)
-    return results
+    return list(results.values())
 
 
 def send_claimed(as_of, owner, report):

@@ -75,7 +75,8 @@ def upgrade():
                                  ["creditor_id"], ["id"])
         batch.drop_constraint("uq_invoice_number", type_="unique")
         batch.create_unique_constraint("uq_invoice_creditor_number", ["creditor_id", "number"])
-        batch.create_index("ix_invoice_creditor_status", ["creditor_id", "status"])
+        batch.create_index("ix_invoice_creditor_scan", ["creditor_id", "status", "id",
+                                                        "customer_id", "due_date", "total_cents"])
     with op.batch_alter_table("payment") as batch:
         batch.alter_column("creditor_id", existing_type=sa.Integer(), nullable=False)
         batch.create_foreign_key("fk_payment_creditor_id_creditor", "creditor",
@@ -152,7 +153,7 @@ def downgrade():
         batch.drop_constraint("fk_payment_creditor_id_creditor", type_="foreignkey")
         batch.drop_column("creditor_id")
     with op.batch_alter_table("invoice") as batch:
-        batch.drop_index("ix_invoice_creditor_status")
+        batch.drop_index("ix_invoice_creditor_scan")
         batch.drop_constraint("uq_invoice_creditor_number", type_="unique")
         batch.create_unique_constraint("uq_invoice_number", ["number"])
         batch.drop_constraint("fk_invoice_creditor_id_creditor", type_="foreignkey")
