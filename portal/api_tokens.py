@@ -4,8 +4,9 @@ copy of the database gives no access. A revoked token answers 401 at once."""
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from .extensions import db
 from .models import ApiToken, utcnow
@@ -27,14 +28,25 @@ def create_token(creditor, label=""):
     return row, token
 
 
+USED_EVERY = timedelta(hours=1)  # "last used" is kept to the hour: no write per request
+
+
 def token_creditor(token):
-    """The creditor id a presented token works for, or None (unknown, revoked, malformed)."""
+    """The creditor id a presented token works for, or None (unknown, revoked, malformed).
+    Notes when it was last used, at most once an hour (committed at once)."""
     if not token or len(token) > 200 or not token.isascii():
         return None
     digest = _digest(token)
     row = db.session.scalar(select(ApiToken).where(ApiToken.digest == digest))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.digest, digest):
         return None
+    now = utcnow()
+    if row.last_used_at is None or row.last_used_at < now - USED_EVERY:
+        db.session.execute(update(ApiToken).where(
+            ApiToken.id == row.id, or_(ApiToken.last_used_at.is_(None),
+                                       ApiToken.last_used_at < now - USED_EVERY))
+            .values(last_used_at=now))
+        db.session.commit()
     return row.creditor_id
 
 

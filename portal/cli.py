@@ -300,7 +300,8 @@ CREDITOR_FIELDS = [
     ("--country", "holiday_country", "Country of its public holidays (default FR)."),
     ("--language", "language", "Default language of its debtors (fr or en)."),
     ("--colour", "colour", "Brand colour on the portal, #rrggbb."),
-    ("--signature", "signature", "Signature under its e-mails."),
+    ("--signature", "signature", "One line under its e-mails instead of the templates' own."),
+    ("--logo", "logo", "A PNG or JPEG file shown on its portal pages and letters."),
     ("--mail-server", "mail_server", "Its own SMTP relay (default: MAIL_SERVER)."),
     ("--mail-port", "mail_port", "Port of its relay."),
     ("--mail-username", "mail_username", "Login on its relay."),
@@ -313,7 +314,8 @@ CREDITOR_FIELDS = [
 
 def creditor_fields(command):
     for option, column, text in reversed(CREDITOR_FIELDS):
-        kind = int if column == "mail_port" else str
+        kind = (int if column == "mail_port" else
+                click.Path(exists=True, dir_okay=False) if column == "logo" else str)
         command = click.option(option, column, type=kind, default=None, help=text)(command)
     return click.option("--mail-tls/--no-mail-tls", "mail_use_tls", default=None,
                         help="STARTTLS on its relay.")(command)
@@ -326,17 +328,19 @@ def _apply_fields(row, values):
     options = {column: option for option, column, _ in CREDITOR_FIELDS}
     problems = [f"{options[path.partition('.')[2]]}: {message}" for path, message in
                 identity_errors({k: v for k, v in given.items() if k in IDENTITY})]
-    for key in ("signature", "mail_server", "mail_username", "mail_password",
+    for key in ("mail_server", "mail_username", "mail_password",
                 "stripe_secret_key", "stripe_webhook_secret"):
         value = given.get(key)
-        if value and (len(value) > (500 if key == "signature" else 255)
-                      or any(ord(c) < 32 and c != "\n" for c in value)):
+        if value and (len(value) > 255 or any(ord(c) < 32 for c in value)):
             problems.append(f"{options[key]}: too long or with control characters")
-    if "colour" in given and given["colour"] and not re.fullmatch(r"#[0-9a-fA-F]{6}",
-                                                                  given["colour"]):
-        problems.append("--colour: write it #rrggbb, e.g. #1f5f8b")
     if given.get("mail_port") is not None and not 0 < given["mail_port"] < 65536:
         problems.append("--mail-port: a port is 1-65535")
+    if "logo" in given:
+        from .documents import read_logo
+        try:
+            given["logo"], given["logo_type"] = read_logo(given["logo"])
+        except ValueError as exc:
+            problems.append(f"--logo: {exc}")
     if not problems:
         for key, value in given.items():
             setattr(row, key, value)

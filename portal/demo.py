@@ -88,6 +88,18 @@ def _rows(today, rng):
     return rows
 
 
+def _logo(initials, colour):
+    """A small PNG logo drawn for the demo: the initials, white on the brand colour."""
+    import io
+
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (96, 48), colour)
+    ImageDraw.Draw(image).text((30, 10), initials, fill="white", font_size=24)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def _export_rows(today, rng):
     rows, line = [], 2
     for n, (name, country) in enumerate(EXPORT_CUSTOMERS, start=1):
@@ -198,6 +210,7 @@ def build_demo(app, port=5000):
     exporter = creditor_from_config(app.config)
     for key, value in EXPORTER.items():
         setattr(exporter, key, value)
+    exporter.logo, exporter.logo_type = _logo("LE", EXPORTER["colour"]), "image/png"
     db.session.add(exporter)
     db.session.commit()
     ledgers = []  # (creditor id, its customers, its invoice rows)

@@ -1,6 +1,10 @@
 """Invoice copies: the stored PDF when the accounting tool sent one, else a copy generated from
-the ledger (clearly titled as a copy), with fpdf2."""
+the ledger (clearly titled as a copy), with fpdf2; the creditor's logo, checked once with
+Pillow when it is set, drawn at the top of its documents."""
+import io
+
 from fpdf import FPDF
+from PIL import Image, UnidentifiedImageError
 
 from .i18n import day, money
 
@@ -13,8 +17,41 @@ def pdf_text(text):
     return str(text).translate(_PDF_MAP).encode("latin-1", "replace").decode("latin-1")
 
 
-def invoice_copy_pdf(invoice, creditor, language="fr"):
-    """PDF bytes for `invoice`: its stored original, or a generated duplicate."""
+LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+MAX_LOGO_BYTES = 512 * 1024
+MAX_LOGO_SIDE = 2000
+
+
+def read_logo(path):
+    """(bytes, media type) of a logo file; ValueError saying what is wrong with it."""
+    with open(path, "rb") as f:
+        data = f.read(MAX_LOGO_BYTES + 1)
+    if len(data) > MAX_LOGO_BYTES:
+        raise ValueError(f"the file is over {MAX_LOGO_BYTES // 1024} KB; make it smaller")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            kind, size = image.format, image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ValueError("not a PNG or JPEG image Relance can read") from None
+    if kind not in LOGO_TYPES:
+        raise ValueError(f"a {kind} image; give a PNG or a JPEG")
+    if max(size) > MAX_LOGO_SIDE:
+        raise ValueError(f"{size[0]}x{size[1]} pixels; at most {MAX_LOGO_SIDE} on a side")
+    return data, LOGO_TYPES[kind]
+
+
+def draw_logo(pdf, logo, height=14):
+    """The creditor's logo ((bytes, media type), as `portal.settings.logo()` gives it, or None)
+    at the top right of the current page."""
+    if logo:
+        pdf.image(io.BytesIO(logo[0]), x=pdf.w - pdf.r_margin - 50, y=pdf.t_margin, h=height,
+                  keep_aspect_ratio=True, w=50)
+
+
+def invoice_copy_pdf(invoice, creditor, language="fr", logo=None):
+    """PDF bytes for `invoice`: its stored original, or a generated duplicate (with the
+    creditor's logo, if given)."""
     if invoice.pdf:
         return invoice.pdf
     fr = language != "en"
@@ -22,6 +59,7 @@ def invoice_copy_pdf(invoice, creditor, language="fr"):
     pdf.set_title(pdf_text(("Facture " if fr else "Invoice ") + invoice.number))
     pdf.set_creator("Relance")
     pdf.add_page()
+    draw_logo(pdf, logo)
     pdf.set_font("Helvetica", size=10)
     for line in (creditor.name, creditor.address, f"SIREN {creditor.siren}",
                  creditor.email):

@@ -80,8 +80,9 @@ def _what(lang, items):
 
 
 def _creditor_facts(row):
-    return {k: getattr(row, k) or "" for k in ("name", "address", "siren", "vat_number", "iban",
-                                                 "bic", "email", "phone")}
+    return {k: getattr(row, k, "") or "" for k in (
+        "name", "address", "siren", "vat_number", "iban", "bic", "email", "phone", "signature",
+        "colour")}
 
 
 def _penalties(items, category, as_of, legal):

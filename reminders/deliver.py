@@ -11,6 +11,7 @@ from portal.links import portal_url
 from portal.models import Hold, InstalmentPlan, Reminder, SentMessage, Task, utcnow
 from portal.plans import progress
 from portal.settings import current as current_settings, mail_identity
+from portal.settings import logo as logo_bytes
 
 from portal.settings.templates import TemplateProblem
 
@@ -132,7 +133,8 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
             letter = compose(customer, letter_items, as_of, link, settings)
         except TemplateProblem as problem:
             return _unwritable(customer, rows, items, str(problem), report)
-        pdf = letter_pdf(customer, letter_items, as_of, creditor(), letter)
+        pdf = letter_pdf(customer, letter_items, as_of, creditor(), letter,
+                         logo=logo_bytes())
         composed.letter_is_formal_notice = letter.steps.formal_notice
     composed.letter_invoices = [i.number for i in letter_items]
     calls = [i for i in items if "call" in steps[i.number].channels]

@@ -4,7 +4,7 @@ registered mail, with fpdf2 (pure Python). Its body is the level's `letter` temp
 and the table of the invoices it names."""
 from fpdf import FPDF
 
-from portal.documents import pdf_text
+from portal.documents import draw_logo, pdf_text
 from portal.i18n import day, money
 
 HEADINGS = {
@@ -17,14 +17,15 @@ ON = {"fr": "Le {}", "en": "{}"}
 SUBJECT = {"fr": "Objet : {}", "en": "Subject: {}"}
 
 
-def letter_pdf(customer, items, as_of, creditor, composed):
-    """One page: addresses, date, subject, the letter's body, the invoices (with penalties
-    where the level states them)."""
+def letter_pdf(customer, items, as_of, creditor, composed, logo=None):
+    """One page: the creditor's logo (if given), addresses, date, subject, the letter's
+    body, the invoices (with penalties where the level states them)."""
     lang, facts = composed.lang, composed.facts
     pdf = FPDF(format="A4")
     pdf.set_title(pdf_text(f"{composed.subject} - {customer.name}"))
     pdf.set_creator("Relance")
     pdf.add_page()
+    draw_logo(pdf, logo)
     pdf.set_font("Helvetica", size=10)
     for line in (creditor.name, creditor.address, f"SIREN {creditor.siren}" if creditor.siren
                  else "", creditor.email, creditor.phone):

@@ -9,6 +9,7 @@ from reminders.mime import Outgoing
 from reminders.transport import transport_for
 
 from ..settings import creditor, mail_identity
+from ..settings import logo as logo_bytes
 from ..documents import invoice_copy_pdf
 from ..links import portal_url
 
@@ -43,7 +44,7 @@ def _send(customer, kind, attachments=(), **context):
 
 
 def send_invoice_copy(customer, invoice):
-    pdf = invoice_copy_pdf(invoice, creditor(), customer.language)
+    pdf = invoice_copy_pdf(invoice, creditor(), customer.language, logo=logo_bytes())
     return _send(customer, "copy", [(f"{invoice.number}.pdf", "application/pdf", pdf)],
                  number=invoice.number, invoice=invoice)
 

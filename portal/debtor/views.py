@@ -16,6 +16,7 @@ from .. import clock
 from ..answers import (AnswerError, MAX_MESSAGE, MESSAGE_REASONS, customer_invoice,
                        flag_not_received, promise_payment, send_message)
 from ..settings import creditor
+from ..settings import logo as logo_bytes
 from ..documents import invoice_copy_pdf
 from ..extensions import db
 from ..ledger import lock_customer, record_event
@@ -185,7 +186,7 @@ def _record_visit(customer_id, every=VISIT_EVERY):
 @bp.get("/<token>/invoices/<id:invoice_id>.pdf")
 def invoice_pdf(invoice_id):
     invoice = _invoice_or_404(invoice_id)
-    data = invoice_copy_pdf(invoice, creditor(), g.customer.language)
+    data = invoice_copy_pdf(invoice, creditor(), g.customer.language, logo=logo_bytes())
     record_event(g.customer.id, "invoice_downloaded", actor="debtor", invoice_id=invoice.id,
                  number=invoice.number)
     db.session.commit()
@@ -193,6 +194,18 @@ def invoice_pdf(invoice_id):
     response.headers["Content-Type"] = "application/pdf"
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", invoice.number)
     response.headers["Content-Disposition"] = f'inline; filename="{safe}.pdf"'
+    return response
+
+
+@bp.get("/<token>/logo")
+def logo():
+    """The creditor's logo, shown in the portal's header."""
+    found = logo_bytes()
+    if found is None:
+        abort(404)
+    response = make_response(found[0])
+    response.headers["Content-Type"] = found[1]
+    response.headers["Cache-Control"] = "private, max-age=86400"
     return response
 
 

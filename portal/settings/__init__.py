@@ -27,7 +27,7 @@ from .policies import CHANNELS, TIERS, Level, Policy, habit_shift
 __all__ = ["CHANNELS", "TIERS", "Level", "Policy", "Settings", "SettingsInvalid", "current",
            "creditor", "habit_shift", "policy_for", "save", "revert", "revisions",
            "default_document", "ensure_creditor", "shipped", "mail_identity", "editable",
-           "outside_parts", "review_before_sending", "set_review_before_sending"]
+           "outside_parts", "review_before_sending", "set_review_before_sending", "logo"]
 
 _parsed = {}  # (revision id, created_at) -> Settings; revisions never change once saved
 _defaults = []
@@ -39,7 +39,8 @@ def _newest(column):
 
 
 IDENTITY = ("id", "slug", "name", "address", "siren", "vat_number", "iban", "bic", "email",
-            "phone", "sender", "reply_to", "timezone", "holiday_country", "language")
+            "phone", "sender", "reply_to", "timezone", "holiday_country", "language", "colour",
+            "signature", "logo_type")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class CreditorFacts:
     timezone: str
     holiday_country: str
     language: str
+    colour: str  # "#rrggbb" on the portal and e-mails, "" for Relance's own
+    signature: str  # under its e-mails, "" for the templates' own
+    logo_type: str  # "image/png" or "image/jpeg" when it has a logo, else ""
 
     @property
     def country(self):
@@ -91,7 +95,8 @@ def _load():
         state = (_facts(creditor_from_config(current_app.config)), None, _outside({}, True))
     else:
         identity, (revision_id, created_at) = found[:len(IDENTITY)], found[len(IDENTITY):][:2]
-        row = CreditorFacts(**dict(zip(IDENTITY, identity)))
+        row = CreditorFacts(**{k: "" if v is None and k != "id" else v
+                               for k, v in zip(IDENTITY, identity)})
         own = dict(zip(OWN, found[len(IDENTITY) + 2:]))
         state = (row, (revision_id, created_at) if revision_id is not None else None,
                  _outside(own, bool(found[-1])))
@@ -152,6 +157,15 @@ def outside_parts():
     (its debtors pay by transfer) and sends through the installation's relay. Read with the
     identity, in the same statement."""
     return _load()[2]
+
+
+def logo():
+    """(bytes, media type) of the creditor's logo, or None (without a query when it has none)."""
+    if not creditor().logo_type:
+        return None
+    row = db.session.execute(select(Creditor.logo, Creditor.logo_type)
+                             .where(Creditor.id == creditor().id)).first()
+    return (row.logo, row.logo_type) if row is not None and row.logo else None
 
 
 def review_before_sending():
@@ -234,7 +248,7 @@ def revisions(limit=50):
                               .order_by(SettingsRevision.number.desc()).limit(limit)).all()
 
 
-EDITABLE = IDENTITY[2:]  # what the settings file and a revision say of the creditor
+EDITABLE = IDENTITY[2:-1]  # what the settings file and a revision say of the creditor
 
 
 def _identity(row):

@@ -16,7 +16,7 @@ from .history import changes_between
 from .templates import LANGUAGES
 
 IDENTITY = ("name", "address", "siren", "vat_number", "iban", "bic", "email", "phone", "sender",
-            "reply_to", "timezone", "holiday_country", "language")
+            "reply_to", "timezone", "holiday_country", "language", "colour", "signature")
 HEADER = """\
 # Relance settings: the creditor's identity, its reminder policies, legal rules and templates.
 # Edit, then `flask settings import FILE --dry-run` to check and `flask settings import FILE`.
@@ -34,7 +34,7 @@ def export_toml():
 
 LENGTHS = {"name": 200, "address": 300, "siren": 20, "vat_number": 20, "iban": 42, "bic": 11,
            "email": 320, "phone": 40, "sender": 320, "reply_to": 320, "timezone": 64,
-           "holiday_country": 2, "language": 2}
+           "holiday_country": 2, "language": 2, "colour": 7, "signature": 200}
 EMAIL = re.compile(r"^(?:[^<>\s@]+@[^<>\s@]+\.[^<>\s@]+|[^<>\n]*<[^<>\s@]+@[^<>\s@]+\.[^<>\s@]+>)$")
 
 
@@ -68,6 +68,9 @@ def identity_errors(values):
     lang = values.get("language")
     if isinstance(lang, str) and lang and lang not in LANGUAGES:
         errors.append(("creditor.language", f"use one of {', '.join(LANGUAGES)}"))
+    colour = values.get("colour")
+    if isinstance(colour, str) and colour and not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
+        errors.append(("creditor.colour", "a colour written #rrggbb, e.g. \"#1f5f8b\""))
     for key in ("email", "sender", "reply_to"):
         value = values.get(key)
         if isinstance(value, str) and value and not EMAIL.match(value):

@@ -33,7 +33,7 @@ VARIABLES = {
     "debtor": "the debtor: .name, .ref, .email, .phone, .address, .type (business, consumer, "
               "public), .language",
     "creditor": "your company: .name, .address, .siren, .vat_number, .iban, .bic, .email, "
-                ".phone",
+                ".phone, .signature (a line under the messages, may be empty), .colour",
     "invoices": "the invoices of this message, each with .number, .issue_date, .due_date, "
                 ".total_cents, .balance_cents, .currency, .days_late, .penalty_cents, "
                 ".promise_date",
@@ -309,7 +309,8 @@ def sample_context(lang="fr", legal=False, category="business", level=None, answ
         creditor=dict(name="Votre société", address="12 rue des Tanneurs, 69002 Lyon",
                       siren="123 456 789", vat_number="FR00123456789",
                       iban="FR76 3000 6000 0112 3456 7890 189", bic="AGRIFRPPXXX",
-                      email="compta@example.fr", phone="+33 4 78 00 00 00"),
+                      email="compta@example.fr", phone="+33 4 78 00 00 00", signature="",
+                      colour=""),
         invoices=[first, second], what="2 factures" if lang == "fr" else "2 invoices",
         total_cents=150_000, days_late=30, oldest_due_date=date(2026, 1, 31),
         deadline=date(2026, 3, 2 + deadline_days) if deadline_days else None,

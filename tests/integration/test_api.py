@@ -32,6 +32,7 @@ def test_without_api_token_variable_only_made_tokens_work(app, client):
     assert client.get("/api/v1/invoices/F-1", headers=mine).status_code == 404  # in, no invoice
     listed = app.test_cli_runner().invoke(args=["api-tokens", "list"])
     assert token[:10] in listed.output and "Pennylane" in listed.output and "live" in listed.output
+    assert "never used" not in listed.output  # it was used just above
     revoked = app.test_cli_runner().invoke(args=["api-tokens", "revoke", token[:10]])
     assert revoked.exit_code == 0, revoked.output
     assert client.get("/api/v1/invoices/F-1", headers=mine).status_code == 401

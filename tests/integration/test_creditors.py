@@ -327,3 +327,70 @@ def test_a_user_of_both_switches_and_sees_the_overview(two, any_app):
     page = other.get("/admin/").get_data(as_text=True)
     assert 'id="creditor-switch"' not in page and "Brasserie Zinc" in page
     assert other.get("/admin/users").status_code == 403  # an accountant there, not an admin
+
+
+def test_each_creditor_has_its_own_look_and_signature(two, smtp, any_app, tmp_path):
+    """Colour, signature and logo of creditor B on its e-mails, portal and letters; creditor A's
+    messages keep the templates' own sign-off. A logo that is no image is refused."""
+    from PIL import Image
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 40), (11, 110, 79)).save(logo)
+    bad = tmp_path / "logo.txt"
+    bad.write_text("not an image")
+    refused = cli(any_app, "creditors", "set", "bistro", "--logo", str(bad))
+    assert refused.exit_code == 1 and "--logo: not a PNG or JPEG image" in refused.output
+    wrong = cli(any_app, "creditors", "set", "bistro", "--colour", "green")
+    assert wrong.exit_code == 1 and "#rrggbb" in wrong.output
+    done = cli(any_app, "creditors", "set", "bistro", "--logo", str(logo), "--colour", "#0b6e4f",
+               "--signature", "Julie Perrin, recouvrement - Bistro Lyonnais")
+    assert done.exit_code == 0, done.output
+    result = cli(any_app, "reminders", "run", "--date", business_day(0).isoformat())
+    assert result.exit_code == 0, result.output
+    for message in smtp.messages:
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        if message["To"].startswith("b-"):
+            assert "Julie Perrin, recouvrement - Bistro Lyonnais" in text
+            assert "border-top:4px solid #0b6e4f" in html
+        else:
+            assert "Le service comptabilité - Atelier Martin SARL" in text
+            assert "Julie Perrin" not in text and "#0b6e4f" not in html
+    b_message = next(m for m in smtp.messages if m["To"] == "b-c1@example.org")
+    link = re.search(r"http://portal\.test(/p/\S+)", b_message.get_body(("plain",)).get_content())
+    client = any_app.test_client()
+    page = client.get(link.group(1)).get_data(as_text=True)
+    assert "border-top: 4px solid #0b6e4f" in page and 'class="logo"' in page
+    image = client.get(link.group(1) + "/logo")
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
+    assert image.data == logo.read_bytes()
+    pdf_path = re.search(r'href="(/p/[^"]+/invoices/\d+\.pdf)"', page).group(1)
+    copy = client.get(pdf_path)
+    assert copy.status_code == 200 and b"/Subtype /Image" in copy.data
+    a_message = next(m for m in smtp.messages if m["To"] == "a-c1@example.org")
+    a_link = re.search(r"http://portal\.test(/p/\S+)",
+                       a_message.get_body(("plain",)).get_content()).group(1)
+    assert 'class="logo"' not in client.get(a_link).get_data(as_text=True)
+    assert client.get(a_link + "/logo").status_code == 404
+
+
+def test_stripe_keys_are_each_creditors_own(two, any_app):
+    """The STRIPE_* variables are the first creditor's; another creditor takes online payments
+    only with keys of its own (else its debtors pay by transfer)."""
+    from portal.payments.gateways import NoGateway, StripeGateway, gateway_for
+    from portal import settings
+    a, b = two
+    any_app.config.update(PAYMENTS_DEMO=False, STRIPE_SECRET_KEY="sk_test_first")
+
+    def gateway(creditor):
+        with tenancy.scope(creditor.id):
+            settings.forget()
+            return gateway_for()
+
+    first = gateway(a)
+    assert isinstance(first, StripeGateway) and first.client._requestor.api_key == "sk_test_first"
+    assert isinstance(gateway(b), NoGateway)
+    cli(any_app, "creditors", "set", "bistro", "--stripe-secret-key", "sk_test_bistro")
+    own = gateway(b)
+    assert isinstance(own, StripeGateway) and own.client._requestor.api_key == "sk_test_bistro"
+    listed = cli(any_app, "creditors", "list").output
+    assert "sk_test" not in listed and "own Stripe account" in listed  # never shown back
