@@ -107,7 +107,14 @@ def test_portal_pages_pass_the_audit_and_work_from_the_keyboard(live_app, phone,
 def test_back_office_pages_pass_the_audit(live_app, browser):
     app, base = live_app
     with app.app_context():
-        create_user("compta@atelier.example", "correct horse battery staple", role="admin")
+        from portal.models import Creditor
+        from portal.settings import creditor_from_config
+        second = creditor_from_config(app.config)  # two creditors: the header has a switcher
+        second.slug, second.name = "bistro", "Bistro Lyonnais SARL"
+        db.session.add(second)
+        db.session.flush()
+        create_user("compta@atelier.example", "correct horse battery staple", role="admin",
+                    creditors=db.session.query(Creditor).order_by(Creditor.id).all())
         customer = make_customer(name="Serrurerie Noël", email="compta@noel.example",
                                  phone="+33 5 56 00 00 02")
         make_invoice(customer, clock.today() - timedelta(days=70), 64_000, number="SN-1")
@@ -122,7 +129,7 @@ def test_back_office_pages_pass_the_audit(live_app, browser):
                  f"/admin/plans/{plan.id}", "/admin/dashboard", "/admin/preview", "/admin/users",
                  "/admin/settings", "/admin/settings/policies/default",
                  "/admin/settings/templates/formal-notice/fr",
-                 "/admin/settings/templates/legal-consumer/en")
+                 "/admin/settings/templates/legal-consumer/en", "/admin/creditors")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     page = context.new_page()
     page.goto(f"{base}/admin/login")

@@ -1,0 +1,69 @@
+"""An accounting firm's assistant works for two creditors, on a phone: logs in, sees the first
+creditor's to-do list, switches to the second with the header's switcher (a plain form: no
+JavaScript needed), reads the overview of both, and never sees one creditor's debtor while
+working on the other."""
+from datetime import timedelta
+
+from playwright.sync_api import expect
+
+from portal import clock, tenancy
+from portal.extensions import db
+from portal.models import Creditor, Task
+from portal.settings import creditor_from_config
+from portal.users import create_user
+from tests.conftest import make_customer, make_invoice
+from tests.e2e.conftest import PHONE, shot, submit
+
+PASSWORD = "correct horse battery staple"
+
+
+def _call_task(name, number, creditor_id):
+    with tenancy.scope(creditor_id):
+        customer = make_customer(name=name, phone="+33 4 72 00 00 01", creditor_id=creditor_id)
+        make_invoice(customer, clock.today() - timedelta(days=55), 45_000, number=number)
+        db.session.add(Task(customer_id=customer.id, kind="call", level=3, due_on=clock.today(),
+                            message_id=f"<seed-{number}>", details={"invoices": [number]}))
+        db.session.commit()
+
+
+def test_two_creditors_on_a_phone(live_app, browser):
+    app, base = live_app
+    with app.app_context():
+        first = db.session.query(Creditor).one()
+        second = creditor_from_config(app.config)
+        second.slug, second.name = "bistro", "Bistro Lyonnais SARL"
+        db.session.add(second)
+        db.session.commit()
+        _call_task("Coiffure Rousseau", "CR-1", first.id)
+        _call_task("Primeurs Zanetti", "PZ-1", second.id)
+        create_user("assistante@cabinet.example", PASSWORD, creditors=[first, second])
+        db.session.commit()
+        first_id = first.id
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{base}/admin/login")
+    page.get_by_label("E-mail").fill("assistante@cabinet.example")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    submit(page, page.get_by_role("button", name="Se connecter"))
+    expect(page.get_by_text("Coiffure Rousseau")).to_be_visible()
+    assert "Primeurs Zanetti" not in page.content()
+    switcher = page.locator("#creditor-switch")
+    expect(switcher.get_by_label("Créancier")).to_have_value(str(first_id))
+    shot(page, "creditors-1-first-creditor-phone")
+    switcher.get_by_label("Créancier").select_option(label="Bistro Lyonnais SARL")
+    submit(page, switcher.get_by_role("button", name="Changer"))
+    expect(page.get_by_text("Primeurs Zanetti")).to_be_visible()
+    assert "Coiffure Rousseau" not in page.content()
+    expect(page.locator(".brand")).to_contain_text("Bistro Lyonnais SARL")
+    shot(page, "creditors-2-second-creditor-phone")
+    submit(page, page.get_by_role("link", name="Tous les créanciers"))
+    table = page.get_by_role("table")
+    expect(table.get_by_role("rowheader", name="Atelier Martin SARL")).to_be_visible()
+    expect(table.get_by_role("rowheader", name="Bistro Lyonnais SARL")).to_be_visible()
+    shot(page, "creditors-3-overview-phone")
+    wide = page.evaluate("document.scrollingElement.scrollWidth - "
+                         "document.scrollingElement.clientWidth")
+    assert wide <= 0, f"the overview scrolls sideways by {wide}px on a phone"
+    submit(page, page.get_by_role("button", name="Travailler sur Atelier Martin SARL"))
+    expect(page.get_by_text("Coiffure Rousseau")).to_be_visible()
+    context.close()
