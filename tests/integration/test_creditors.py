@@ -394,3 +394,26 @@ def test_stripe_keys_are_each_creditors_own(two, any_app):
     assert isinstance(own, StripeGateway) and own.client._requestor.api_key == "sk_test_bistro"
     listed = cli(any_app, "creditors", "list").output
     assert "sk_test" not in listed and "own Stripe account" in listed  # never shown back
+
+
+def test_each_creditor_has_its_own_today_and_holidays(two, any_app):
+    """"Today" is the date in each creditor's time zone, and each skips its own country's
+    public holidays (the run plans each creditor on its own date and calendar)."""
+    from datetime import date, datetime, timezone
+
+    from reminders.plan import book
+    a, b = two
+    assert cli(any_app, "creditors", "set", "bistro", "--timezone", "America/New_York",
+               "--country", "DE").exit_code == 0
+    late_evening_in_paris = datetime(2026, 12, 2, 23, 30, tzinfo=timezone.utc)
+    with tenancy.scope(a.id):
+        assert clock.today(late_evening_in_paris) == date(2026, 12, 3)
+        assert not book(date(2026, 7, 14)).calendar.is_business_day(date(2026, 7, 14))
+    with tenancy.scope(b.id):
+        assert clock.today(late_evening_in_paris) == date(2026, 12, 2)
+        assert book(date(2026, 7, 14)).calendar.is_business_day(date(2026, 7, 14))
+        assert not book(date(2026, 4, 3)).calendar.is_business_day(date(2026, 4, 3))  # Good Friday
+    with tenancy.scope(a.id):
+        assert book(date(2026, 4, 3)).calendar.is_business_day(date(2026, 4, 3))
+    bad = cli(any_app, "creditors", "set", "bistro", "--timezone", "Mars/Olympus")
+    assert bad.exit_code == 1 and "--timezone" in bad.output and "not a time zone" in bad.output
