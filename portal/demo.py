@@ -136,16 +136,20 @@ def _history(today, rng, customers):
                actor="debtor")
     place_hold(late[1], "promise", today - timedelta(days=20), until=today - timedelta(days=3),
                actor="debtor")
+    english = customers[0].language == "en"  # the debtors write in their own language
     if len(late) > 2:
         place_hold(late[2], "dispute", today - timedelta(days=10), actor="debtor",
-                   reason="Quantité livrée inférieure à la commande")
+                   reason="Short delivery: 2 crates missing" if english
+                   else "Quantité livrée inférieure à la commande")
         record_event(late[2].customer_id, "message", actor="debtor", invoice_id=late[2].id,
-                     text="Il manque 3 cartons sur la livraison du 12.")
+                     text="Two crates were missing from the delivery of the 12th." if english
+                     else "Il manque 3 cartons sur la livraison du 12.")
     if len(customers) > 6:
-        _plans(today, customers)
+        _plans(today, customers, "Cash flow is tight this quarter" if english
+               else "Trésorerie tendue ce trimestre")
 
 
-def _plans(today, customers):
+def _plans(today, customers, reason):
     """One plan approved at once (within the policy) and one waiting for the accountant."""
     for customer, count in ((customers[5], 3), (customers[6], 9)):
         invoices = [i for i in customer.invoices if i.status == "open"
@@ -156,7 +160,7 @@ def _plans(today, customers):
         if not invoices:
             continue
         proposal = propose(customer, invoices, count, today + timedelta(days=5), today)
-        request_plan(customer, invoices, proposal, "Trésorerie tendue ce trimestre", today,
+        request_plan(customer, invoices, proposal, reason, today,
                      accepted_ip="203.0.113.7", accepted_user_agent="demo")
 
 

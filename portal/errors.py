@@ -1,5 +1,6 @@
 """Error pages: a clear page for people, a JSON error for the API; never a bare 500."""
 from flask import render_template, request
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -16,6 +17,9 @@ def init_app(app):
         if _wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
             return {"error": {"code": code, "message": exc.description, "fields": {}}}, exc.code
+        if request.blueprint == "backoffice" and current_user.is_authenticated:
+            # In the back office, with its header (menu, creditor switcher) and in its words.
+            return render_template("backoffice/error.html", error=exc), exc.code
         return render_template("errors/http.html", error=exc), exc.code
 
     @app.errorhandler(Exception)

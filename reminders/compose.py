@@ -197,7 +197,7 @@ def compose(customer, items, as_of, link, settings=None):
     lang = facts["lang"]
     template = settings.template(level.template, lang)
     subject = render(template["subject"], "subject", facts)
-    text = render(template["text"], "text", facts).rstrip() + "\n\n" + _footer(creditor_row)
+    text = render(template["text"], "text", facts).rstrip() + "\n\n" + _footer(creditor_row, lang)
     body = Markup(render(template["html"], "html", facts))
     html = render_template("emails/layout.html", lang=lang, creditor=facts["creditor"],
                            body=body)
@@ -207,12 +207,15 @@ def compose(customer, items, as_of, link, settings=None):
                     facts=facts, body=body)
 
 
-def _footer(creditor_row):
+VAT = {"fr": "TVA", "en": "VAT"}
+
+
+def _footer(creditor_row, lang):
     line = f"{creditor_row.name}, {creditor_row.address}"
     if creditor_row.siren:
         line += f" - SIREN {creditor_row.siren}"
     if creditor_row.vat_number:
-        line += f" - TVA {creditor_row.vat_number}"
+        line += f" - {VAT.get(lang, 'TVA')} {creditor_row.vat_number}"
     return line + "\n"
 
 

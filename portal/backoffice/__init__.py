@@ -5,6 +5,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from .. import tenancy
 from ..users import granted
@@ -25,9 +26,14 @@ def require_login():
     return _work_for_a_creditor()
 
 
+FOR_CREDITOR = "for_creditor"  # the hidden field of every form: the creditor it was opened for
+
+
 def _work_for_a_creditor():
     """Scope the request to the creditor chosen in the session, if the user is granted it;
-    else to the first one they are granted."""
+    else to the first one they are granted. A form says which creditor it was opened for: saved
+    after a switch to another creditor in another tab, it still applies to its own (and that
+    creditor becomes the current one), never to whichever the session names by then."""
     grants = granted(current_user)
     g.grants = grants
     if not grants:
@@ -35,11 +41,25 @@ def _work_for_a_creditor():
             return None
         return render_template("backoffice/no_creditor.html"), 403
     chosen = session.get("creditor")
+    posted = request.form.get(FOR_CREDITOR) if request.method == "POST" else None
+    if posted is not None and request.endpoint not in ANY_CREDITOR:
+        if not (posted.isascii() and posted.isdigit() and int(posted) in grants):
+            abort(404)  # a creditor this user may not work for
+        chosen = session["creditor"] = int(posted)
     if chosen not in grants:
         chosen = session["creditor"] = min(grants)
     tenancy.enter(chosen)
     g.creditor_role = grants[chosen]
     return None
+
+
+@bp.app_template_global()
+def for_creditor():
+    """The hidden field that ties a back-office form to the creditor it was opened for."""
+    current = tenancy.current_id()
+    if current is None or request.blueprint != "backoffice":
+        return ""
+    return Markup(f'<input type="hidden" name="{FOR_CREDITOR}" value="{int(current)}">')
 
 
 @bp.context_processor

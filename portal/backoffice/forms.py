@@ -42,6 +42,7 @@ class LanguageForm(FlaskForm):
 class CreditorForm(FlaskForm):
     """The creditor to work for, among the user's (choices set by the view)."""
     creditor = SelectField(_l("Creditor"), choices=[], validators=[DataRequired()])
+    next = HiddenField()  # the page to show again, when it is one every creditor has
 
 
 class PauseForm(FlaskForm):

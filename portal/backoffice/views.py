@@ -196,7 +196,16 @@ def switch_creditor():
     if not form.validate_on_submit():
         abort(400)
     session["creditor"] = int(form.creditor.data)
+    # The same list page for the other creditor; a page of one debtor, plan or task (its
+    # ids are the other creditor's) becomes the to-do list.
+    target = urlsplit(_admin_page(form.next.data)).path.rstrip("/")
+    if target in SAME_FOR_EVERY_CREDITOR:
+        return redirect(target)
     return redirect(url_for("backoffice.inbox"))
+
+
+SAME_FOR_EVERY_CREDITOR = {"/admin/preview", "/admin/dashboard", "/admin/settings",
+                           "/admin/users", "/admin/creditors"}
 
 
 @bp.get("/creditors")

@@ -417,3 +417,110 @@ def test_each_creditor_has_its_own_today_and_holidays(two, any_app):
         assert book(date(2026, 4, 3)).calendar.is_business_day(date(2026, 4, 3))
     bad = cli(any_app, "creditors", "set", "bistro", "--timezone", "Mars/Olympus")
     assert bad.exit_code == 1 and "--timezone" in bad.output and "not a time zone" in bad.output
+
+
+def test_a_user_granted_no_creditor_is_told_whom_to_ask(two, any_app):
+    a, b = two
+    create_user("nouveau@cabinet.example", PASSWORD, creditors=[])
+    db.session.commit()
+    client = any_app.test_client()
+    assert login(client, "nouveau@cabinet.example").status_code == 302
+    page = client.get("/admin/")
+    assert page.status_code == 403
+    text = page.get_data(as_text=True)
+    assert "Demandez à un administrateur" in text and "--creditor SLUG" in text
+    assert "Menuiserie Girard" not in text and "Primeurs Zanetti" not in text
+    for path in ("/admin/dashboard", "/admin/exports/aging.csv", "/admin/preview"):
+        assert client.get(path).status_code == 403, path
+    overview = client.get("/admin/creditors")
+    assert overview.status_code == 200 and "Aucun créancier" in overview.get_data(as_text=True)
+
+
+def _fields(page, action):
+    """The hidden fields of the form posting to `action` in `page`."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', page,
+                     re.S).group(1)
+    fields = {}
+    for tag in re.findall(r"<input [^>]*>", form):
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', tag))
+        if attrs.get("type") == "hidden":
+            fields[attrs["name"]] = attrs.get("value", "")
+    return fields
+
+
+def test_a_form_saved_after_switching_in_another_tab_applies_to_its_own_creditor(two, any_app):
+    a, b = two
+    create_user("both@cabinet.example", PASSWORD, creditors=[a, b])
+    db.session.commit()
+    client = any_app.test_client()
+    login(client, "both@cabinet.example")
+    page = client.get("/admin/").get_data(as_text=True)
+    client.post("/admin/creditor", data={"csrf_token": csrf(page), "creditor": str(b.id)})
+    tab_one = client.get("/admin/preview").get_data(as_text=True)  # B's preview, left open
+    review = _fields(tab_one, "/admin/settings/review")
+    assert review["for_creditor"] == str(b.id)
+    client.post("/admin/creditor", data={"csrf_token": csrf(page), "creditor": str(a.id)})
+    saved = client.post("/admin/settings/review", data=dict(review, review="on"))
+    assert saved.status_code == 302
+    from portal import settings
+    with tenancy.scope(b.id):
+        settings.forget()
+        assert settings.review_before_sending() is True
+    with tenancy.scope(a.id):
+        settings.forget()
+        assert settings.review_before_sending() is False
+    after = client.get("/admin/preview").get_data(as_text=True)
+    assert "Relance — Bistro Lyonnais SARL" in after  # the creditor just worked on
+    # A form naming a creditor this user may not work for is refused.
+    create_user("solo@atelier.example", PASSWORD, creditors=[a])
+    db.session.commit()
+    other = any_app.test_client()
+    login(other, "solo@atelier.example")
+    token = csrf(other.get("/admin/").get_data(as_text=True))
+    assert other.post("/admin/settings/review", data={
+        "csrf_token": token, "for_creditor": str(b.id), "review": "on"}).status_code == 404
+
+
+def test_every_back_office_form_says_which_creditor_it_is_for(two, any_app):
+    a, b = two
+    ids = _b_world(b)
+    create_user("admin@bistro.example", PASSWORD, "admin", creditors=[b])
+    db.session.commit()
+    client = any_app.test_client()
+    login(client, "admin@bistro.example")
+    pages = ["/admin/", "/admin/preview", "/admin/settings", "/admin/settings/policies/default",
+             "/admin/settings/templates/cordial/fr", f"/admin/customers/{ids['customer_id']}",
+             f"/admin/plans/{ids['plan_id']}", f"/admin/tasks/{ids['task_id']}",
+             "/admin/dashboard", "/admin/users"]
+    forms = 0
+    for path in pages:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        for form in re.findall(r'<form method="post".*?</form>', page.get_data(as_text=True),
+                               re.S):
+            assert f'name="for_creditor" value="{b.id}"' in form, (path, form[:200])
+            forms += 1
+    assert forms >= 15
+
+
+def test_switching_keeps_the_list_page_and_another_creditors_page_says_what_to_do(two, any_app):
+    a, b = two
+    ids = _b_world(b)
+    create_user("both@cabinet.example", PASSWORD, creditors=[a, b])
+    db.session.commit()
+    client = any_app.test_client()
+    login(client, "both@cabinet.example")
+    page = client.get("/admin/dashboard").get_data(as_text=True)
+    switch = _fields(page, "/admin/creditor")
+    assert switch["next"] == "/admin/dashboard" and page.count('id="csrf_token"') <= 1
+    moved = client.post("/admin/creditor", data=dict(switch, creditor=str(b.id)))
+    assert moved.headers["Location"] == "/admin/dashboard"
+    page = client.get(f"/admin/customers/{ids['customer_id']}").get_data(as_text=True)
+    switch = _fields(page, "/admin/creditor")
+    moved = client.post("/admin/creditor", data=dict(switch, creditor=str(a.id)))
+    assert moved.headers["Location"] == "/admin/"  # that debtor is the other creditor's
+    missing = client.get(f"/admin/customers/{ids['customer_id']}")
+    text = missing.get_data(as_text=True)
+    assert missing.status_code == 404
+    assert "Cette page n'existe pas pour Atelier Martin SARL" in text
+    assert "choisissez ce créancier dans l'en-tête" in text and 'id="creditor-switch"' in text
