@@ -41,9 +41,13 @@ def read_logo(path):
     return data, LOGO_TYPES[kind]
 
 
-def draw_logo(pdf, logo, height=14):
-    """The creditor's logo ((bytes, media type), as `portal.settings.logo()` gives it, or None)
-    at the top right of the current page."""
+def draw_brand(pdf, creditor, logo, height=14):
+    """The creditor's colour as a thin band across the top of the page, and its logo ((bytes,
+    media type), as `portal.settings.logo()` gives it, or None) at the top right."""
+    colour = getattr(creditor, "colour", "") or ""
+    if len(colour) == 7 and colour.startswith("#"):
+        pdf.set_fill_color(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+        pdf.rect(0, 0, pdf.w, 3, style="F")
     if logo:
         pdf.image(io.BytesIO(logo[0]), x=pdf.w - pdf.r_margin - 50, y=pdf.t_margin, h=height,
                   keep_aspect_ratio=True, w=50)
@@ -59,7 +63,7 @@ def invoice_copy_pdf(invoice, creditor, language="fr", logo=None):
     pdf.set_title(pdf_text(("Facture " if fr else "Invoice ") + invoice.number))
     pdf.set_creator("Relance")
     pdf.add_page()
-    draw_logo(pdf, logo)
+    draw_brand(pdf, creditor, logo)
     pdf.set_font("Helvetica", size=10)
     for line in (creditor.name, creditor.address, f"SIREN {creditor.siren}",
                  creditor.email):

@@ -4,7 +4,7 @@ registered mail, with fpdf2 (pure Python). Its body is the level's `letter` temp
 and the table of the invoices it names."""
 from fpdf import FPDF
 
-from portal.documents import draw_logo, pdf_text
+from portal.documents import draw_brand, pdf_text
 from portal.i18n import day, money
 
 HEADINGS = {
@@ -25,7 +25,7 @@ def letter_pdf(customer, items, as_of, creditor, composed, logo=None):
     pdf.set_title(pdf_text(f"{composed.subject} - {customer.name}"))
     pdf.set_creator("Relance")
     pdf.add_page()
-    draw_logo(pdf, logo)
+    draw_brand(pdf, creditor, logo)
     pdf.set_font("Helvetica", size=10)
     for line in (creditor.name, creditor.address, f"SIREN {creditor.siren}" if creditor.siren
                  else "", creditor.email, creditor.phone):
