@@ -9,6 +9,7 @@ and calendar. One scan of a million invoices costs the same whether they belong 
 or a hundred (bench/reminder_run.py --creditors 100).
 """
 from collections import defaultdict
+from itertools import groupby
 from datetime import date
 from typing import NamedTuple
 
@@ -24,7 +25,7 @@ from portal.settings import habit_shift
 
 from .collect import in_collection
 from .schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_on_business_day,
-                       instalment_due_action)
+                       instalment_due_action, upcoming)
 
 CHUNK = 5000
 NEVER = (None, None, None)  # (last level, its run date, when it went out) before any reminder
@@ -73,11 +74,11 @@ def open_invoice_count():
                              .where(Invoice.status == "open"))
 
 
-def _invoice_rows(creditor_ids):
+def _invoice_rows(creditor_ids, customer_ids=None):
     """Every open invoice of these creditors with its balance, its customer's profile and, per
     cycle, the last reminder level and date, and its creditor; ordered by creditor and invoice
     (so that cycles of one invoice are adjacent), which the index ix_invoice_creditor_scan
-    gives without a sort."""
+    gives without a sort. `customer_ids`: only these debtors' (the back-office lists)."""
     sent = select(Reminder.invoice_id, Reminder.cycle,
                   func.max(Reminder.level).label("last_level"),
                   func.max(Reminder.scheduled_for).label("last_on"),
@@ -98,6 +99,8 @@ def _invoice_rows(creditor_ids):
         .order_by(Invoice.creditor_id, Invoice.id)
         .execution_options(yield_per=CHUNK)
     )
+    if customer_ids is not None:
+        query = query.where(Invoice.customer_id.in_(customer_ids))
     # Core rows through the session's connection: no ORM bookkeeping per row.
     return db.session.connection().execute(query)
 
@@ -161,6 +164,31 @@ def due_reminders_of(books, progress=None):
         seen += 1
     if progress is not None:
         progress(seen % 1000)
+
+
+def upcoming_of(customer_ids, as_of):
+    """{invoice id: (customer id, schedule.Upcoming or None)} for the open invoices of these
+    debtors (of the creditor this context works for): what the schedule will do next for each,
+    for the back office's lists. A handful of queries whatever the number of debtors."""
+    if not customer_ids:
+        return {}
+    mine = book(as_of)
+    holds, policies, found = load_holds(), {}, {}
+    for invoice_id, group in groupby(_invoice_rows([mine.creditor_id], customer_ids),
+                                     key=lambda r: r[0]):
+        group = list(group)  # one row per reminder cycle of the invoice
+        _, customer_id, due_date, balance, tier, policy_name, median, paused_until = group[0][:8]
+        invoice_holds = holds.get(invoice_id, ())
+        cycle = current_cycle(invoice_holds) if invoice_holds else 0
+        cycles = {r[8]: (r[9], r[10], r[11]) for r in group if r[8] is not None}
+        last_level, last_on, last_at = cycles.get(cycle, NEVER)
+        key = (tier, policy_name)
+        policy = policies.get(key) or policies.setdefault(
+            key, mine.settings.policy_for(tier, policy_name))
+        found[invoice_id] = (customer_id, upcoming(
+            InvoiceFacts(due_date, balance, last_level, last_on, invoice_holds, last_at),
+            policy, mine.calendar, as_of, habit_shift(policy, median), paused_until))
+    return found
 
 
 def due_instalment_reminders(as_of):

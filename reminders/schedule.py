@@ -88,12 +88,17 @@ def current_cycle(holds):
     return sum(1 for h in holds if h.kind == "not_received")
 
 
-def _blocked(holds, as_of):
+def _blocking(holds, as_of):
+    """The first hold that stops reminders on `as_of`, or None."""
     for h in holds:
         if h.kind in BLOCKING_HOLDS and not h.released and h.starts_on <= as_of \
                 and (h.until is None or as_of <= h.until):
-            return True
-    return False
+            return h
+    return None
+
+
+def _blocked(holds, as_of):
+    return _blocking(holds, as_of) is not None
 
 
 def next_action(facts, policy, calendar, as_of, shift=0):
@@ -107,10 +112,8 @@ def next_action(facts, policy, calendar, as_of, shift=0):
         return None
     last = facts.last_level
     anchor, reason = facts.due_date, None
-    restarts = [h for h in facts.holds if h.kind == "not_received" and h.starts_on <= as_of]
-    if restarts:
-        restart_on = calendar.add_business_days(max(h.starts_on for h in restarts),
-                                                policy.restart_business_days)
+    restart_on = _restart_on(facts, policy, calendar, as_of)
+    if restart_on is not None:
         # Restart the clock, but never remind earlier than the invoice's own schedule would.
         anchor = max(facts.due_date,
                      restart_on - timedelta(days=policy.first_reminder.offset_days))
@@ -126,7 +129,7 @@ def next_action(facts, policy, calendar, as_of, shift=0):
                           "payment_failed")
     promise = _latest_promise(facts.holds, as_of) if facts.holds else None
     if promise is not None:
-        broken_on = calendar.add_business_days(promise.until, policy.promise_grace_days)
+        broken_on = _broken_on(promise, policy, calendar)
         if as_of <= broken_on:
             return None
         if broken_on >= facts.due_date and (facts.last_sent_on is None
@@ -151,6 +154,20 @@ def next_action(facts, policy, calendar, as_of, shift=0):
         return Action(level.number, calendar.next_business_day(nominal),
                       reason if last is None else None)
     return None
+
+
+def _restart_on(facts, policy, calendar, as_of):
+    """When reminders start again after the latest "never received" (None: there is none)."""
+    restarts = [h.starts_on for h in facts.holds if h.kind == "not_received"
+                and h.starts_on <= as_of] if facts.holds else []
+    if not restarts:
+        return None
+    return calendar.add_business_days(max(restarts), policy.restart_business_days)
+
+
+def _broken_on(promise, policy, calendar):
+    """The last day a promise can still be kept (its date and the policy's grace)."""
+    return calendar.add_business_days(promise.until, policy.promise_grace_days)
 
 
 def _latest_failure(holds, as_of):
@@ -196,6 +213,35 @@ def due_on_business_day(facts, policy, calendar, as_of, shift=0, paused_until=No
     if action is None or action.on > as_of:
         return None
     return action
+
+
+class Upcoming(NamedTuple):
+    """What happens next to an invoice, as the lists show it: a reminder (its level, from when),
+    a hold or a pause (its last day; None: until released)."""
+    kind: str  # "reminder", "hold", "paused"
+    on: date | None
+    level: int | None = None
+    hold: str | None = None
+
+
+def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None):
+    """The next thing the schedule will do for this invoice, seen on `as_of`, or None (every
+    level sent). A reminder already due goes out at the next run: its date is then the next
+    business day from `as_of`."""
+    if paused_until is not None and as_of <= paused_until:
+        return Upcoming("paused", paused_until)
+    held = _blocking(facts.holds, as_of) if facts.holds else None
+    if held is not None:
+        return Upcoming("hold", held.until, hold=held.kind)
+    promise = _latest_promise(facts.holds, as_of) if facts.holds else None
+    if promise is not None and as_of <= _broken_on(promise, policy, calendar):
+        return Upcoming("hold", _broken_on(promise, policy, calendar), hold="promise")
+    restart_on = _restart_on(facts, policy, calendar, as_of)
+    seen_on = restart_on if restart_on is not None and as_of < restart_on else as_of
+    action = next_action(facts, policy, calendar, seen_on, shift)
+    if action is None:
+        return None
+    return Upcoming("reminder", max(action.on, calendar.next_business_day(as_of)), action.level)
 
 
 def instalment_due_action(due_date, remaining_cents, last_level, calendar, as_of,

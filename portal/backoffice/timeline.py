@@ -238,6 +238,9 @@ WORDS = {
     "method": {"card": _l("card"), "sepa_debit": _l("SEPA Direct Debit")},
     "hold": HOLDS,
     "role": {"accountant": _l("accountant"), "admin": _l("administrator")},
+    "tier": {"key": _l("key account"), "standard": _l("standard"), "risky": _l("at risk")},
+    "debtor_type": {"business": _l("business"), "consumer": _l("consumer"),
+                    "public": _l("public buyer")},
 }
 
 

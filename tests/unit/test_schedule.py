@@ -173,3 +173,33 @@ def test_a_payment_failed_after_the_days_reminder_still_reminds_the_next_busines
 def test_a_pending_payment_holds_everything():
     pending = HoldFact("payment_pending", D("2026-03-05"))
     assert simulate("2026-03-02", "2026-03-05", "2026-04-30", holds=[pending]) == []
+
+
+def test_what_comes_next_agrees_with_what_the_run_will_send():
+    """`upcoming` (the lists' "next" column) names the day and level the run then sends, and
+    why nothing goes out before: a promise, a blocking hold, a pause, a "never received"."""
+    from reminders.schedule import Upcoming, upcoming
+    policy = policy_for()
+    facts = InvoiceFacts(D("2026-03-02"), 100_000, None, None, ())
+    first = upcoming(facts, policy, CAL, D("2026-03-03"))
+    assert first == Upcoming("reminder", D("2026-03-09"), 1)  # +7, a Monday
+    assert simulate("2026-03-02", "2026-03-03", "2026-03-09")[0][:2] == ("2026-03-09", 1)
+    overdue = upcoming(InvoiceFacts(D("2026-01-02"), 100_000, 1, D("2026-01-09"), ()), policy,
+                       CAL, D("2026-03-07"))  # a Saturday: due now, sent at the next run
+    assert overdue == Upcoming("reminder", D("2026-03-09"), 2)
+    promise = HoldFact("promise", D("2026-03-10"), until=D("2026-03-20"))
+    held = upcoming(InvoiceFacts(D("2026-03-02"), 100_000, 1, D("2026-03-09"), (promise,)),
+                    policy, CAL, D("2026-03-12"))
+    assert held.kind == "hold" and held.hold == "promise" and held.on >= D("2026-03-20")
+    dispute = HoldFact("dispute", D("2026-03-10"))
+    assert upcoming(InvoiceFacts(D("2026-03-02"), 100_000, 1, D("2026-03-09"), (dispute,)),
+                    policy, CAL, D("2026-03-12")) == Upcoming("hold", None, hold="dispute")
+    assert upcoming(facts, policy, CAL, D("2026-03-03"), paused_until=D("2026-03-31")) == \
+        Upcoming("paused", D("2026-03-31"))
+    flagged = HoldFact("not_received", D("2026-03-12"))
+    restart = upcoming(InvoiceFacts(D("2026-03-02"), 100_000, None, None, (flagged,)), policy,
+                       CAL, D("2026-03-13"))
+    sent = simulate("2026-03-02", "2026-03-13", "2026-04-30", holds=(flagged,))
+    assert (restart.on.isoformat(), restart.level) == sent[0][:2]
+    assert upcoming(InvoiceFacts(D("2026-03-02"), 0, None, None, ()), policy, CAL,
+                    D("2026-03-03")) is None  # paid: nothing more

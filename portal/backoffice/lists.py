@@ -1,0 +1,124 @@
+"""The debtors list and the invoices list: search, filters, sort, pages, CSV of the filtered
+list, and on each row what the schedule will do next. The queries are `portal.receivables`;
+the next actions come from the run's planner for the rows shown (`reminders.plan.upcoming_of`)."""
+from flask import render_template, request
+from flask_babel import gettext as _
+
+from reminders.plan import upcoming_of
+
+from .. import clock
+from ..extensions import db
+from ..i18n import current_lang, day, plain_amount
+from ..ledger import HOLD_KINDS
+from ..receivables import (BUCKETS, DEBTOR_TYPES, TIERS, Filters, debtors_query, invoices_query,
+                           page_of)
+from . import bp
+from .metrics import BUCKET_LABELS, csv_safe
+from .timeline import say
+from .views import _csv
+
+CSV_LIMIT = 100_000
+
+
+def _next_per_debtor(upcoming):
+    """{customer id: the Upcoming to show}: the earliest reminder among its invoices, else why
+    nothing goes out (a hold, a pause)."""
+    best = {}
+    for customer_id, next_one in upcoming.values():
+        if next_one is None:
+            continue
+        known = best.get(customer_id)
+        if known is None or _earlier(next_one, known):
+            best[customer_id] = next_one
+    return best
+
+
+def _earlier(one, other):
+    if (one.kind == "reminder") != (other.kind == "reminder"):
+        return one.kind == "reminder"  # a reminder to come says more than a hold
+    return (one.on or clock.today().max) < (other.on or clock.today().max)
+
+
+def next_words(next_one):
+    """The next action as the lists say it, in the reader's language."""
+    if next_one is None:
+        return _("nothing more to send")
+    when = day(next_one.on, current_lang(), "short") if next_one.on else None
+    if next_one.kind == "reminder":
+        return _("level %(level)d reminder on %(day)s", level=next_one.level, day=when)
+    if next_one.kind == "paused":
+        return _("reminders suspended until %(day)s", day=when)
+    reason = say("hold", next_one.hold)
+    if when:
+        return _("on hold (%(reason)s) until %(day)s", reason=reason, day=when)
+    return _("on hold (%(reason)s)", reason=reason)
+
+
+def _choices():
+    return dict(tiers=TIERS, debtor_types=DEBTOR_TYPES, buckets=BUCKETS,
+                bucket_labels=BUCKET_LABELS, hold_kinds=HOLD_KINDS)
+
+
+@bp.get("/debtors")
+def debtors():
+    """Every debtor, searchable and filterable, with what to do next."""
+    filters, today = Filters.from_args(request.args), clock.today()
+    rows, total, pages, page = page_of(debtors_query(filters, today), filters.page)
+    upcoming = _next_per_debtor(upcoming_of([r.id for r in rows], today))
+    return render_template("backoffice/debtors.html", rows=rows, total=total, pages=pages,
+                           page=page, filters=filters, upcoming=upcoming, next_words=next_words,
+                           today=today, **_choices())
+
+
+@bp.get("/debtors.csv")
+def debtors_csv():
+    filters, today = Filters.from_args(request.args), clock.today()
+    rows = _all(debtors_query(filters, today))
+    upcoming = _next_per_debtor(upcoming_of([r.id for r in rows], today))
+    out = [["customer_ref", "customer_name", "email", "phone", "tier", "debtor_type",
+            "balance", "open_invoices", "oldest_due_date", "highest_level", "last_contact",
+            "last_payment", "credit", "next_action"]]
+    for r in rows:
+        out.append([csv_safe(r.ref), csv_safe(r.name), csv_safe(r.email), csv_safe(r.phone or ""),
+                    r.tier, r.debtor_type, plain_amount(r.balance), r.open_count,
+                    r.oldest_due.isoformat() if r.oldest_due else "",
+                    "" if r.highest_level is None else r.highest_level,
+                    r.last_contact.isoformat() if r.last_contact else "",
+                    r.last_payment.isoformat() if r.last_payment else "",
+                    plain_amount(max(0, r.credit)), next_words(upcoming.get(r.id))])
+    return _csv(out, "debtors.csv")
+
+
+@bp.get("/invoices")
+def invoices():
+    """Every invoice (open by default), searchable and filterable, with what comes next."""
+    filters, today = Filters.from_args(request.args), clock.today()
+    rows, total, pages, page = page_of(invoices_query(filters, today), filters.page)
+    upcoming = upcoming_of(sorted({r.customer_id for r in rows}), today)
+    return render_template("backoffice/invoices.html", rows=rows, total=total, pages=pages,
+                           page=page, filters=filters, next_words=next_words, today=today,
+                           upcoming={k: v for k, (_c, v) in upcoming.items()}, **_choices())
+
+
+@bp.get("/invoices.csv")
+def invoices_csv():
+    filters, today = Filters.from_args(request.args), clock.today()
+    rows = _all(invoices_query(filters, today))
+    upcoming = upcoming_of(sorted({r.customer_id for r in rows}), today)
+    out = [["invoice_number", "customer_ref", "customer_name", "issue_date", "due_date",
+            "days_late", "amount", "balance", "status", "highest_level", "last_contact",
+            "next_action"]]
+    for r in rows:
+        next_one = upcoming.get(r.id, (None, None))[1] if r.status == "open" else None
+        out.append([csv_safe(r.number), csv_safe(r.ref), csv_safe(r.name),
+                    r.issue_date.isoformat(), r.due_date.isoformat(),
+                    max(0, (today - r.due_date).days), plain_amount(r.total_cents),
+                    plain_amount(r.balance), r.status,
+                    "" if r.highest_level is None else r.highest_level,
+                    r.last_contact.isoformat() if r.last_contact else "",
+                    next_words(next_one) if r.status == "open" else ""])
+    return _csv(out, "invoices.csv")
+
+
+def _all(query):
+    return db.session.execute(query.limit(CSV_LIMIT)).all()

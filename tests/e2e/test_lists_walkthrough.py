@@ -1,0 +1,54 @@
+"""The accountant finds a debtor: by an invoice number in the search box, then by filtering the
+61-90 days overdue bucket, and opens the debtor's page (desktop, then the same list on a phone,
+where rows read as labelled blocks)."""
+from datetime import timedelta
+
+from playwright.sync_api import expect
+
+from portal import clock
+from portal.extensions import db
+from portal.users import create_user
+from tests.conftest import make_customer, make_invoice
+from tests.e2e.conftest import PHONE, shot, submit
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_find_a_debtor_by_invoice_number_and_by_lateness(live_app, browser):
+    app, base = live_app
+    with app.app_context():
+        today = clock.today()
+        girard = make_customer(name="Menuiserie Girard")
+        make_invoice(girard, today - timedelta(days=75), 240_000, number="MG-2026-075")
+        roux = make_customer(name="Garage Roux")
+        make_invoice(roux, today - timedelta(days=12), 50_000, number="GR-2026-012")
+        create_user("compta@atelier.example", PASSWORD)
+        db.session.commit()
+    for name, options in (("desktop", {"viewport": {"width": 1280, "height": 900}}),
+                          ("phone", PHONE)):
+        context = browser.new_context(**{**options, "locale": "fr-FR"})
+        page = context.new_page()
+        page.goto(f"{base}/admin/login")
+        page.get_by_label("E-mail").fill("compta@atelier.example")
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        submit(page, page.get_by_role("button", name="Se connecter"))
+        submit(page, page.get_by_role("link", name="Débiteurs"))
+        table = page.locator("#debtors")
+        expect(table.get_by_role("link", name="Menuiserie Girard")).to_be_visible()
+        expect(table.get_by_role("link", name="Garage Roux")).to_be_visible()
+        page.get_by_label("Rechercher").fill("MG-2026-075")
+        submit(page, page.get_by_role("button", name="Voir"))
+        expect(table.get_by_role("link", name="Menuiserie Girard")).to_be_visible()
+        expect(table.get_by_role("link", name="Garage Roux")).to_have_count(0)
+        page.get_by_label("Rechercher").fill("")
+        page.get_by_label("En retard").select_option(value="61-90")
+        submit(page, page.get_by_role("button", name="Voir"))
+        expect(table).to_contain_text("relance de niveau")
+        expect(table.get_by_role("link", name="Garage Roux")).to_have_count(0)
+        shot(page, f"lists-1-debtors-61-90-{name}")
+        wide = page.evaluate("document.scrollingElement.scrollWidth - "
+                             "document.scrollingElement.clientWidth")
+        assert wide <= 0, f"the debtors list scrolls sideways by {wide}px ({name})"
+        submit(page, table.get_by_role("link", name="Menuiserie Girard"))
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Menuiserie Girard")
+        context.close()
