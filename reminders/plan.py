@@ -60,12 +60,13 @@ def load_holds():
     context works for; unscoped, of every creditor)."""
     rows = db.session.execute(
         select(Hold.invoice_id, Hold.kind, Hold.starts_on, Hold.until, Hold.released_at,
-               Hold.created_at)
+               Hold.created_at, Hold.details)
         .where(or_(Hold.released_at.is_(None), Hold.kind == "not_received")))
     holds = defaultdict(list)
-    for invoice_id, kind, starts_on, until, released_at, created_at in rows:
+    for invoice_id, kind, starts_on, until, released_at, created_at, details in rows:
+        note = details.get("reason") if kind == "manual_pause" and details else None
         holds[invoice_id].append(HoldFact(kind, starts_on, until, released_at is not None,
-                                          created_at))
+                                          created_at, note))
     return {k: tuple(v) for k, v in holds.items()}
 
 

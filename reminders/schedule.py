@@ -66,6 +66,7 @@ class HoldFact(NamedTuple):
     until: date | None = None
     released: bool = False
     created_at: datetime | None = None  # when it was recorded (a failure after a send, same day)
+    note: str | None = None  # why, in the accountant's words (a manual hold)
 
 
 class InvoiceFacts(NamedTuple):
@@ -222,6 +223,7 @@ class Upcoming(NamedTuple):
     on: date | None
     level: int | None = None
     hold: str | None = None
+    note: str | None = None  # the hold's reason, when the accountant gave one
 
 
 def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None):
@@ -232,7 +234,7 @@ def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None):
         return Upcoming("paused", paused_until)
     held = _blocking(facts.holds, as_of) if facts.holds else None
     if held is not None:
-        return Upcoming("hold", held.until, hold=held.kind)
+        return Upcoming("hold", held.until, hold=held.kind, note=held.note)
     promise = _latest_promise(facts.holds, as_of) if facts.holds else None
     if promise is not None and as_of <= _broken_on(promise, policy, calendar):
         return Upcoming("hold", _broken_on(promise, policy, calendar), hold="promise")

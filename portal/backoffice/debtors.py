@@ -1,9 +1,9 @@
 """The debtor page (everything about one customer, and what the accountant can do about it) and
 the phone-call sheet with its outcome, which feeds the schedule like the portal's answers."""
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,14 +13,14 @@ from .. import clock
 from ..answers import AnswerError, promise_payment
 from ..debtor.mailer import send_fresh_link
 from ..extensions import db
-from ..ledger import lock_customer, record_event
+from ..ledger import lock_customer, place_hold, record_event, release_hold
 from ..models import Customer, Event, Hold, Invoice, Payment, SentMessage, Task
 from ..payments.ledger import customer_credit_cents, resolve_review
 from ..plans import active_plan
 from ..settings import current as current_settings
 from . import bp
 from .timeline import GROUPS, describe
-from .forms import CallOutcomeForm, PauseForm, PostForm, TierForm
+from .forms import CallOutcomeForm, HoldForm, PauseForm, PostForm, TierForm
 
 
 def _customer(customer_id):
@@ -58,6 +58,7 @@ def timeline_of(customer_id, group=None):
 def customer(customer_id):
     found = _customer(customer_id)
     return render_template("backoffice/customer.html", **_facts(found), pause_form=PauseForm(),
+                           hold_form=hold_form(found),
                            groups=GROUPS, shown=request.args.get("show") or "",
                            tier_form=TierForm(tier=found.tier, debtor_type=found.debtor_type,
                                               policy=found.policy or "default"
@@ -92,6 +93,43 @@ def pause(customer_id):
     found.paused_until = form.until.data or date(9999, 12, 31)
     return _done(found, "reminders_paused", _("Reminders suspended."),
                  until=form.until.data.isoformat() if form.until.data else None)
+
+
+def hold_form(customer):
+    form = HoldForm()
+    form.invoice_ids.choices = [(i.id, i.number) for i in db.session.scalars(
+        select(Invoice).where(Invoice.customer_id == customer.id, Invoice.status == "open")
+        .order_by(Invoice.due_date))]
+    return form
+
+
+@bp.post("/customers/<id:customer_id>/hold")
+def hold(customer_id):
+    """Hold some invoices (or all of the debtor's open ones) with a reason and an end date:
+    their reminders wait, the lists say why, and the to-do list says when the hold is over."""
+    found = _customer(customer_id)
+    form = hold_form(found)
+    today = clock.today()
+    if not form.validate_on_submit() or (
+            form.until.data and not today <= form.until.data <= today + timedelta(days=366)):
+        flash(_("Give a reason and, if you want one, an end date within the coming year."),
+              "warning")
+        return redirect(url_for(".customer", customer_id=found.id))
+    chosen = set(form.invoice_ids.data or [c[0] for c in form.invoice_ids.choices])
+    lock_customer(found.id)
+    invoices = db.session.scalars(select(Invoice).where(
+        Invoice.id.in_(chosen), Invoice.customer_id == found.id, Invoice.status == "open")).all()
+    for invoice in invoices:
+        for old in db.session.scalars(select(Hold).where(
+                Hold.invoice_id == invoice.id, Hold.kind == "manual_pause",
+                Hold.released_at.is_(None))):
+            release_hold(old, actor="accountant", reason=f"replaced by {current_user.email}")
+        place_hold(invoice, "manual_pause", today, until=form.until.data, actor="accountant",
+                   by=current_user.email, number=invoice.number, reason=form.reason.data.strip())
+    db.session.commit()
+    flash(ngettext("%(num)d invoice on hold.", "%(num)d invoices on hold.", len(invoices)),
+          "success")
+    return redirect(url_for(".customer", customer_id=found.id))
 
 
 @bp.post("/customers/<id:customer_id>/resume")

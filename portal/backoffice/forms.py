@@ -3,7 +3,7 @@ the language of the user who sees them."""
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (DateField, EmailField, HiddenField, IntegerField, PasswordField,
-                     SelectChoice, SelectField, TextAreaField)
+                     SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional
 
 # Each language in its own name, whatever the page's language (the switch in the header).
@@ -43,6 +43,15 @@ class CreditorForm(FlaskForm):
     """The creditor to work for, among the user's (choices set by the view)."""
     creditor = SelectField(_l("Creditor"), choices=[], validators=[DataRequired()])
     next = HiddenField()  # the page to show again, when it is one every creditor has
+
+
+class HoldForm(FlaskForm):
+    """Put some invoices (none ticked: all the debtor's open ones) on hold, with why and until
+    when; the invoice choices are the debtor's open invoices (set by the view)."""
+    invoice_ids = SelectMultipleField(_l("Invoices (none ticked: all of them)"), coerce=int,
+                                      choices=[], validate_choice=True)
+    reason = StringField(_l("Why"), validators=[DataRequired(), Length(max=200)])
+    until = DateField(_l("Until (empty: until you lift it)"), validators=[Optional()])
 
 
 class PauseForm(FlaskForm):

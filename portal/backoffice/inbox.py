@@ -1,7 +1,7 @@
 """What needs a human today, oldest first: plain queries, no request inside (the labels and
 summaries are worded when the page shows them, in the language of the user who reads them)."""
 from dataclasses import dataclass, field
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
@@ -21,6 +21,7 @@ LABELS = {
     "letter": _l("Formal notice to send"),
     "reminder_letter": _l("Reminder letter to send"),
     "payment_review": _l("Payment to check"),
+    "hold_ended": _l("Hold over: reminders start again"),
 }
 
 
@@ -47,6 +48,9 @@ class Item:
             if not facts.get("number"):  # a message about no invoice in particular
                 return _("Message: %(text)s", text=facts["text"])
             return _("Invoice %(number)s: %(text)s", number=facts["number"], text=facts["text"])
+        if self.kind == "hold_ended":
+            return _("Invoice %(number)s: %(reason)s", number=facts["number"],
+                     reason=facts["reason"] or _("held by the accountant"))
         if self.kind == "payment_review":
             return _("Payment of %(amount)s: %(reason)s",
                      amount=money(facts["cents"], current_lang()), reason=facts["reason"])
@@ -94,6 +98,16 @@ def inbox_items(as_of):
         items.append(Item("payment_review", payment.created_at, customer,
                           {"cents": payment.amount_cents, "reason": payment.review_reason},
                           ("backoffice.customer", {"customer_id": payment.customer_id})))
+    # A manual hold whose end date has passed: its reminders resume; say so until it is lifted.
+    for hold, number, customer in db.session.execute(
+            select(Hold, Invoice.number, Customer)
+            .join(Invoice, Invoice.id == Hold.invoice_id)
+            .join(Customer, Customer.id == Hold.customer_id)
+            .where(Hold.kind == "manual_pause", Hold.released_at.is_(None), Hold.until < as_of,
+                   Invoice.status == "open")):
+        items.append(Item("hold_ended", _at(hold.until + timedelta(days=1)), customer,
+                          {"number": number, "reason": (hold.details or {}).get("reason")},
+                          ("backoffice.customer", {"customer_id": customer.id})))
     for task, customer in db.session.execute(
             select(Task, Customer).join(Customer, Customer.id == Task.customer_id)
             .where(Task.state == "open")):

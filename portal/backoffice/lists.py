@@ -48,7 +48,7 @@ def next_words(next_one):
         return _("level %(level)d reminder on %(day)s", level=next_one.level, day=when)
     if next_one.kind == "paused":
         return _("reminders suspended until %(day)s", day=when)
-    reason = say("hold", next_one.hold)
+    reason = next_one.note or say("hold", next_one.hold)
     if when:
         return _("on hold (%(reason)s) until %(day)s", reason=reason, day=when)
     return _("on hold (%(reason)s)", reason=reason)

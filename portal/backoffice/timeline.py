@@ -114,6 +114,12 @@ def _hold(kind, d, number):
     if kind == "hold_dispute":
         return _("Disputes invoice %(number)s (%(reason)s): its reminders wait",
                  number=number, reason=d.get("reason", "")), []
+    if kind == "hold_manual_pause" and d.get("reason"):
+        if d.get("until"):
+            return _("Invoice %(number)s put on hold until %(day)s: %(reason)s", number=number,
+                     day=_day(d.get("until")), reason=d["reason"]), []
+        return _("Invoice %(number)s put on hold: %(reason)s", number=number,
+                 reason=d["reason"]), []
     return _("Invoice %(number)s: reminders paused (%(what)s)", number=number, what=what), []
 
 
