@@ -22,7 +22,7 @@ def test_hold_with_a_reason_and_a_date_then_the_inbox_says_it_is_over(any_app, s
     today = clock.today()
     debtor = make_customer(name="Menuiserie Girard")
     held = make_invoice(debtor, today - timedelta(days=30), 100_000, number="MG-1")
-    free = make_invoice(debtor, today - timedelta(days=30), 50_000, number="MG-2")
+    make_invoice(debtor, today - timedelta(days=30), 50_000, number="MG-2")
     create_user("compta@atelier.example", PASSWORD)
     db.session.commit()
     client = any_app.test_client()
