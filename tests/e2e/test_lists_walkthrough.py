@@ -52,3 +52,35 @@ def test_find_a_debtor_by_invoice_number_and_by_lateness(live_app, browser):
         submit(page, table.get_by_role("link", name="Menuiserie Girard"))
         expect(page.get_by_role("heading", level=1)).to_contain_text("Menuiserie Girard")
         context.close()
+
+
+def test_upload_a_file_with_an_error_then_a_good_one(live_app, browser, tmp_path):
+    app, base = live_app
+    with app.app_context():
+        create_user("compta@atelier.example", PASSWORD)
+        db.session.commit()
+    header = "customer_ref,customer_name,email,language,invoice_number,issue_date,due_date,amount\n"
+    good = header + "C1,Dupont & Fils,c@dupont.fr,fr,F-1,2026-10-01,2026-10-31,1234.56\n"
+    bad_file, good_file = tmp_path / "erreur.csv", tmp_path / "factures.csv"
+    bad_file.write_text(good + "C2,Garage Roux,x@roux.fr,fr,F-2,2026-10-01,31/02/2026,10\n")
+    good_file.write_text(good)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(f"{base}/admin/login")
+    page.get_by_label("E-mail").fill("compta@atelier.example")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    submit(page, page.get_by_role("button", name="Se connecter"))
+    submit(page, page.get_by_role("link", name="Importer"))
+    page.get_by_label("Fichier CSV des factures").set_input_files(str(bad_file))
+    submit(page, page.get_by_role("button", name="Vérifier le fichier"))
+    expect(page.get_by_role("heading", level=2)).to_contain_text("rien n'a été importé")
+    expect(page.locator("#import-errors")).to_contain_text("ligne 3")
+    shot(page, "upload-1-refused")
+    page.get_by_label("Fichier CSV des factures").set_input_files(str(good_file))
+    submit(page, page.get_by_role("button", name="Vérifier le fichier"))
+    expect(page.get_by_text("1 facture(s) à créer")).to_be_visible()
+    submit(page, page.get_by_role("button", name="Importer ces factures"))
+    expect(page.locator(".flash-success")).to_contain_text("1 facture(s) créée(s)")
+    expect(page.locator("#invoices")).to_contain_text("F-1")
+    shot(page, "upload-2-imported")
+    context.close()
