@@ -7,7 +7,7 @@ URL's) or `scope(creditor_id)` (a block: the run, one creditor after the other).
 creditor is set, a `do_orm_execute` hook adds SQLAlchemy's `with_loader_criteria` to every ORM
 SELECT, UPDATE and DELETE (joins, subqueries and `session.get` included): the creditor's own
 column on customers, invoices, payments, settings revisions and API tokens; on the tables that
-hang off a customer (events, holds, reminders, messages, tasks, plans) an EXISTS on that
+hang off a customer (events, holds, reminders, messages, tasks, plans, attachments) an EXISTS on that
 customer; on instalments and allocations an EXISTS on their plan or payment. So a forgotten
 `where` cannot show another creditor's row: a page that looks one up by id gets None (a 404).
 
@@ -24,8 +24,9 @@ from sqlalchemy import event, exists, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from .models.base import TENANT_KEY
-from .models import (Allocation, ApiToken, Customer, Event, Hold, Instalment, InstalmentPlan,
-                     Invoice, Payment, Reminder, SentMessage, SettingsRevision, Task)
+from .models import (Allocation, ApiToken, Attachment, Customer, Event, Hold, Instalment,
+                     InstalmentPlan, Invoice, Payment, Reminder, SentMessage, SettingsRevision,
+                     Task)
 
 KEY = TENANT_KEY
 NOBODY = 0  # a scope that sees no creditor's rows (an invalid link)
@@ -78,7 +79,8 @@ def _criteria(creditor_id):
            for m in (Customer, Invoice, Payment, SettingsRevision, ApiToken)]
     via_customer = [with_loader_criteria(m, _owned_by_customer(m, creditor_id),
                                          include_aliases=True)
-                    for m in (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan)]
+                    for m in (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan,
+                              Attachment)]
     return own + via_customer + [
         with_loader_criteria(Instalment, exists().where(
             _plan.c.id == Instalment.plan_id, _customer.c.id == _plan.c.customer_id,

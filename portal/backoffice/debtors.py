@@ -1,8 +1,10 @@
 """The debtor page (everything about one customer, and what the accountant can do about it) and
 the phone-call sheet with its outcome, which feeds the schedule like the portal's answers."""
+import io
 from datetime import date, timedelta
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Response, abort, flash, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,13 +16,13 @@ from ..answers import AnswerError, promise_payment
 from ..debtor.mailer import send_fresh_link
 from ..extensions import db
 from ..ledger import lock_customer, place_hold, record_event, release_hold
-from ..models import Customer, Event, Hold, Invoice, Payment, SentMessage, Task
+from ..models import Attachment, Customer, Event, Hold, Invoice, Payment, SentMessage, Task
 from ..payments.ledger import customer_credit_cents, resolve_review
 from ..plans import active_plan
 from ..settings import current as current_settings
 from . import bp
 from .timeline import GROUPS, describe
-from .forms import CallOutcomeForm, HoldForm, PauseForm, PostForm, TierForm
+from .forms import CallOutcomeForm, HoldForm, NoteForm, PauseForm, PostForm, TierForm
 
 
 def _customer(customer_id):
@@ -58,7 +60,7 @@ def timeline_of(customer_id, group=None):
 def customer(customer_id):
     found = _customer(customer_id)
     return render_template("backoffice/customer.html", **_facts(found), pause_form=PauseForm(),
-                           hold_form=hold_form(found),
+                           hold_form=hold_form(found), note_form=NoteForm(),
                            groups=GROUPS, shown=request.args.get("show") or "",
                            tier_form=TierForm(tier=found.tier, debtor_type=found.debtor_type,
                                               policy=found.policy or "default"
@@ -130,6 +132,42 @@ def hold(customer_id):
     flash(ngettext("%(num)d invoice on hold.", "%(num)d invoices on hold.", len(invoices)),
           "success")
     return redirect(url_for(".customer", customer_id=found.id))
+
+
+MAX_ATTACHMENT = 5 * 1024 * 1024
+
+
+@bp.post("/customers/<id:customer_id>/notes")
+def add_note(customer_id):
+    """A note on the timeline, and the file that goes with it if any (kept in the database,
+    given back as a download, never shown inline)."""
+    found = _customer(customer_id)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        flash(_("Write the note (2,000 characters at most)."), "warning")
+        return redirect(url_for(".customer", customer_id=found.id))
+    details = {"text": form.text.data.strip()}
+    upload = form.file.data
+    if upload and upload.filename:
+        data = upload.read(MAX_ATTACHMENT + 1)
+        if len(data) > MAX_ATTACHMENT:
+            flash(_("The file is over 5 MB; nothing was added."), "warning")
+            return redirect(url_for(".customer", customer_id=found.id))
+        name = "".join(c for c in upload.filename if c.isprintable() and c not in '"\\/')
+        kept = Attachment(customer_id=found.id, filename=(name or "file")[-200:],
+                          media_type=(upload.mimetype or "application/octet-stream")[:100],
+                          size=len(data), data=data)
+        db.session.add(kept)
+        db.session.flush()
+        details.update(attachment_id=kept.id, filename=kept.filename)
+    return _done(found, "note", _("Note added."), **details)
+
+
+@bp.get("/attachments/<id:attachment_id>")
+def attachment(attachment_id):
+    kept = db.session.get(Attachment, attachment_id) or abort(404)
+    return send_file(io.BytesIO(kept.data), mimetype="application/octet-stream",
+                     as_attachment=True, download_name=kept.filename)
 
 
 @bp.post("/customers/<id:customer_id>/resume")

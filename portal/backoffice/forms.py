@@ -2,6 +2,7 @@
 the language of the user who sees them."""
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (DateField, EmailField, HiddenField, IntegerField, PasswordField,
                      SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional
@@ -52,6 +53,12 @@ class HoldForm(FlaskForm):
                                       choices=[], validate_choice=True)
     reason = StringField(_l("Why"), validators=[DataRequired(), Length(max=200)])
     until = DateField(_l("Until (empty: until you lift it)"), validators=[Optional()])
+
+
+class NoteForm(FlaskForm):
+    """A note on the debtor's timeline, with a file if there is one (a letter received...)."""
+    text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+    file = FileField(_l("Attach a file (optional, 5 MB at most)"))
 
 
 class PauseForm(FlaskForm):

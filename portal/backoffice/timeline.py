@@ -155,6 +155,11 @@ def _other(kind, d, number):
     if kind == "message":
         return _("Wrote about invoice %(number)s (%(reason)s): “%(text)s”", number=number,
                  reason=d.get("reason", ""), text=d.get("text", "")), []
+    if kind == "note":
+        links = [(_("attachment: %(file)s", file=d["filename"]),
+                  url_for("backoffice.attachment", attachment_id=d["attachment_id"]))
+                 ] if d.get("attachment_id") else []
+        return _("Note: “%(text)s”", text=d.get("text", "")), links
     if kind == "call":
         text = _("Phone call: reached") if d.get("reached") else _("Phone call: not reached")
         if d.get("promise_date"):

@@ -193,6 +193,20 @@ class Hold(db.Model):
     )
 
 
+class Attachment(db.Model):
+    """A file the accountant put on a debtor's timeline (a letter received, a proof of
+    delivery), with the note it came with (an event of kind "note")."""
+
+    __tablename__ = "attachment"
+    id = db.Column(db.Integer, primary_key=True)
+    customer_id = db.Column(db.ForeignKey("customer.id"), nullable=False, index=True)
+    filename = db.Column(db.String(200), nullable=False)
+    media_type = db.Column(db.String(100), nullable=False)
+    size = db.Column(db.Integer, nullable=False)
+    data = db.Column(db.LargeBinary, nullable=False)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class Event(db.Model):
     """The debtor's timeline: who did what, when."""
 

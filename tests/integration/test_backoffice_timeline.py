@@ -78,3 +78,40 @@ def test_a_promise_whose_date_passed_reads_as_not_kept(client, accountant):
     page = client.get(f"/admin/customers/{customer.id}").get_data(as_text=True)
     assert "Promesse non tenue : paiement annoncé pour le" in page and "(facture G-11)" in page
     assert "En pause : paiement promis" not in page
+
+
+def test_a_note_with_a_file_on_the_timeline(any_app):
+    """The accountant adds a note with a letter received: the timeline says it, links the file,
+    which comes back as a download (never shown inline); a note without text is refused."""
+    import html
+    import io
+    from sqlalchemy import select as _select
+    from portal.models import Attachment, Event
+    from portal.users import create_user as _create_user
+    from tests.conftest import make_customer as _make_customer
+    from tests.helpers import PASSWORD as _PASSWORD, csrf as _csrf, login as _login
+    customer = _make_customer(name="Menuiserie Girard")
+    _create_user("compta@atelier.example", _PASSWORD)
+    db.session.commit()
+    client = any_app.test_client()
+    _login(client)
+    page = client.get(f"/admin/customers/{customer.id}").get_data(as_text=True)
+    empty = client.post(f"/admin/customers/{customer.id}/notes",
+                        data={"csrf_token": _csrf(page), "text": " "})
+    assert empty.status_code == 302 and db.session.scalar(_select(Event).where(
+        Event.kind == "note")) is None
+    letter = b"%PDF-1.4 lettre recommandee <script>alert(1)</script>"
+    added = client.post(f"/admin/customers/{customer.id}/notes", data={
+        "csrf_token": _csrf(page), "text": "Reçu un courrier : conteste <b>la</b> quantité",
+        "file": (io.BytesIO(letter), "Courrier reçu.pdf")}, content_type="multipart/form-data")
+    assert added.status_code == 302
+    page = client.get(f"/admin/customers/{customer.id}?show=notes").get_data(as_text=True)
+    assert "conteste &lt;b&gt;la&lt;/b&gt; quantité" in page
+    assert "Note : « Reçu un courrier : conteste <b>la</b> quantité »" in html.unescape(page)
+    assert "pièce jointe : Courrier reçu.pdf" in html.unescape(page)
+    kept = db.session.scalar(_select(Attachment))
+    assert f"/admin/attachments/{kept.id}" in page and "Courrier reçu.pdf" in html.unescape(page)
+    download = client.get(f"/admin/attachments/{kept.id}")
+    assert download.data == letter
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert download.headers["Content-Disposition"].startswith("attachment")
