@@ -72,12 +72,11 @@ BUCKET_DAYS = {"not_due": (None, 0), "1-30": (1, 30), "31-60": (31, 60), "61-90"
 
 def _bucket_bounds(bucket, as_of):
     """(earliest, latest) due date of an invoice in `bucket` on `as_of`; None: unbounded."""
-    fewest, most = BUCKET_DAYS[bucket]
-    latest = as_of - timedelta(days=fewest) if fewest is not None else None
-    earliest = as_of - timedelta(days=most) if most is not None else None
     if bucket == "not_due":
         return as_of, None
-    return earliest, latest
+    fewest, most = BUCKET_DAYS[bucket]
+    return (as_of - timedelta(days=most) if most is not None else None,
+            as_of - timedelta(days=fewest))
 
 
 def _like(column, text):
@@ -104,6 +103,26 @@ def _credit_per_customer():
                  .join(Allocation, Allocation.payment_id == Payment.id)
                  .where(Payment.state == "succeeded").group_by(Payment.customer_id).subquery())
     return received, allocated
+
+
+def _common(query, filters, as_of, level, due_date):
+    """The filters both lists share: category, debtor type, highest level (`level`), overdue
+    bucket (of `due_date`: the oldest open invoice's, or the invoice's)."""
+    if filters.tier in TIERS:
+        query = query.where(Customer.tier == filters.tier)
+    if filters.debtor_type in DEBTOR_TYPES:
+        query = query.where(Customer.debtor_type == filters.debtor_type)
+    if filters.level == "none":
+        query = query.where(level.is_(None))
+    elif filters.level.isdigit() and len(filters.level) <= 2:
+        query = query.where(level == int(filters.level))
+    if filters.bucket in BUCKETS:
+        earliest, latest = _bucket_bounds(filters.bucket, as_of)
+        if earliest is not None:
+            query = query.where(due_date >= earliest)
+        if latest is not None:
+            query = query.where(due_date <= latest)
+    return query
 
 
 SORTS = {  # name -> (column label, descending?)
@@ -156,20 +175,7 @@ def debtors_query(filters, as_of):
             # One pass over the invoice numbers, not one probe per debtor.
             Customer.id.in_(select(Invoice.customer_id).where(_like(Invoice.number,
                                                                     filters.q)))))
-    if filters.tier in TIERS:
-        query = query.where(Customer.tier == filters.tier)
-    if filters.debtor_type in DEBTOR_TYPES:
-        query = query.where(Customer.debtor_type == filters.debtor_type)
-    if filters.level == "none":
-        query = query.where(levels.c.level.is_(None))
-    elif filters.level.isdigit() and len(filters.level) <= 2:
-        query = query.where(levels.c.level == int(filters.level))
-    if filters.bucket in BUCKETS:
-        earliest, latest = _bucket_bounds(filters.bucket, as_of)
-        if earliest is not None:
-            query = query.where(open_invoices.c.oldest_due >= earliest)
-        if latest is not None:
-            query = query.where(open_invoices.c.oldest_due <= latest)
+    query = _common(query, filters, as_of, levels.c.level, open_invoices.c.oldest_due)
     if filters.hold == "any":
         query = query.where(_active_hold(as_of))
     elif filters.hold in HOLD_KINDS:
@@ -223,20 +229,7 @@ def invoices_query(filters, as_of):
     if filters.q:
         query = query.where(or_(_like(Invoice.number, filters.q), _like(Customer.name, filters.q),
                                 _like(Customer.ref, filters.q), _like(Customer.email, filters.q)))
-    if filters.tier in TIERS:
-        query = query.where(Customer.tier == filters.tier)
-    if filters.debtor_type in DEBTOR_TYPES:
-        query = query.where(Customer.debtor_type == filters.debtor_type)
-    if filters.level == "none":
-        query = query.where(levels.c.level.is_(None))
-    elif filters.level.isdigit() and len(filters.level) <= 2:
-        query = query.where(levels.c.level == int(filters.level))
-    if filters.bucket in BUCKETS:
-        earliest, latest = _bucket_bounds(filters.bucket, as_of)
-        if earliest is not None:
-            query = query.where(Invoice.due_date >= earliest)
-        if latest is not None:
-            query = query.where(Invoice.due_date <= latest)
+    query = _common(query, filters, as_of, levels.c.level, Invoice.due_date)
     if filters.hold in HOLD_KINDS or filters.hold == "any":
         held = and_(Hold.invoice_id == Invoice.id, Hold.released_at.is_(None),
                     or_(Hold.until.is_(None), Hold.until >= as_of))

@@ -83,6 +83,14 @@ def promise(page, number, day):
     submit(page, page.get_by_role("button", name="Je m'engage sur cette date"))
 
 
+def log_in(page, base, email, password):
+    """The back office's login form, in French."""
+    page.goto(f"{base}/admin/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    submit(page, page.get_by_role("button", name="Se connecter"))
+
+
 def shot(page, name):
     os.makedirs(SHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)

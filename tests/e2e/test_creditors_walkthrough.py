@@ -12,7 +12,7 @@ from portal.models import Creditor, Task
 from portal.settings import creditor_from_config
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import PHONE, shot, submit
+from tests.e2e.conftest import PHONE, log_in, shot, submit
 
 PASSWORD = "correct horse battery staple"
 
@@ -41,10 +41,7 @@ def test_two_creditors_on_a_phone(live_app, browser):
         first_id = first.id
     context = browser.new_context(**PHONE)
     page = context.new_page()
-    page.goto(f"{base}/admin/login")
-    page.get_by_label("E-mail").fill("assistante@cabinet.example")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    submit(page, page.get_by_role("button", name="Se connecter"))
+    log_in(page, base, "assistante@cabinet.example", PASSWORD)
     expect(page.get_by_text("Coiffure Rousseau")).to_be_visible()
     assert "Primeurs Zanetti" not in page.content()
     switcher = page.locator("#creditor-switch")

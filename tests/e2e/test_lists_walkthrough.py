@@ -9,7 +9,7 @@ from portal import clock
 from portal.extensions import db
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import PHONE, shot, submit
+from tests.e2e.conftest import PHONE, log_in, shot, submit
 
 PASSWORD = "correct horse battery staple"
 
@@ -28,10 +28,7 @@ def test_find_a_debtor_by_invoice_number_and_by_lateness(live_app, browser):
                           ("phone", PHONE)):
         context = browser.new_context(**{**options, "locale": "fr-FR"})
         page = context.new_page()
-        page.goto(f"{base}/admin/login")
-        page.get_by_label("E-mail").fill("compta@atelier.example")
-        page.get_by_label("Mot de passe").fill(PASSWORD)
-        submit(page, page.get_by_role("button", name="Se connecter"))
+        log_in(page, base, "compta@atelier.example", PASSWORD)
         submit(page, page.get_by_role("link", name="Débiteurs"))
         table = page.locator("#debtors")
         expect(table.get_by_role("link", name="Menuiserie Girard")).to_be_visible()
@@ -66,10 +63,7 @@ def test_upload_a_file_with_an_error_then_a_good_one(live_app, browser, tmp_path
     good_file.write_text(good)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     page = context.new_page()
-    page.goto(f"{base}/admin/login")
-    page.get_by_label("E-mail").fill("compta@atelier.example")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    submit(page, page.get_by_role("button", name="Se connecter"))
+    log_in(page, base, "compta@atelier.example", PASSWORD)
     submit(page, page.get_by_role("link", name="Importer"))
     page.get_by_label("Fichier CSV des factures").set_input_files(str(bad_file))
     submit(page, page.get_by_role("button", name="Vérifier le fichier"))
