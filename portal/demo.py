@@ -194,6 +194,10 @@ def _date_history_events():
             event.at = _at(payment.received_on, 10, 12)
         elif event.kind.startswith("hold_") and details.get("starts_on"):
             event.at = _at(date.fromisoformat(details["starts_on"]), 14, 5)
+        elif event.kind == "invoice_imported" and event.invoice_id:
+            # Imported from the books the day it was issued, not the minute the demo was made.
+            invoice = db.session.get(Invoice, event.invoice_id)
+            event.at = _at(invoice.issue_date, 7, 45)
     db.session.commit()
 
 
