@@ -14,7 +14,7 @@ from sqlalchemy import inspect, select
 from . import tenancy
 from .extensions import db
 from .i18n import plain_amount
-from .imports import import_csv
+from .imports import import_books
 from .transfers import import_transfers
 from .models import Creditor
 from .users import (ROLES, UserError, create_user, deactivate, find_user, grant,
@@ -166,14 +166,17 @@ def _stop_on_errors(path, errors, verb):
 @invoices.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
+@click.option("--payment-term-days", type=click.IntRange(0, 365), default=30, show_default=True,
+              help="FEC: days from the piece's date to its due date, where the file has no "
+                   "DateLimitReglmt column.")
 @creditor_option
 @needs_schema
-def import_command(path, dry_run, creditor_slug):
-    """Import invoices from a CSV file: every row valid, or nothing written."""
+def import_command(path, dry_run, payment_term_days, creditor_slug):
+    """Import invoices from a CSV file or a FEC: every row valid, or nothing written."""
     enter_creditor(creditor_slug)
     with open(path, "rb") as f:
         data = f.read()
-    report = import_csv(data, dry_run=dry_run)
+    report = import_books(data, payment_term_days, dry_run=dry_run)
     _stop_on_errors(path, report.errors, "imported")
     if dry_run:
         db.session.rollback()

@@ -7,7 +7,7 @@ amount, amount_paid. Dates ISO or DD/MM/YYYY; amounts 1234.56 or 1 234,56.
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -55,6 +55,9 @@ class InvoiceRow:
     amount_cents: int
     paid_cents: int
     debtor_type: str | None = None  # None: keep the customer's (a new one is a business)
+    # From a source that does not know the customer's e-mail, phone or language (the FEC):
+    # an existing customer keeps theirs.
+    partial: bool = False
 
 
 @dataclass
@@ -334,6 +337,8 @@ def _upsert_customer(row, report):
     customer = db.session.scalar(select(Customer).where(Customer.ref == row.customer_ref,
                                                         Customer.creditor_id == creditor_id))
     values = dict(name=row.customer_name, email=row.emails, phone=row.phone, language=row.language)
+    if row.partial and customer is not None:
+        values = dict(name=row.customer_name)
     if row.address:
         values["address"] = row.address
     if row.debtor_type:
@@ -376,6 +381,38 @@ def _upsert_invoice(row, customer, invoice, report):
                      amount_cents=row.amount_cents, paid_cents=invoice.paid_cents)
         report.invoices_updated += 1
     return invoice
+
+
+def import_fec(data, payment_term_days=30, dry_run=False):
+    """Import the open receivables of a FEC (`portal.fec`): its unlettered customer pieces
+    become open invoices; a piece lettered since the last import closes its invoice. Nothing is
+    written unless every line of the customer accounts can be read."""
+    from .fec import read_fec
+    from .settings import creditor
+    rows, errors = read_fec(data, payment_term_days, creditor().language or "fr")
+    if errors:
+        return ImportReport(rows=len(rows) + len(errors), errors=errors)
+    known = set()
+    settled = [r.invoice_number for r in rows if r.paid_cents >= r.amount_cents]
+    for start in range(0, len(settled), 500):
+        known.update(db.session.scalars(select(Invoice.number).where(
+            Invoice.number.in_(settled[start:start + 500]),
+            Invoice.creditor_id == tenancy.working_id())))
+    # Paid pieces matter only for invoices already chased: years of history stay out.
+    rows = [replace(r, partial=True) for r in rows
+            if r.paid_cents < r.amount_cents or r.invoice_number in known]
+    if not rows:
+        return ImportReport(errors=[(1, "file", "no open receivable in this FEC: no unlettered "
+                                                "line of a 411 account with a CompAuxNum")])
+    return import_rows(rows, dry_run=dry_run)
+
+
+def import_books(data, payment_term_days=30, dry_run=False):
+    """A CSV of invoices or a FEC, whichever these bytes are."""
+    from .fec import looks_like_fec
+    if looks_like_fec(data):
+        return import_fec(data, payment_term_days, dry_run)
+    return import_csv(data, dry_run)
 
 
 def import_csv(data, dry_run=False):

@@ -70,6 +70,11 @@ def _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf
     this thread, record what happened (the sender commits the answers it records)."""
     msg_id = message_id(min(r.id for r in rows), customer.id)
     message = build_message(customer, composed, msg_id, composed.level)
+    if not message.recipients:  # a debtor from the books (a FEC) with no address yet
+        _record_rejected(customer, rows, items, composed, msg_id,
+                         "no e-mail address on file: add one (back office or import)", report)
+        db.session.commit()
+        return
     if pdf is not None:
         filename = "mise-en-demeure-" + re.sub(r"[^A-Za-z0-9_-]", "_", customer.ref) + ".pdf"
         message.attachments.append((filename, "application/pdf", pdf))

@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import db
-from ..imports import import_csv
+from ..imports import import_books
 from . import bp
 from .forms import PostForm
 
@@ -24,7 +24,7 @@ def _checked():
 
 def _report(data, write):
     """The import's report; written (committed) only when `write` and the file is valid."""
-    report = import_csv(data)
+    report = import_books(data)
     if write and report.ok:
         db.session.commit()
     else:
