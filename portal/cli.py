@@ -195,10 +195,26 @@ def import_command(path, dry_run, payment_term_days, creditor_slug):
 @creditor_option
 @needs_schema
 def import_payments_command(path, dry_run, creditor_slug):
-    """Record bank transfers from a CSV file (invoice_number, amount, date, external_id)."""
+    """Record bank transfers from a CSV file (invoice_number, amount, date, external_id) or a
+    CAMT.053 bank statement (credits matched to invoices; the others wait in the back office)."""
+    from .camt import import_camt, looks_like_camt
     enter_creditor(creditor_slug)
     with open(path, "rb") as f:
-        report = import_transfers(f.read(), dry_run=dry_run)
+        data = f.read()
+    if looks_like_camt(data):
+        report = import_camt(data, dry_run=dry_run)
+        _stop_on_errors(path, report.errors, "recorded")
+        if dry_run:
+            db.session.rollback()
+            click.echo(f"{path}: {report.credits} credit(s) readable (dry run, nothing written).")
+            return
+        db.session.commit()
+        click.echo(f"{path}: {report.credits} credit(s): {report.recorded} matched and recorded, "
+                   f"{report.replayed} already known, {report.waiting} waiting for you in the "
+                   f"back office (Bank); {plain_amount(report.credit_cents)} EUR beyond the "
+                   "invoices kept as credit.")
+        return
+    report = import_transfers(data, dry_run=dry_run)
     _stop_on_errors(path, report.errors, "recorded")
     if dry_run:
         db.session.rollback()

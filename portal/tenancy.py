@@ -24,7 +24,8 @@ from sqlalchemy import event, exists, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from .models.base import TENANT_KEY
-from .models import (Allocation, ApiToken, Attachment, Customer, Event, Hold, Instalment,
+from .models import (Allocation, ApiToken, Attachment, BankCredit, Customer, Event, Hold,
+                     Instalment,
                      InstalmentPlan, Invoice, Payment, Reminder, SentMessage, SettingsRevision,
                      Task)
 
@@ -76,7 +77,7 @@ def _owned_by_customer(model, creditor_id):
 
 def _criteria(creditor_id):
     own = [with_loader_criteria(m, m.creditor_id == creditor_id, include_aliases=True)
-           for m in (Customer, Invoice, Payment, SettingsRevision, ApiToken)]
+           for m in (Customer, Invoice, Payment, SettingsRevision, ApiToken, BankCredit)]
     via_customer = [with_loader_criteria(m, _owned_by_customer(m, creditor_id),
                                          include_aliases=True)
                     for m in (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan,

@@ -86,4 +86,4 @@ def admin_required(view):
     return wrapper
 
 
-from . import debtors, lists, preview, settings_pages, upload, views  # noqa: E402,F401
+from . import bank, debtors, lists, preview, settings_pages, upload, views  # noqa: E402,F401

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import current_lang, money
-from ..models import Customer, Event, Hold, Invoice, InstalmentPlan, Payment, Task
+from ..models import BankCredit, Customer, Event, Hold, Invoice, InstalmentPlan, Payment, Task
 
 LABELS = {
     "plan": _l("Instalment plan to decide"),
@@ -22,6 +22,7 @@ LABELS = {
     "reminder_letter": _l("Reminder letter to send"),
     "payment_review": _l("Payment to check"),
     "hold_ended": _l("Hold over: reminders start again"),
+    "bank_credit": _l("Bank credit to reconcile"),
 }
 
 
@@ -29,7 +30,7 @@ LABELS = {
 class Item:
     kind: str
     since: datetime
-    customer: Customer
+    customer: Customer | None  # None: about no customer yet (a bank credit)
     facts: dict = field(default_factory=dict)  # what the summary says, as data
     target: tuple = ()  # (endpoint, kwargs) of the page that deals with it
 
@@ -48,6 +49,10 @@ class Item:
             if not facts.get("number"):  # a message about no invoice in particular
                 return _("Message: %(text)s", text=facts["text"])
             return _("Invoice %(number)s: %(text)s", number=facts["number"], text=facts["text"])
+        if self.kind == "bank_credit":
+            return _("%(amount)s from %(name)s: %(text)s",
+                     amount=money(facts["cents"], current_lang()), name=facts["name"] or "—",
+                     text=facts["text"] or "—")
         if self.kind == "hold_ended":
             return _("Invoice %(number)s: %(reason)s", number=facts["number"],
                      reason=facts["reason"] or _("held by the accountant"))
@@ -98,6 +103,10 @@ def inbox_items(as_of):
         items.append(Item("payment_review", payment.created_at, customer,
                           {"cents": payment.amount_cents, "reason": payment.review_reason},
                           ("backoffice.customer", {"customer_id": payment.customer_id})))
+    for credit in db.session.scalars(select(BankCredit).where(BankCredit.state == "unmatched")):
+        items.append(Item("bank_credit", _at(credit.booked_on), None,
+                              {"cents": credit.amount_cents, "name": credit.debtor_name,
+                               "text": credit.remittance}, ("backoffice.bank", {})))
     # A manual hold whose end date has passed: its reminders resume; say so until it is lifted.
     for hold, number, customer in db.session.execute(
             select(Hold, Invoice.number, Customer)

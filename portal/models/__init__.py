@@ -2,14 +2,15 @@
 dates; times are aware UTC. Business rules live elsewhere: `portal.ledger`, `portal.plans`,
 `portal.payments`, `reminders/`."""
 from .base import Money, UTCDateTime, utcnow
-from .ledger import (PAID_CENTS, Allocation, Attachment, Customer, Event, Hold, Invoice,
-                     Payment, ProcessedEvent)
+from .ledger import (PAID_CENTS, Allocation, Attachment, BankCredit, Customer, Event, Hold,
+                     Invoice, Payment, ProcessedEvent)
 from .plans import Instalment, InstalmentPlan, plan_invoice
 from .reminders import Reminder, SentMessage, Task
 from .settings import ApiToken, Creditor, CreditorGrant, SettingsRevision
 from .staff import LoginAttempt, User
 
 __all__ = ["Money", "UTCDateTime", "utcnow", "PAID_CENTS", "Allocation", "Attachment",
+           "BankCredit",
            "Customer", "Event",
            "Hold", "Invoice", "Payment", "ProcessedEvent", "Instalment", "InstalmentPlan",
            "plan_invoice", "Reminder", "SentMessage", "Task", "ApiToken", "Creditor", "CreditorGrant", "SettingsRevision",

@@ -193,6 +193,26 @@ class Hold(db.Model):
     )
 
 
+class BankCredit(db.Model):
+    """A credit of a bank statement (CAMT.053) that names no invoice Relance could find: it
+    waits for the accountant to say which invoice it pays (or that it is no debtor's)."""
+
+    __tablename__ = "bank_credit"
+    id = db.Column(db.Integer, primary_key=True)
+    creditor_id = db.Column(db.ForeignKey("creditor.id"), nullable=False, index=True)
+    external_id = db.Column(db.String(255), nullable=False)  # the bank's entry reference
+    amount_cents = db.Column(Money, nullable=False)
+    booked_on = db.Column(db.Date, nullable=False)
+    debtor_name = db.Column(db.String(200), nullable=False, default="")
+    remittance = db.Column(db.String(500), nullable=False, default="")
+    state = db.Column(db.String(16), nullable=False, default="unmatched")  # assigned, ignored
+    payment_id = db.Column(db.ForeignKey("payment.id"))
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("creditor_id", "external_id",
+                                       name="uq_bank_credit_creditor_external_id"),)
+
+
 class Attachment(db.Model):
     """A file the accountant put on a debtor's timeline (a letter received, a proof of
     delivery), with the note it came with (an event of kind "note")."""

@@ -160,15 +160,18 @@ def _b_world(b):
                           received_on=clock.today(), review_reason="to check")
         reminder = Reminder(customer_id=customer.id, invoice_id=invoice.id, level=1,
                             state="review", scheduled_for=clock.today())
-        from portal.models import Attachment
+        from portal.models import Attachment, BankCredit
         attachment = Attachment(customer_id=customer.id, filename="lettre.pdf",
                                 media_type="application/pdf", size=4, data=b"%PDF")
-        db.session.add_all([plan, hold, message, task, payment, reminder, attachment])
+        credit = BankCredit(creditor_id=b.id, external_id="BQ-Z", amount_cents=90_000,
+                            booked_on=clock.today(), debtor_name="Brasserie Zinc",
+                            remittance="Z-ONLY-1 ?")
+        db.session.add_all([plan, hold, message, task, payment, reminder, attachment, credit])
         db.session.commit()
         return {"customer_id": customer.id, "invoice_id": invoice.id, "plan_id": plan.id,
                 "hold_id": hold.id, "message_id": message.message_id, "task_id": task.id,
                 "payment_id": payment.id, "reminder_id": reminder.id,
-                "attachment_id": attachment.id}
+                "attachment_id": attachment.id, "credit_id": credit.id}
 
 
 def _b_state(b, ids):
