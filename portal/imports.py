@@ -407,9 +407,30 @@ def import_fec(data, payment_term_days=30, dry_run=False):
     return import_rows(rows, dry_run=dry_run)
 
 
+def import_facturx(data, payment_term_days=30, dry_run=False):
+    """Import the invoice of a Factur-X PDF; the PDF becomes its copy (portal, "never
+    received"). A PDF without valid Factur-X XML is refused with the reason."""
+    from .facturx_import import NotFacturX, read_facturx
+    from .settings import creditor
+    try:
+        row = read_facturx(data, payment_term_days, creditor().language or "fr")
+    except NotFacturX as exc:
+        return ImportReport(rows=1, errors=[(1, "pdf", str(exc))])
+    report = import_rows([row], dry_run=dry_run)
+    if report.ok and not dry_run:
+        invoice = db.session.scalar(select(Invoice).where(
+            Invoice.number == row.invoice_number, Invoice.creditor_id == tenancy.working_id()))
+        invoice.pdf = data
+        db.session.flush()
+    return report
+
+
 def import_books(data, payment_term_days=30, dry_run=False):
-    """A CSV of invoices or a FEC, whichever these bytes are."""
+    """A CSV of invoices, a FEC or a Factur-X PDF, whichever these bytes are."""
+    from .facturx_import import is_pdf
     from .fec import looks_like_fec
+    if is_pdf(data):
+        return import_facturx(data, payment_term_days, dry_run)
     if looks_like_fec(data):
         return import_fec(data, payment_term_days, dry_run)
     return import_csv(data, dry_run)
