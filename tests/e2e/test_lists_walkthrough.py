@@ -48,6 +48,16 @@ def test_find_a_debtor_by_invoice_number_and_by_lateness(live_app, browser):
         assert wide <= 0, f"the debtors list scrolls sideways by {wide}px ({name})"
         submit(page, table.get_by_role("link", name="Menuiserie Girard"))
         expect(page.get_by_role("heading", level=1)).to_contain_text("Menuiserie Girard")
+        if name == "desktop":  # the debtor's page: a note, then the timeline in both languages
+            page.get_by_label("Note").fill(f"Appelé le comptable : règlement prévu ({name})")
+            submit(page, page.get_by_role("button", name="Ajouter la note"))
+            timeline = page.locator("ol.timeline")
+            expect(timeline).to_contain_text("Note : « Appelé le comptable : règlement prévu")
+            submit(page, page.get_by_role("button", name="English"))
+            expect(page.get_by_role("heading", name="History")).to_be_visible()
+            expect(page.locator("ol.timeline")).to_contain_text("Note: “Appelé le comptable")
+            shot(page, "lists-2-debtor-timeline-english")
+            submit(page, page.get_by_role("button", name="Français"))
         context.close()
 
 
