@@ -19,6 +19,8 @@ from ..ledger import lock_customer, place_hold, record_event, release_hold
 from ..models import Attachment, Customer, Event, Hold, Invoice, Payment, SentMessage, Task
 from ..payments.ledger import customer_credit_cents, resolve_review
 from ..plans import active_plan
+from ..documents import invoice_copy_pdf
+from ..settings import creditor, logo
 from ..settings import current as current_settings
 from . import bp
 from .timeline import GROUPS, describe
@@ -161,6 +163,16 @@ def add_note(customer_id):
         db.session.flush()
         details.update(attachment_id=kept.id, filename=kept.filename)
     return _done(found, "note", _("Note added."), **details)
+
+
+@bp.get("/invoices/<id:invoice_id>.pdf")
+def invoice_pdf(invoice_id):
+    """The invoice as the debtor gets it: its own PDF (a Factur-X, an accounting tool's), else
+    the copy made from the ledger."""
+    invoice = db.session.get(Invoice, invoice_id) or abort(404)
+    data = invoice_copy_pdf(invoice, creditor(), invoice.customer.language, logo=logo())
+    return send_file(io.BytesIO(data), mimetype="application/pdf",
+                     download_name=f"{invoice.number}.pdf")
 
 
 @bp.get("/attachments/<id:attachment_id>")

@@ -211,6 +211,11 @@ def _group(kind, actor):
     return "notes"
 
 
+# Events about one invoice whose line links to the invoice itself.
+INVOICE_EVENTS = ("invoice_imported", "invoice_updated", "invoice_downloaded", "message",
+                  "hold_not_received", "hold_dispute", "hold_promise", "hold_manual_pause")
+
+
 def describe(event, number=None):
     """The sentence, group and links for one event (`number`: its invoice's, when known)."""
     d, kind = event.details or {}, event.kind
@@ -228,6 +233,9 @@ def describe(event, number=None):
         text = kind.replace("_", " ") + (" — " + ", ".join(
             f"{k}: {v}" for k, v in d.items() if v not in (None, "", [], {})) if d else "")
         links = []
+    if event.invoice_id and kind in INVOICE_EVENTS:
+        links = links + [(_("the invoice (PDF)"),
+                          url_for("backoffice.invoice_pdf", invoice_id=event.invoice_id))]
     actor = str(ACTORS.get(event.actor, event.actor))
     if event.actor == "accountant" and d.get("by"):
         actor = f"{actor} ({d['by']})"

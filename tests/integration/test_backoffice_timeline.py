@@ -7,6 +7,7 @@ from portal import clock
 from portal.extensions import db
 from portal.i18n import day
 from portal.ledger import place_hold, record_event, record_payment
+from sqlalchemy import select
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import login
 
@@ -115,3 +116,24 @@ def test_a_note_with_a_file_on_the_timeline(any_app):
     assert download.data == letter
     assert download.headers["Content-Type"] == "application/octet-stream"
     assert download.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_an_invoice_event_links_to_the_invoice_pdf(any_app, tmp_path):
+    from portal.users import create_user as _create_user
+    from tests.helpers import PASSWORD as _PASSWORD, login as _login
+    path = tmp_path / "f.csv"
+    path.write_text("customer_ref,customer_name,email,language,invoice_number,issue_date,"
+                    "due_date,amount\nC1,Dupont,c@dupont.fr,fr,F-77,2026-10-01,2026-10-31,10\n")
+    assert any_app.test_cli_runner().invoke(args=["invoices", "import", str(path)]
+                                            ).exit_code == 0
+    _create_user("compta@atelier.example", _PASSWORD)
+    db.session.commit()
+    client = any_app.test_client()
+    _login(client)
+    from portal.models import Invoice as _Invoice
+    invoice = db.session.scalar(select(_Invoice))
+    page = client.get(f"/admin/customers/{invoice.customer_id}").get_data(as_text=True)
+    assert f'href="/admin/invoices/{invoice.id}.pdf">la facture (PDF)</a>' in page
+    pdf = client.get(f"/admin/invoices/{invoice.id}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert pdf.headers["Content-Type"] == "application/pdf"
