@@ -224,6 +224,7 @@ class Upcoming(NamedTuple):
     level: int | None = None
     hold: str | None = None
     note: str | None = None  # the hold's reason, when the accountant gave one
+    heads_up: bool = False  # the reminder is a word before the due date
 
 
 def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None):
@@ -243,7 +244,9 @@ def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None):
     action = next_action(facts, policy, calendar, seen_on, shift)
     if action is None:
         return None
-    return Upcoming("reminder", max(action.on, calendar.next_business_day(as_of)), action.level)
+    level = policy.level_for(action.level)
+    return Upcoming("reminder", max(action.on, calendar.next_business_day(as_of)), action.level,
+                    heads_up=bool(level and level.before_due))
 
 
 def instalment_due_action(due_date, remaining_cents, last_level, calendar, as_of,

@@ -115,6 +115,8 @@ def test_sort_pages_and_the_csv_of_the_filtered_list(book):
 def test_each_row_says_what_comes_next_in_the_readers_language(book):
     text = book.get("/admin/debtors?q=Girard").get_data(as_text=True)
     assert "relance de niveau 3 le" in text  # level 2 sent 40 days ago: level 3 is due
+    text = html.unescape(book.get("/admin/debtors?q=Dubois").get_data(as_text=True))
+    assert "rappel avant échéance le" in text  # due in 12 days: the heads-up comes first
     until = promise_kept_until()
     text = html.unescape(book.get("/admin/debtors?q=Roux").get_data(as_text=True))
     assert f"en attente (paiement promis) jusqu'au {until}" in text
