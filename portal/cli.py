@@ -203,26 +203,22 @@ def import_payments_command(path, dry_run, creditor_slug):
         data = f.read()
     if looks_like_camt(data):
         report = import_camt(data, dry_run=dry_run)
-        _stop_on_errors(path, report.errors, "recorded")
-        if dry_run:
-            db.session.rollback()
-            click.echo(f"{path}: {report.credits} credit(s) readable (dry run, nothing written).")
-            return
-        db.session.commit()
-        click.echo(f"{path}: {report.credits} credit(s): {report.recorded} matched and recorded, "
-                   f"{report.replayed} already known, {report.waiting} waiting for you in the "
-                   f"back office (Bank); {plain_amount(report.credit_cents)} EUR beyond the "
-                   "invoices kept as credit.")
-        return
-    report = import_transfers(data, dry_run=dry_run)
+        checked = f"{report.credits} credit(s) readable"
+        done = (f"{report.credits} credit(s): {report.recorded} matched and recorded, "
+                f"{report.replayed} already known, {report.waiting} waiting for you in the "
+                "back office (Bank)")
+    else:
+        report = import_transfers(data, dry_run=dry_run)
+        checked = f"{report.rows} transfer(s) valid"
+        done = f"{report.recorded} transfer(s) recorded, {report.replayed} already known"
     _stop_on_errors(path, report.errors, "recorded")
     if dry_run:
         db.session.rollback()
-        click.echo(f"{path}: {report.rows} transfer(s) valid (dry run, nothing written).")
+        click.echo(f"{path}: {checked} (dry run, nothing written).")
         return
     db.session.commit()
-    click.echo(f"{path}: {report.recorded} transfer(s) recorded, {report.replayed} already known;"
-               f" {plain_amount(report.credit_cents)} EUR beyond the invoices kept as credit.")
+    click.echo(f"{path}: {done}; {plain_amount(report.credit_cents)} EUR beyond the invoices "
+               "kept as credit.")
 
 
 @click.command("demo")
