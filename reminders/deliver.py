@@ -72,7 +72,8 @@ def _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf
     message = build_message(customer, composed, msg_id, composed.level)
     if not message.recipients:  # a debtor from the books (a FEC) with no address yet
         _record_rejected(customer, rows, items, composed, msg_id,
-                         "no e-mail address on file: add one (back office or import)", report)
+                         "no e-mail address on file: add one (back office or import)", report,
+                         kind="reminder_no_address")
         db.session.commit()
         return
     if pdf is not None:
@@ -166,13 +167,14 @@ def _unwritable(customer, rows, items, reason, report):
     db.session.commit()
 
 
-def _record_rejected(customer, rows, items, composed, msg_id, reason, report):
+def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
+                     kind="reminder_rejected"):
     """The address does not work: the reminders count as attempted (the schedule escalates, and
     level 3 brings a phone call) and the accountant sees why on the timeline."""
     db.session.execute(update(Reminder).where(Reminder.id.in_([r.id for r in rows]))
                        .values(state="failed", claimed_by=None, sent_at=utcnow(),
                                message_id=msg_id))
-    record_event(customer.id, "reminder_rejected", level=composed.level, message_id=msg_id,
+    record_event(customer.id, kind, level=composed.level, message_id=msg_id,
                  recipients=customer.email, reason=reason,
                  invoices=[i.number for i in items])
     report.rejected += 1

@@ -238,7 +238,7 @@ def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None):
         return Upcoming("hold", held.until, hold=held.kind, note=held.note)
     promise = _latest_promise(facts.holds, as_of) if facts.holds else None
     if promise is not None and as_of <= _broken_on(promise, policy, calendar):
-        return Upcoming("hold", _broken_on(promise, policy, calendar), hold="promise")
+        return Upcoming("hold", promise.until, hold="promise")  # the date the debtor gave
     restart_on = _restart_on(facts, policy, calendar, as_of)
     seen_on = restart_on if restart_on is not None and as_of < restart_on else as_of
     action = next_action(facts, policy, calendar, seen_on, shift)

@@ -20,6 +20,7 @@ from ..models import Attachment, Customer, Event, Hold, Invoice, Payment, SentMe
 from ..payments.ledger import customer_credit_cents, resolve_review
 from ..plans import active_plan
 from ..documents import invoice_copy_pdf
+from ..imports import clean_text, parse_emails
 from ..settings import creditor, logo
 from ..settings import current as current_settings
 from . import bp
@@ -180,6 +181,23 @@ def attachment(attachment_id):
     kept = db.session.get(Attachment, attachment_id) or abort(404)
     return send_file(io.BytesIO(kept.data), mimetype="application/octet-stream",
                      as_attachment=True, download_name=kept.filename)
+
+
+@bp.post("/customers/<id:customer_id>/contact")
+def contact(customer_id):
+    """The debtor's e-mail address(es) and phone, as the accountant knows them (a FEC does not
+    carry them)."""
+    found = _act(customer_id)[0]
+    try:
+        emails = parse_emails(request.form.get("email", ""))
+        phone = clean_text("phone", request.form.get("phone", "").strip(), 40) or None
+    except ValueError as exc:
+        flash(_("Not saved: %(error)s", error=exc), "warning")
+        return redirect(url_for(".customer", customer_id=found.id))
+    before = (found.email, found.phone)
+    found.email, found.phone = emails, phone
+    return _done(found, "contact_changed", _("Contact details saved."),
+                 before=[v or "—" for v in before], after=[emails, phone or "—"])
 
 
 @bp.post("/customers/<id:customer_id>/resume")

@@ -23,6 +23,7 @@ LABELS = {
     "payment_review": _l("Payment to check"),
     "hold_ended": _l("Hold over: reminders start again"),
     "bank_credit": _l("Bank credit to reconcile"),
+    "no_email": _l("No e-mail address: reminders cannot go out"),
 }
 
 
@@ -49,6 +50,8 @@ class Item:
             if not facts.get("number"):  # a message about no invoice in particular
                 return _("Message: %(text)s", text=facts["text"])
             return _("Invoice %(number)s: %(text)s", number=facts["number"], text=facts["text"])
+        if self.kind == "no_email":
+            return _("Add the customer's address on their page")
         if self.kind == "bank_credit":
             return _("%(amount)s from %(name)s: %(text)s",
                      amount=money(facts["cents"], current_lang()), name=facts["name"] or "—",
@@ -117,9 +120,20 @@ def inbox_items(as_of):
         items.append(Item("hold_ended", _at(hold.until + timedelta(days=1)), customer,
                           {"number": number, "reason": (hold.details or {}).get("reason")},
                           ("backoffice.customer", {"customer_id": customer.id})))
-    for task, customer in db.session.execute(
-            select(Task, Customer).join(Customer, Customer.id == Task.customer_id)
-            .where(Task.state == "open")):
+    tasks = db.session.execute(select(Task, Customer).join(Customer, Customer.id ==
+                                                           Task.customer_id)
+                               .where(Task.state == "open")).all()
+    named = {n for task, _c in tasks for n in task.details.get("invoices", [])}
+    still_open = set(db.session.scalars(select(Invoice.number).where(
+        Invoice.number.in_(named), Invoice.status == "open"))) if named else set()
+    for customer in db.session.scalars(select(Customer).where(
+            Customer.email == "", Customer.id.in_(select(Invoice.customer_id).where(
+                Invoice.status == "open")))):
+        items.append(Item("no_email", _at(as_of), customer, {},
+                          ("backoffice.customer", {"customer_id": customer.id})))
+    for task, customer in tasks:
+        if task.details.get("invoices") and not still_open & set(task.details["invoices"]):
+            continue  # every invoice it is about was paid since: nothing to chase
         kind = task.kind
         if kind == "letter" and not task.details.get("formal_notice", True):
             kind = "reminder_letter"  # a level that writes without being the formal notice

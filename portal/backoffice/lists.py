@@ -42,10 +42,10 @@ def _earlier(one, other):
 def next_words(next_one):
     """The next action as the lists say it, in the reader's language."""
     if next_one is None:
-        return _("nothing more to send")
+        return _("last level reached: over to you")
     when = day(next_one.on, current_lang(), "short") if next_one.on else None
     if next_one.kind == "reminder" and next_one.heads_up:
-        return _("a word before the due date on %(day)s", day=when)
+        return _("heads-up before the due date on %(day)s", day=when)
     if next_one.kind == "reminder":
         return _("level %(level)d reminder on %(day)s", level=next_one.level, day=when)
     if next_one.kind == "paused":

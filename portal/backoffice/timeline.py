@@ -19,7 +19,8 @@ ACTORS = {"debtor": _l("customer"), "accountant": _l("accountant"), "system": _l
 HOLDS = {"promise": _l("promised payment"), "not_received": _l("invoice not received"),
          "dispute": _l("dispute"), "payment_pending": _l("payment pending"),
          "manual_pause": _l("held by the accountant"), "plan": _l("instalment plan"),
-         "instalment_request": _l("instalment request")}
+         "instalment_request": _l("instalment request"),
+         "payment_failed": _l("failed direct debit")}
 
 
 @dataclass
@@ -63,6 +64,9 @@ def _reminder(kind, d, number):
     if kind == "reminder_sent":
         return _("Reminder level %(level)s sent by e-mail — %(invoices)s",
                  level=d.get("level"), invoices=invoices), _message_link(d)
+    if kind == "reminder_no_address":
+        return _("Reminder level %(level)s not sent: no e-mail address on file — add one "
+                 "below (%(invoices)s)", level=d.get("level"), invoices=invoices), []
     if kind == "reminder_rejected":
         return _("Reminder level %(level)s refused by the mail server for %(to)s: %(reason)s",
                  level=d.get("level"), to=d.get("recipients", ""),
@@ -179,6 +183,7 @@ def _other(kind, d, number):
         "link_not_resent": _l("A fresh link could not be sent: %(reason)s"),
         "links_revoked": _l("Every link sent so far was revoked"),
         "reminders_resumed": _l("Reminders resumed"),
+        "contact_changed": _l("Contact details: %(before)s → %(after)s"),
         "tier_changed": _l("Category, type and policy: %(before)s → %(after)s"),
         "invoice_imported": _l("Invoice %(number)s imported: %(amount)s due on %(day)s"),
         "invoice_updated": _l("Invoice %(number)s updated: %(amount)s"),
@@ -253,6 +258,7 @@ WORDS = {
              "broken": _l("broken"), "completed": _l("paid in full")},
     "source": {"stripe": _l("online"), "demo": _l("online (demo)"), "api": _l("API"),
                "csv": _l("bank transfer"), "manual": _l("recorded by hand"),
+               "bank": _l("bank statement"),
                "import": _l("import")},
     "method": {"card": _l("card"), "sepa_debit": _l("SEPA Direct Debit")},
     "hold": HOLDS,

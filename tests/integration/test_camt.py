@@ -49,6 +49,9 @@ def test_match_by_number_by_amount_and_name_and_the_rest_waits(any_app, tmp_path
     bread = make_invoice(muller, today - timedelta(days=15), 45_090, number="FA-2026-0201")
     roux = make_customer(name="Garage Roux")
     make_invoice(roux, today - timedelta(days=15), 45_090, number="FA-2026-0301")
+    from portal.models import Task
+    db.session.add(Task(customer_id=dupont.id, kind="call", level=3, due_on=today,
+                        message_id="<seed-call>", details={"invoices": ["FA-2026-0101"]}))
     create_user("compta@atelier.example", PASSWORD)
     db.session.commit()
     path = tmp_path / "releve.xml"
@@ -78,7 +81,9 @@ def test_match_by_number_by_amount_and_name_and_the_rest_waits(any_app, tmp_path
     # The accountant sees it (inbox and bank page) and assigns it.
     client = any_app.test_client()
     login(client)
-    assert "Virement à rapprocher" in html.unescape(client.get("/admin/").get_data(as_text=True))
+    inbox = html.unescape(client.get("/admin/").get_data(as_text=True))
+    assert "Virement à rapprocher" in inbox
+    assert "Appel à passer" not in inbox  # FA-2026-0101 was paid by the statement
     page = client.get("/admin/bank").get_data(as_text=True)
     assert "M. INCONNU" in page and "450,90" in html.unescape(page)
     wrong = client.post(f"/admin/bank/{waiting.id}", data={

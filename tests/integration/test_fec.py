@@ -127,5 +127,41 @@ def test_a_debtor_without_an_address_is_not_mailed_and_the_accountant_is_told(an
     assert result.exit_code == 0, result.output
     assert smtp.messages == [] and "refused by the mail server" in result.output
     from portal.models import Event
-    event = db.session.scalar(select(Event).where(Event.kind == "reminder_rejected"))
+    event = db.session.scalar(select(Event).where(Event.kind == "reminder_no_address"))
     assert "no e-mail address on file" in event.details["reason"]
+
+
+def test_the_back_office_shows_a_debtor_without_address_and_takes_one(any_app, tmp_path):
+    """The to-do list and the debtors list say the address is missing; the debtor's page takes
+    it (checked), and the timeline keeps the change."""
+    import html as _html
+    from portal.users import create_user
+    from tests.helpers import PASSWORD, csrf, login
+    path = tmp_path / "fec.txt"
+    path.write_bytes(fec([line("VT", "1", "411000", "C-X", "Garage Roux", "F-9", "20261001",
+                               "Facture", debit="100,00")]))
+    assert any_app.test_cli_runner().invoke(args=["invoices", "import", str(path)]
+                                            ).exit_code == 0
+    create_user("compta@atelier.example", PASSWORD)
+    db.session.commit()
+    client = any_app.test_client()
+    login(client)
+    inbox = _html.unescape(client.get("/admin/").get_data(as_text=True))
+    assert "Adresse e-mail manquante" in inbox
+    listed = _html.unescape(client.get("/admin/debtors").get_data(as_text=True))
+    assert "pas d'adresse e-mail" in listed
+    customer = db.session.scalar(select(Customer).where(Customer.ref == "C-X"))
+    page = client.get(f"/admin/customers/{customer.id}").get_data(as_text=True)
+    bad = client.post(f"/admin/customers/{customer.id}/contact",
+                      data={"csrf_token": csrf(page), "email": "pas-un-email"})
+    assert bad.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Customer, customer.id).email == ""
+    client.post(f"/admin/customers/{customer.id}/contact", data={
+        "csrf_token": csrf(page), "email": "compta@roux.example", "phone": "+33 4 72 00 00 01"})
+    db.session.expire_all()
+    assert db.session.get(Customer, customer.id).email == "compta@roux.example"
+    assert "Adresse e-mail manquante" not in _html.unescape(
+        client.get("/admin/").get_data(as_text=True))
+    page = _html.unescape(client.get(f"/admin/customers/{customer.id}").get_data(as_text=True))
+    assert "Coordonnées : — / — → compta@roux.example / +33 4 72 00 00 01" in page
