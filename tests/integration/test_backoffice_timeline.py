@@ -62,7 +62,7 @@ def test_states_and_holds_read_in_the_readers_language(client, accountant):
     db.session.commit()
     login(client)
     page = client.get(f"/admin/customers/{customer.id}").get_data(as_text=True)
-    assert "<td>ouverte (30 j de retard)</td>" in page  # not "open"
+    assert ">ouverte (30 j de retard)</td>" in page  # not "open"
     assert (f"En pause : paiement promis jusqu'au {promised():%d/%m/%Y} (facture FA-2026-0014)"
             in page)
     inbox = client.get("/admin/").get_data(as_text=True)
