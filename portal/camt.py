@@ -142,8 +142,7 @@ def read_camt(data):
                 raise StatementError(f"{where}: no reference (AcctSvcrRef or NtryRef): "
                                      "re-imports could not be recognised")
             remittance = " ".join(n.text.strip() for n in _all(tx, "Ustrd") if n.text)
-            remittance += " " + " ".join(n.text.strip() for n in _all(tx, "Ref")
-                                         if n.text and _local(n.tag) == "Ref")
+            remittance += " " + " ".join(n.text.strip() for n in _all(tx, "Ref") if n.text)
             debtor = _text(tx, "RltdPties", "Dbtr", "Nm") or _text(
                 tx, "RltdPties", "Dbtr", "Pty", "Nm")
             credits.append(Credit(ref[:255], _cents(amount, where), booked_on, debtor[:200],

@@ -81,8 +81,8 @@ def read_facturx(data, payment_term_days=30, language="fr"):
         raise NotFacturX(f"an invoice in {currency}; only EUR is handled")
     summation = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:"
     total = _cents(_one(tree, summation + "GrandTotalAmount"), "GrandTotalAmount")
-    due_amount = _cents(_one(tree, summation + "DuePayableAmount") or str(total / 100),
-                        "DuePayableAmount")
+    due_text = _one(tree, summation + "DuePayableAmount")
+    due_amount = _cents(due_text, "DuePayableAmount") if due_text else total  # all of it due
     buyer = "//ram:ApplicableHeaderTradeAgreement/ram:BuyerTradeParty/ram:"
     name = _one(tree, buyer + "Name")[:200]
     ref = (_one(tree, buyer + "ID") or _one(tree, buyer + "GlobalID")

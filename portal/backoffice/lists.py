@@ -1,6 +1,8 @@
 """The debtors list and the invoices list: search, filters, sort, pages, CSV of the filtered
 list, and on each row what the schedule will do next. The queries are `portal.receivables`;
 the next actions come from the run's planner for the rows shown (`reminders.plan.upcoming_of`)."""
+from datetime import date
+
 from flask import render_template, request
 from flask_babel import gettext as _
 
@@ -36,7 +38,7 @@ def _next_per_debtor(upcoming):
 def _earlier(one, other):
     if (one.kind == "reminder") != (other.kind == "reminder"):
         return one.kind == "reminder"  # a reminder to come says more than a hold
-    return (one.on or clock.today().max) < (other.on or clock.today().max)
+    return (one.on or date.max) < (other.on or date.max)  # no end date: last
 
 
 def next_words(next_one):
