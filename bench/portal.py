@@ -27,6 +27,7 @@ from portal import clock, create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.links import make_token  # noqa: E402
 from portal.models import Customer, Invoice  # noqa: E402
+from portal.settings import ensure_creditor  # noqa: E402
 
 PG_URL = os.environ.get("RELANCE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-k3J9-pQ2_vX7wLm8nR4sT6yZ0aB1cD5eF"
@@ -44,7 +45,8 @@ def build(url, invoices):
     with app.app_context():
         db.drop_all()
         db.create_all()
-        customer = Customer(ref="BENCH-1", name="Boulangerie Dupont & Fils",
+        owner = ensure_creditor()  # as `flask init-db` makes it
+        customer = Customer(creditor_id=owner.id, ref="BENCH-1", name="Boulangerie Dupont & Fils",
                             email="compta@dupont.example", language="fr")
         db.session.add(customer)
         db.session.flush()
@@ -56,15 +58,17 @@ def build(url, invoices):
                                    total_cents=10_000 + 137 * n))
         db.session.commit()
         token = make_token(customer)
-        client = app.test_client()
-        client.get(f"/p/{token}")  # the day's visit, written once
-        statements = []
-        listener = lambda *args: statements.append(1)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        client.get(f"/p/{token}")
-        event.remove(db.engine, "before_cursor_execute", listener)
+        engine = db.engine
         db.session.remove()
-        db.engine.dispose()
+    # The requests outside the app context above: each gets its own, as under gunicorn.
+    client = app.test_client()
+    client.get(f"/p/{token}")  # the day's visit, written once; the page rendered and kept
+    statements = []
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    client.get(f"/p/{token}")
+    event.remove(engine, "before_cursor_execute", listener)
+    engine.dispose()
     return token, len(statements)
 
 
@@ -98,6 +102,7 @@ def bench(url, invoices, seconds):
                 time.sleep(0.1)
         base = f"http://127.0.0.1:{port}"
         wrk(f"{base}/healthz", 2)  # warm both workers
+        wrk(f"{base}/p/{token}", 2)  # and the page: each worker renders it once, then keeps it
         health, health_lat, _ = wrk(f"{base}/healthz", seconds)
         page, page_lat, errors = wrk(f"{base}/p/{token}", seconds)
     finally:

@@ -18,6 +18,7 @@ customer's (`portal.models.ledger._customers_creditor`).
 
 This module imports only the models and the extensions (core layer)."""
 from contextlib import contextmanager
+from functools import lru_cache
 
 from flask import g, has_app_context
 from sqlalchemy import event, exists, select
@@ -70,27 +71,37 @@ def unscoped():
         yield
 
 
-def _owned_by_customer(model, creditor_id):
-    return exists().where(_customer.c.id == model.customer_id,
-                          _customer.c.creditor_id == creditor_id).correlate_except(_customer)
+OWN_COLUMN = (Customer, Invoice, Payment, SettingsRevision, ApiToken, BankCredit)
+VIA_CUSTOMER = (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan, Attachment)
 
 
+@lru_cache(maxsize=4096)
 def _criteria(creditor_id):
-    own = [with_loader_criteria(m, m.creditor_id == creditor_id, include_aliases=True)
-           for m in (Customer, Invoice, Payment, SettingsRevision, ApiToken, BankCredit)]
-    via_customer = [with_loader_criteria(m, _owned_by_customer(m, creditor_id),
-                                         include_aliases=True)
-                    for m in (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan,
-                              Attachment)]
-    return own + via_customer + [
-        with_loader_criteria(Instalment, exists().where(
-            _plan.c.id == Instalment.plan_id, _customer.c.id == _plan.c.customer_id,
-            _customer.c.creditor_id == creditor_id).correlate_except(_plan, _customer),
-            include_aliases=True),
-        with_loader_criteria(Allocation, exists().where(
-            _payment.c.id == Allocation.payment_id, _payment.c.creditor_id == creditor_id)
-            .correlate_except(_payment), include_aliases=True),
-    ]
+    """The options of one creditor, built once. Lambdas, as SQLAlchemy advises for criteria
+    added to every statement: the statement's cache key then holds the lambdas' code and the
+    creditor id as a parameter, not a copy of every expression (which cost ~0.3 ms a
+    statement to build and hash)."""
+    def own(cls):
+        return cls.creditor_id == creditor_id
+
+    def via_customer(cls):
+        return exists().where(_customer.c.id == cls.customer_id,
+                              _customer.c.creditor_id == creditor_id).correlate_except(_customer)
+
+    def via_plan(cls):
+        return exists().where(
+            _plan.c.id == cls.plan_id, _customer.c.id == _plan.c.customer_id,
+            _customer.c.creditor_id == creditor_id).correlate_except(_plan, _customer)
+
+    def via_payment(cls):
+        return exists().where(_payment.c.id == cls.payment_id,
+                              _payment.c.creditor_id == creditor_id).correlate_except(_payment)
+
+    return tuple([with_loader_criteria(m, own, include_aliases=True) for m in OWN_COLUMN]
+                 + [with_loader_criteria(m, via_customer, include_aliases=True)
+                    for m in VIA_CUSTOMER]
+                 + [with_loader_criteria(Instalment, via_plan, include_aliases=True),
+                    with_loader_criteria(Allocation, via_payment, include_aliases=True)])
 
 
 @event.listens_for(Session, "do_orm_execute")

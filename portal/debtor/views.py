@@ -1,10 +1,11 @@
 """Portal pages. The signed token in the URL names the customer; every query below is scoped to
 that customer (g.customer), so an id of another debtor's invoice is simply not found (404)."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from typing import NamedTuple
 
 from flask import (abort, flash, g, make_response, redirect, render_template,
-                   request, url_for)
+                   request, session, url_for)
 from flask_babel import gettext as _
 from flask_babel import refresh
 from sqlalchemy import func, select
@@ -23,13 +24,14 @@ from ..ledger import lock_customer, record_event
 from .. import tenancy
 from ..links import LinkExpired, LinkInvalid, verify_token
 from ..payments.gateways import gateway_for
-from ..payments.ledger import customer_credit_cents
-from ..plans import active_plan, progress, propose, repeated_request, request_plan
+from ..i18n import current_lang
+from ..plans import propose, repeated_request, request_plan
 from ..models import Customer, Event, Hold, Invoice
 from ..web import parse_id
 from . import bp
 from .forms import ActionForm, MessageForm, PayForm, PlanForm, PromiseForm, invoice_choices
 from .mailer import send_fresh_link, send_invoice_copy
+from . import page
 
 RENEW_EVERY = timedelta(minutes=10)
 RENEW_PER_DAY = 3
@@ -129,36 +131,62 @@ def payable_invoices(invoices, states=None):
     return [i for i in _outside_plans(invoices, states) if "payment_pending" not in states[i.id]]
 
 
-def _landing(promise_form=None, message_forms=None, plan_form=None, status=200):
-    customer = g.customer
-    invoices = _open_invoices()
-    states = _states(invoices)
-    plannable = _outside_plans(invoices, states)
+def _landing(promise_form=None, message_forms=None, plan_form=None, status=200, facts=None):
+    """The landing page, drawn from the debtor's facts (`page.py`). The plain page (no form
+    errors, no flash message) is rendered once per set of facts and kept."""
+    customer, today = g.customer, _today()
+    read = facts or page.read(customer.id, today)
+    cards = read.cards
+    online = bool(gateway_for())
+    facts = Facts(token=g.token, lang=current_lang(), today=today, name=customer.name,
+                  creditor=creditor(), online=online, cards=cards, plan=read.plan,
+                  credit_cents=read.credit_cents,
+                  promise_days=policy_for(customer.tier, customer.policy).promise_max_days)
+    plain = (promise_form is None and message_forms is None and plan_form is None
+             and not session.get("_flashes"))
+    if plain:
+        html = page.rendered.get(facts)
+        if html is not None:
+            return html, status
+    states = {c.id: c.holds for c in cards}
+    plannable = _outside_plans(cards, states)
     promise_form = promise_form or PromiseForm(formdata=None)
     promise_form.invoice_ids.choices = invoice_choices(plannable)
     if plan_form is None:
         plan_form = PlanForm(formdata=None, instalment_count=3,
-                             first_instalment_date=_today() + timedelta(days=7),
-                             invoice_ids=[i.id for i in plannable])
+                             first_instalment_date=today + timedelta(days=7),
+                             invoice_ids=[c.id for c in plannable])
     plan_form.invoice_ids.choices = invoice_choices(plannable)
-    plan = active_plan(customer)
-    policy_days = policy_for(customer.tier, customer.policy).promise_max_days
     promise_form.promise_date.render_kw = {
-        "min": (_today() + timedelta(days=1)).isoformat(),
-        "max": (_today() + timedelta(days=policy_days)).isoformat()}
-    payable = payable_invoices(invoices, states) if gateway_for() else []
-    pay_form = PayForm(formdata=None, invoice_ids=[i.id for i in payable])
+        "min": (today + timedelta(days=1)).isoformat(),
+        "max": (today + timedelta(days=facts.promise_days)).isoformat()}
+    payable = payable_invoices(cards, states) if online else []
+    pay_form = PayForm(formdata=None, invoice_ids=[c.id for c in payable])
     pay_form.invoice_ids.choices = invoice_choices(payable)
-    return render_template(
-        "debtor/landing.html", customer=customer, invoices=invoices, states=states,
-        payable=payable, pay_form=pay_form, online=bool(gateway_for()), credit_cents=customer_credit_cents(customer.id),
-        plan=plan, plan_progress=progress(plan, _today()) if plan else None,
-        plan_form=plan_form, plannable=plannable,
-        today=_today(), total_cents=sum(i.balance_cents for i in invoices),
-        creditor=creditor(), promise_form=promise_form,
-        message_forms=message_forms or {}, action_form=ActionForm(), max_message=MAX_MESSAGE,
+    html = render_template(
+        "debtor/landing.html", customer_name=facts.name, invoices=cards, payable=payable,
+        pay_form=pay_form, online=online, credit_cents=facts.credit_cents, plan=facts.plan,
+        plan_form=plan_form, plannable=plannable, today=today,
+        total_cents=sum(c.balance_cents for c in cards), creditor=facts.creditor,
+        promise_form=promise_form, message_forms=message_forms or {}, action_form=ActionForm(),
+        max_message=MAX_MESSAGE,
         reason_choices=[(key, str(text)) for key, text in MESSAGE_REASONS.items()],
-        max_promise=_today() + timedelta(days=policy_days)), status
+        max_promise=today + timedelta(days=facts.promise_days))
+    return (page.rendered.put(facts, html) if plain else html), status
+
+
+class Facts(NamedTuple):
+    """Everything the landing page shows or depends on: the key of its kept rendering."""
+    token: str  # the page's links carry it
+    lang: str
+    today: date
+    name: str
+    creditor: object  # CreditorFacts (frozen)
+    online: bool
+    cards: tuple
+    plan: object  # PlanView or None
+    credit_cents: int
+    promise_days: int
 
 
 @bp.get("/<token>")
@@ -168,17 +196,16 @@ def landing():
     if request.args.get("mandate"):
         flash(_("Thank you: once your bank confirms the mandate, each instalment will be "
                 "debited on its date."), "success")
-    _record_visit(g.customer.id)
-    return _landing()
+    facts = page.read(g.customer.id, _today())
+    _record_visit(facts.last_visit)
+    return _landing(facts=facts)
 
 
-def _record_visit(customer_id, every=VISIT_EVERY):
+def _record_visit(last, every=VISIT_EVERY):
     """A visit on the timeline at most once per `every`, decided by a read (no write, no lock
     for a reload; two first visits at the same instant may both be kept, which is harmless)."""
-    last = db.session.scalar(select(func.max(Event.at)).where(
-        Event.customer_id == customer_id, Event.kind == "portal_visit"))
     if last is None or last < datetime.now(timezone.utc) - every:
-        record_event(customer_id, "portal_visit", actor="debtor",
+        record_event(g.customer.id, "portal_visit", actor="debtor",
                      user_agent=request.user_agent.string[:200])
         db.session.commit()
 

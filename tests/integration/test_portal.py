@@ -57,6 +57,7 @@ def test_healthz(client):
 def test_the_landing_page_costs_the_same_queries_whatever_the_number_of_invoices(any_app):
     """As many statements for 2 invoices as for 40 (the open invoices with their balances,
     holds, plan, credit, last visit...): nothing is loaded per invoice."""
+    from flask import g
     from sqlalchemy import event as sa_event
 
     from portal import clock
@@ -68,6 +69,9 @@ def test_the_landing_page_costs_the_same_queries_whatever_the_number_of_invoices
         db.session.commit()
         client, url = any_app.test_client(), f"/p/{make_token(customer)}"
         client.get(url)  # the visit of the day is written once; count a page view after it
+        # The test's app context is the requests' too: start this one as a request does.
+        db.session.remove()
+        g.pop("relance_state", None)
         statements = []
         listener = lambda *args: statements.append(args[2])  # noqa: E731
         sa_event.listen(db.engine, "before_cursor_execute", listener)
@@ -77,4 +81,94 @@ def test_the_landing_page_costs_the_same_queries_whatever_the_number_of_invoices
             sa_event.remove(db.engine, "before_cursor_execute", listener)
         assert page.status_code == 200 and page.get_data(True).count('class="card"') == count
         counts[count] = len(statements)
-    assert counts[2] == counts[40] <= 6, counts
+    # the customer, the creditor and its settings, then the page's facts in one statement
+    assert counts[2] == counts[40] == 3, counts
+
+
+def _card_balance(page, number):
+    block = page.split(f"Facture {number}</h3>")[1].split("</li>")[0]
+    return block.split('class="balance">')[1].split("<")[0]
+
+
+def test_the_kept_page_follows_every_fact_it_shows(any_app, today):
+    """The landing page is rendered once per set of facts and kept: a payment, a promise, a new
+    day, another language, the creditor's name each give a fresh page, never yesterday's."""
+    from portal import clock
+    from portal.debtor.page import rendered
+    from portal.payments.ledger import transition
+    from portal.settings import creditor
+    from tests.helpers import checkout, csrf
+
+    customer = make_customer(name="Garage Lenoir")
+    first = make_invoice(customer, today - timedelta(days=10), 40_000, number="KEEP-1")
+    make_invoice(customer, today - timedelta(days=3), 25_000, number="KEEP-2")
+    db.session.commit()
+    url = f"/p/{make_token(customer)}"
+    client = any_app.test_client()
+    before = client.get(url).get_data(True)
+    hits = rendered.hits
+    again = client.get(url).get_data(True)
+    assert rendered.hits == hits + 1  # the same facts: the kept page
+    assert again.replace(csrf(again), "") == before.replace(csrf(before), "")
+    assert "10 jours de retard" in again and _card_balance(again, "KEEP-1") == "400,00\u00a0€"
+
+    payment = checkout(customer, [first], session_id="cs_keep")
+    transition(payment, "succeeded", today)
+    db.session.commit()
+    page = client.get(url).get_data(True)
+    assert "KEEP-1" not in page and "KEEP-2" in page  # paid: gone from the page
+
+    page = client.post(f"{url}/promise", data={
+        "csrf_token": csrf(page), "invoice_ids": [str(i.id) for i in customer.invoices
+                                                  if i.number == "KEEP-2"],
+        "promise_date": (today + timedelta(days=5)).isoformat()}, follow_redirects=True)
+    assert "Paiement annoncé le" in page.get_data(True)
+    assert "Paiement annoncé le" in client.get(url).get_data(True)  # kept with the promise
+
+    with clock.pin(today + timedelta(days=6)):  # the promised day has passed
+        assert "non reçu" in client.get(url).get_data(True)
+    english = client.get(f"{url}?lang=en").get_data(True)
+    assert "Payment promised for" in english
+
+    from portal.models import Creditor
+    db.session.execute(db.update(Creditor).values(name="Atelier Renommé SAS"))
+    db.session.commit()
+    db.session.expire_all()
+    from flask import g
+    g.pop("relance_state", None)  # the test's own context kept the creditor; a request reads it
+    assert creditor().name == "Atelier Renommé SAS"
+    assert "Atelier Renommé SAS" in client.get(url).get_data(True)
+
+
+def test_a_kept_page_carries_each_visitors_own_csrf_token(any_app, today):
+    from tests.helpers import csrf
+
+    customer = make_customer()
+    invoice = make_invoice(customer, today - timedelta(days=10), 40_000)
+    db.session.commit()
+    url = f"/p/{make_token(customer)}"
+    one, two = any_app.test_client(), any_app.test_client()
+    page_one, page_two = one.get(url).get_data(True), two.get(url).get_data(True)
+    assert csrf(page_one) != csrf(page_two)
+    assert page_two.count(csrf(page_two)) == page_one.count(csrf(page_one)) > 3
+    # the second visitor's token, put into the kept page, is good for its own session only
+    response = two.post(f"{url}/invoices/{invoice.id}/message", data={
+        f"m{invoice.id}-csrf_token": csrf(page_two, f"m{invoice.id}"),
+        f"m{invoice.id}-reason": "question", f"m{invoice.id}-text": "Bonjour"})
+    assert response.status_code == 302
+    stolen = any_app.test_client()
+    stolen.get("/healthz")
+    response = stolen.post(f"{url}/invoices/{invoice.id}/message", data={
+        f"m{invoice.id}-csrf_token": csrf(page_two, f"m{invoice.id}"),
+        f"m{invoice.id}-reason": "question", f"m{invoice.id}-text": "Bonjour encore"})
+    assert response.status_code == 400
+
+
+def test_a_flash_message_is_shown_once_and_never_kept(client, today):
+    customer = make_customer()
+    make_invoice(customer, today - timedelta(days=10), 40_000)
+    db.session.commit()
+    url = f"/p/{make_token(customer)}"
+    client.get(url)
+    assert "Paiement annulé" in client.get(f"{url}?cancelled=1").get_data(True)
+    assert "Paiement annulé" not in client.get(url).get_data(True)

@@ -1,0 +1,224 @@
+"""The landing page's facts as plain values, and the page rendered once per set of facts.
+
+A debtor's landing page is drawn from a `Snapshot`: every value it shows, read in a fixed
+number of statements whatever the number of invoices (the open invoices with their balances,
+their holds, the plan in force with its instalments, the credit) and turned into tuples. The
+template is given the snapshot and nothing else that varies, so the snapshot *is* what the page
+depends on: the HTML rendered from one snapshot is kept (in each worker process, the last
+`KEEP` pages) and served again while the snapshot is equal, with the request's own CSRF token
+put in. A payment, a promise, a new day, a settings change, another language or another link
+gives another snapshot and so a fresh rendering; nothing has to be told to forget.
+
+Only the plain page is kept: a page with form errors or a flash message is rendered each time.
+The view (`views.py`) decides that; this module knows nothing of requests but the CSRF token.
+"""
+import secrets
+import threading
+from collections import OrderedDict
+from typing import NamedTuple
+
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import Integer, and_, bindparam, func, select, true
+
+from ..extensions import db
+from ..models import (Allocation, Event, Hold, Instalment, InstalmentPlan, Invoice, Payment,
+                      plan_invoice)
+from ..plans import ACTIVE
+
+KEEP = 256  # pages per worker process (~40 KB each for 20 invoices)
+
+
+class Card(NamedTuple):
+    """One open invoice as the page shows it."""
+    id: int
+    number: str
+    issue_date: object
+    due_date: object
+    total_cents: int
+    balance_cents: int
+    days_late: int
+    held: tuple  # ((hold kind, until), ...) in force, sorted
+
+    @property
+    def holds(self):
+        return dict(self.held)
+
+
+class Row(NamedTuple):
+    """One instalment of the plan in force, with what is paid on it."""
+    seq: int
+    due_date: object
+    amount_cents: int
+    remaining_cents: int
+    state: str  # paid, partly_paid, due, late, upcoming
+
+
+class PlanView(NamedTuple):
+    id: int
+    state: str
+    requested_on: object
+    decided_on: object
+    decision_note: str
+    numbers: tuple
+    mandate: bool
+    rows: tuple
+
+
+# The page's reads are Core statements built once, filtered by the link's customer (given as a
+# parameter): the tenancy hook (`portal.tenancy`) filters ORM statements, and these name their
+# customer themselves. Built and compiled once, each costs ~0.1 ms instead of ~0.5 ms.
+_invoice, _hold = Invoice.__table__, Hold.__table__
+_payment, _allocation = Payment.__table__, Allocation.__table__
+_plan, _instalment, _event = InstalmentPlan.__table__, Instalment.__table__, Event.__table__
+_customer = bindparam("customer_id", type_=Integer)
+_plan_id = bindparam("plan_id", type_=Integer)
+
+
+def _paid(invoice_id):
+    return (select(func.coalesce(func.sum(_allocation.c.amount_cents), 0))
+            .join(_payment, _payment.c.id == _allocation.c.payment_id)
+            .where(_allocation.c.invoice_id == invoice_id, _payment.c.state == "succeeded")
+            .scalar_subquery())
+
+
+_ACCOUNT = select(
+    (select(func.coalesce(func.sum(_payment.c.amount_cents - _payment.c.refunded_cents), 0))
+     .where(_payment.c.customer_id == _customer, _payment.c.state == "succeeded")
+     .scalar_subquery()
+     - select(func.coalesce(func.sum(_allocation.c.amount_cents), 0))
+     .join(_payment, _payment.c.id == _allocation.c.payment_id)
+     .where(_payment.c.customer_id == _customer, _payment.c.state == "succeeded")
+     .scalar_subquery()).label("credit_cents"),
+    select(func.max(_event.c.at))
+    .where(_event.c.customer_id == _customer, _event.c.kind == "portal_visit")
+    .scalar_subquery().label("last_visit")).subquery("account")
+_HEAD = (select(_plan.c.id, _plan.c.state, _plan.c.requested_at, _plan.c.decided_at,
+                _plan.c.decision_note, _plan.c.mandate_payment_method,
+                _plan.c.paid_before_cents)
+         .where(_plan.c.customer_id == _customer, _plan.c.state.in_(ACTIVE))
+         .order_by(_plan.c.id.desc()).limit(1)).subquery("head")
+# One row per (open invoice, hold in force), each carrying the account and the plan's head;
+# one row of account and plan alone when nothing is open.
+_FACTS = (select(_ACCOUNT.c.credit_cents, _ACCOUNT.c.last_visit,
+                 *(c.label(f"plan_{c.name}") for c in _HEAD.c),
+                 _invoice.c.id, _invoice.c.number, _invoice.c.issue_date, _invoice.c.due_date,
+                 _invoice.c.total_cents, _paid(_invoice.c.id).label("paid_cents"),
+                 _hold.c.kind, _hold.c.until)
+          .select_from(_ACCOUNT.outerjoin(_HEAD, true())
+                       .outerjoin(_invoice, and_(_invoice.c.customer_id == _customer,
+                                                 _invoice.c.status == "open"))
+                       .outerjoin(_hold, and_(_hold.c.invoice_id == _invoice.c.id,
+                                              _hold.c.released_at.is_(None))))
+          .order_by(_invoice.c.due_date, _invoice.c.number, _invoice.c.id, _hold.c.kind))
+_PLAN_INVOICES = (select(_invoice.c.number, _paid(_invoice.c.id))
+                  .join(plan_invoice, plan_invoice.c.invoice_id == _invoice.c.id)
+                  .where(plan_invoice.c.plan_id == _plan_id, _invoice.c.customer_id == _customer)
+                  .order_by(_invoice.c.number))
+_INSTALMENTS = (select(_instalment.c.seq, _instalment.c.due_date, _instalment.c.amount_cents)
+                .join(_plan, _plan.c.id == _instalment.c.plan_id)
+                .where(_instalment.c.plan_id == _plan_id, _plan.c.customer_id == _customer)
+                .order_by(_instalment.c.seq))
+
+
+def _read(statement, **params):
+    return db.session.connection().execute(statement, params)
+
+
+class Read(NamedTuple):
+    credit_cents: int  # money received beyond what the invoices owed
+    last_visit: object  # when the debtor last opened the portal (aware datetime) or None
+    cards: tuple  # the open invoices, oldest due first
+    plan: object  # the plan in force as a PlanView, or None
+
+
+def read(customer_id, today):
+    """What the customer's page shows: one statement, three when a plan is in force, whatever
+    the number of invoices."""
+    cards, current, held = [], None, []
+
+    def close():
+        if current is not None:
+            cards.append(Card(current.id, current.number, current.issue_date, current.due_date,
+                              current.total_cents, current.total_cents - int(current.paid_cents),
+                              max(0, (today - current.due_date).days), tuple(held)))
+
+    rows = _read(_FACTS, customer_id=customer_id).all()
+    for row in rows:
+        if row.id is None:
+            continue
+        if current is None or row.id != current.id:
+            close()
+            current, held = row, []
+        if row.kind is not None:
+            held.append((row.kind, row.until))
+    close()
+    first = rows[0]
+    return Read(int(first.credit_cents), first.last_visit, tuple(cards),
+                _plan_view(first, customer_id, today) if first.plan_id is not None else None)
+
+
+def _plan_view(head, customer_id, today):
+    """The plan in force with each instalment's state: payments on its invoices since it began
+    cover the instalments in order."""
+    invoices = _read(_PLAN_INVOICES, customer_id=customer_id, plan_id=head.plan_id).all()
+    instalments = _read(_INSTALMENTS, customer_id=customer_id, plan_id=head.plan_id).all()
+    paid = sum(int(paid) for _, paid in invoices) - head.plan_paid_before_cents
+    rows = []
+    for seq, due_date, amount in instalments:
+        covered = max(0, min(amount, paid))
+        paid -= covered
+        if covered == amount:
+            state = "paid"
+        elif due_date < today:
+            state = "late"
+        elif due_date == today:
+            state = "due"
+        else:
+            state = "partly_paid" if covered else "upcoming"
+        rows.append(Row(seq, due_date, amount, amount - covered, state))
+    return PlanView(head.plan_id, head.plan_state,
+                    head.plan_requested_at.date() if head.plan_requested_at else None,
+                    head.plan_decided_at.date() if head.plan_decided_at else None,
+                    head.plan_decision_note or "", tuple(number for number, _ in invoices),
+                    bool(head.plan_mandate_payment_method), tuple(rows))
+
+
+class Rendered:
+    """The last KEEP pages rendered, by the facts they were drawn from (safe across threads).
+    A page is kept with a placeholder where the request's CSRF token was; `get` puts the new
+    request's token in its place."""
+
+    def __init__(self, keep=KEEP):
+        self.keep = keep
+        self.pages = OrderedDict()
+        self.lock = threading.Lock()
+        self.placeholder = "csrf-" + secrets.token_hex(16)  # never in any data: drawn per process
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        with self.lock:
+            html = self.pages.get(key)
+            if html is None:
+                self.misses += 1
+                return None
+            self.pages.move_to_end(key)
+            self.hits += 1
+        return html.replace(self.placeholder, generate_csrf())
+
+    def put(self, key, html):
+        token = generate_csrf()
+        kept = html.replace(token, self.placeholder)
+        with self.lock:
+            self.pages[key] = kept
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.keep:
+                self.pages.popitem(last=False)
+        return html
+
+    def clear(self):
+        with self.lock:
+            self.pages.clear()
+            self.hits = self.misses = 0
+
+
+rendered = Rendered()
