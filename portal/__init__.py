@@ -28,7 +28,7 @@ def create_app(config=None, overrides=None):
     check_production(app.config)
     clock.zone(app.config["CREDITOR_TIMEZONE"])  # an unknown zone stops here, with the fix
 
-    from . import cli, errors, i18n, web
+    from . import changes, cli, errors, i18n, web  # noqa: F401 (changes: its engine events)
     from .extensions import csrf, db, login_manager, mail, migrate
 
     db.init_app(app)

@@ -1,5 +1,7 @@
 """Signed portal links (DESIGN.md 6): itsdangerous, salt "portal-link", payload (customer id,
 link version). Bumping `Customer.link_version` revokes every older link."""
+from functools import lru_cache
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -24,7 +26,12 @@ class LinkExpired(Exception):
 
 
 def _serializer(secret_key=None):
-    return URLSafeTimedSerializer(secret_key or current_app.config["SECRET_KEY"], salt=SALT)
+    return _serializer_for(secret_key or current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _serializer_for(secret_key):
+    return URLSafeTimedSerializer(secret_key, salt=SALT)
 
 
 def make_token(customer, secret_key=None):

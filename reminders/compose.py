@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from babel.numbers import format_decimal
-from flask import current_app, render_template
+from functools import lru_cache
+
+from flask import current_app
 from markupsafe import Markup, escape
 
 from portal import settings as relance_settings
-from portal.settings.templates import LANGUAGES, Both, render
+from portal.settings.templates import LANGUAGES, Both, Prepared, render
 
 from .penalties import business_rate, consumer_rate, penalty_for, public_rate, semester_of
 from .schedule import INSTALMENT_HEADS_UP
@@ -73,6 +75,13 @@ def creditor():
     return relance_settings.creditor()
 
 
+def _render(name, **context):
+    """One of our own e-mail templates (templates/emails/), rendered straight by the app's Jinja
+    environment: they read only what they are given, so Flask's context processors (the web
+    pages' forms and user) are skipped: the run renders several per message."""
+    return current_app.jinja_env.get_template(name).render(context)
+
+
 def _what(lang, items):
     singular, plural = WHAT[lang]
     return singular.format(n=items[0].number) if len(items) == 1 else \
@@ -107,6 +116,7 @@ def _rates(items, category, as_of, legal, lang):
     return (" ou " if lang == "fr" else " or ").join(_percent(r, lang) for r in rates), rates
 
 
+@lru_cache(maxsize=256)
 def _percent(rate, lang):
     """"12,15" in French, "12.15" in English: a rate as the debtor reads numbers."""
     return format_decimal(rate, format="0.00##", locale="fr_FR" if lang == "fr" else "en_GB")
@@ -163,17 +173,17 @@ def message_facts(customer, items, as_of, link, level, settings, creditor_row, p
     facts["facts"] = _facts_block(facts, [_invoice_facts(i, as_of) for i in upcoming])
     shown = states and facts["penalties_cents"] > 0  # a column of zeros says nothing
     facts["invoice_table"] = Both(
-        render_template("emails/_invoices.txt", LABELS=LABELS, show_penalties=shown,
+        _render("emails/_invoices.txt", LABELS=LABELS, show_penalties=shown,
                         **facts).strip(),
-        render_template("emails/_invoices.html", LABELS=LABELS, show_penalties=shown, **facts))
+        _render("emails/_invoices.html", LABELS=LABELS, show_penalties=shown, **facts))
     facts["legal_notice"] = _legal_notice(settings, category, lang, facts) if states else Both()
     return facts
 
 
 def _facts_block(facts, upcoming):
-    text = render_template("emails/_facts.txt", upcoming=upcoming, **facts).strip()
+    text = _render("emails/_facts.txt", upcoming=upcoming, **facts).strip()
     lines = [line for line in text.splitlines() if line.strip()]
-    return Both("\n".join(lines), render_template("emails/_facts.html", lines=lines)
+    return Both("\n".join(lines), _render("emails/_facts.html", lines=lines)
                 if lines else "")
 
 
@@ -196,12 +206,14 @@ def compose(customer, items, as_of, link, settings=None):
     facts = message_facts(customer, items, as_of, link, level, settings, creditor_row, policy)
     lang = facts["lang"]
     template = settings.template(level.template, lang)
-    subject = render(template["subject"], "subject", facts)
-    text = render(template["text"], "text", facts).rstrip() + "\n\n" + _footer(creditor_row, lang)
-    body = Markup(render(template["html"], "html", facts))
-    html = render_template("emails/layout.html", lang=lang, creditor=facts["creditor"],
+    prepared = Prepared(facts)
+    subject = render(template["subject"], "subject", prepared)
+    text = render(template["text"], "text", prepared).rstrip() + "\n\n" + _footer(creditor_row,
+                                                                                 lang)
+    body = Markup(render(template["html"], "html", prepared))
+    html = _render("emails/layout.html", lang=lang, creditor=facts["creditor"],
                            body=body)
-    letter = render(template["letter"], "letter", facts) \
+    letter = render(template["letter"], "letter", prepared) \
         if "letter" in level.channels and template.get("letter") else None
     return Composed(level.number, subject, text, html, letter=letter, steps=level, lang=lang,
                     facts=facts, body=body)
@@ -253,6 +265,6 @@ def compose_instalments(customer, items, as_of, link):
                    total_cents=sum(i.balance_cents for i in items),
                    link_max_age_days=current_app.config["LINK_MAX_AGE_DAYS"])
     return Composed(level, INSTALMENT_SUBJECTS[language][level].format(what=what),
-                    render_template(f"emails/{language}/instalment.txt", **context),
-                    render_template(f"emails/{language}/instalment.html", **context),
+                    _render(f"emails/{language}/instalment.txt", **context),
+                    _render(f"emails/{language}/instalment.html", **context),
                     channel="instalment e-mail")

@@ -1,9 +1,11 @@
 """Tomorrow's run before it happens: what it would send, by level and channel; hold a single
 reminder; and the "review before sending" switch with the reminders waiting for release."""
-from collections import Counter
+import threading
+import time
+from collections import Counter, OrderedDict
 from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 from sqlalchemy import select, update
@@ -11,8 +13,9 @@ from sqlalchemy import select, update
 from reminders.run import preview
 from reminders.schedule import calendar_for
 
-from .. import clock
+from .. import changes, clock, tenancy
 from ..extensions import db
+from ..i18n import current_lang
 from ..imports import parse_date
 from ..ledger import place_hold, release_hold
 from ..models import Customer, Hold, Instalment, Invoice, Reminder
@@ -44,6 +47,37 @@ def _chunks(values, size=10_000):
         yield values[start:start + size]
 
 
+KEEP = 8  # previews kept per application (a creditor's next run, in a language)
+_kept_lock = threading.Lock()
+
+
+def _kept():
+    """(creditor, as_of, today, language) -> (books version, when, result), on the app."""
+    return current_app.extensions.setdefault("relance_previews", OrderedDict())
+
+
+def kept_preview(as_of):
+    """(rows, summary) of the run on `as_of`: computed from the books once, then kept while
+    the books' version (`portal.changes`) stays the same (at most `changes.KEEP_SECONDS`).
+    Scanning 100,000 invoices takes seconds; reading the version, a fraction of a millisecond."""
+    key = (tenancy.current_id(), as_of, clock.today(), current_lang())
+    version = changes.version()  # before the books: see portal.changes
+    with _kept_lock:
+        kept = _kept().get(key)
+    if kept is not None and kept[0] == version and \
+            time.monotonic() - kept[1] < changes.KEEP_SECONDS:
+        return kept[2]
+    rows = preview_rows(as_of)
+    result = (rows, sorted(Counter((level, channel) for level, channel, *_r in rows).items()))
+    with _kept_lock:
+        kept = _kept()
+        kept[key] = (version, time.monotonic(), result)
+        kept.move_to_end(key)
+        while len(kept) > KEEP:
+            kept.popitem(last=False)
+    return result
+
+
 def preview_rows(as_of):
     """[(level, channel, customer (id, name), what, invoice id or None, reason)] by level."""
     groups = preview(as_of)
@@ -63,13 +97,16 @@ def preview_rows(as_of):
     rows, settings = [], current_settings()
     names = {k: str(v) for k, v in CHANNEL_NAMES.items()}
     instalment = _("instalment #%(seq)s")  # worded once: the run can list many thousands
+    labels = {}  # (tier, policy, level) -> "e-mail + call": worded once, not per reminder
     for customer_id, customer_dues in groups.items():
         customer = customers[customer_id]
-        policy = settings.policy_for(customer.tier, customer.policy)
         for due in customer_dues:
             if due.invoice_id:
-                what, channel = numbers.get(due.invoice_id), \
-                    channel_label(policy.level_for(due.level), names)
+                key = (customer.tier, customer.policy, due.level)
+                if key not in labels:
+                    policy = settings.policy_for(customer.tier, customer.policy)
+                    labels[key] = channel_label(policy.level_for(due.level), names)
+                what, channel = numbers.get(due.invoice_id), labels[key]
             else:
                 what, channel = instalment % {"seq": seqs.get(due.instalment_id)}, names["email"]
             rows.append((due.level, channel, customer, what, due.invoice_id, due.reason))
@@ -89,11 +126,10 @@ def preview_page():
     waiting = db.session.execute(select(Reminder, Customer).join(
         Customer, Customer.id == Reminder.customer_id).where(Reminder.state == "review")
         .order_by(Reminder.scheduled_for, Customer.name)).all()
-    rows = preview_rows(as_of)
-    summary = Counter((level, channel) for level, channel, *_rest in rows)
+    rows, summary = kept_preview(as_of)
     shown, page, pages = page_of(rows, PREVIEW_PAGE)
     return render_template("backoffice/preview.html", as_of=as_of, total=len(rows),
-                           summary=sorted(summary.items()), page=page, pages=pages, rows=shown,
+                           summary=summary, page=page, pages=pages, rows=shown,
                            review=review_before_sending(), waiting=waiting,
                            form=PostForm())
 

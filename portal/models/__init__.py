@@ -2,6 +2,7 @@
 dates; times are aware UTC. Business rules live elsewhere: `portal.ledger`, `portal.plans`,
 `portal.payments`, `reminders/`."""
 from .base import Money, UTCDateTime, utcnow
+from .books import BooksVersion
 from .ledger import (PAID_CENTS, Allocation, Attachment, BankCredit, Customer, Event, Hold,
                      Invoice, Payment, ProcessedEvent)
 from .plans import Instalment, InstalmentPlan, plan_invoice
@@ -9,7 +10,7 @@ from .reminders import Reminder, SentMessage, Task
 from .settings import ApiToken, Creditor, CreditorGrant, SettingsRevision
 from .staff import LoginAttempt, User
 
-__all__ = ["Money", "UTCDateTime", "utcnow", "PAID_CENTS", "Allocation", "Attachment",
+__all__ = ["BooksVersion", "Money", "UTCDateTime", "utcnow", "PAID_CENTS", "Allocation", "Attachment",
            "BankCredit",
            "Customer", "Event",
            "Hold", "Invoice", "Payment", "ProcessedEvent", "Instalment", "InstalmentPlan",

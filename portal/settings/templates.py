@@ -219,11 +219,13 @@ class TemplateTimeout(Exception):
 
 
 def render(source, part, context):
-    """Render `source` with `context`; TemplateProblem on any failure, never anything else."""
+    """Render `source` with `context` (a dict of facts, or `Prepared` facts shared by the parts
+    of one message); TemplateProblem on any failure, never anything else."""
     template = compiled(source, part)
     try:
         with _time_budget(RENDER_SECONDS):
-            out = template.render(prepare(context, part))
+            out = template.render(context.form(part) if isinstance(context, Prepared)
+                                  else prepare(context, part))
     except TemplateError as exc:  # undefined attribute, sandbox refusal, bad filter argument
         raise TemplateProblem(str(exc.message or exc), _error_line(exc)) from None
     except RecursionError:
@@ -264,8 +266,8 @@ def _prepared(value, html):
         return value.html if html else value.text
     if isinstance(value, dict):
         return View({k: _prepared(v, html) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return [_prepared(v, html) for v in value]
+    if isinstance(value, (list, tuple)):  # a tuple: no template can change what others see
+        return tuple(_prepared(v, html) for v in value)
     if html and isinstance(value, str) and not isinstance(value, Markup):
         # Escaped here, before the template runs: nothing the template says can unescape it.
         return Markup(escape(value))
@@ -277,6 +279,21 @@ def prepare(context, part):
     form and, in HTML, every string from a debtor or an import already escaped."""
     html = part == "html"
     return {k: _prepared(v, html) for k, v in context.items()}
+
+
+class Prepared:
+    """One message's facts, prepared once in each form (plain, HTML) for all its parts: subject,
+    text, HTML and letter read the same values, and none can change them (objects without
+    setters, tuples, strings), so sharing them is safe."""
+
+    def __init__(self, context):
+        self.context, self.forms = context, {}
+
+    def form(self, part):
+        html = part == "html"
+        if html not in self.forms:
+            self.forms[html] = prepare(self.context, part)
+        return self.forms[html]
 
 
 def sample_context(lang="fr", legal=False, category="business", level=None, answers=False):
