@@ -13,7 +13,7 @@ HOLD_KINDS = ("promise", "not_received", "instalment_request", "plan", "dispute"
               "payment_pending", "payment_failed", "manual_pause")
 
 
-_INSERT_EVENT = insert(Event)  # built once: the run writes one event per e-mail
+INSERT_EVENT = insert(Event)  # built once: the run writes one event per e-mail
 
 
 class LedgerError(ValueError):
@@ -62,7 +62,7 @@ def lock_customer(customer_id):
 
 def record_event(customer_id, kind, actor="system", invoice_id=None, at=None, **details):
     """Append one entry to a debtor's timeline (a plain INSERT in the caller's transaction)."""
-    db.session.connection().execute(_INSERT_EVENT, dict(
+    db.session.connection().execute(INSERT_EVENT, dict(
         customer_id=customer_id, invoice_id=invoice_id, kind=kind, actor=actor,
         at=at or utcnow(), details=details))
 

@@ -16,7 +16,8 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from portal import settings as relance_settings
-from portal.settings.templates import LANGUAGES, Both, Prepared, render
+from portal.settings.templates import (LANGUAGES, Both, Prepared, TemplateProblem,
+                                       TemplateTimeout, message_budget, render)
 
 from .penalties import business_rate, consumer_rate, penalty_for, public_rate, semester_of
 from .schedule import INSTALMENT_HEADS_UP
@@ -172,15 +173,17 @@ def message_facts(customer, items, as_of, link, level, settings, creditor_row, p
         level=level.number, lang=lang)
     facts["facts"] = _facts_block(facts, [_invoice_facts(i, as_of) for i in upcoming])
     shown = states and facts["penalties_cents"] > 0  # a column of zeros says nothing
+    table = {k: facts[k] for k in ("invoices", "lang", "total_cents", "penalties_cents")}
     facts["invoice_table"] = Both(
-        _render("emails/_invoices.txt", LABELS=LABELS, show_penalties=shown,
-                        **facts).strip(),
-        _render("emails/_invoices.html", LABELS=LABELS, show_penalties=shown, **facts))
+        _render("emails/_invoices.txt", LABELS=LABELS, show_penalties=shown, **table).strip(),
+        _render("emails/_invoices.html", LABELS=LABELS, show_penalties=shown, **table))
     facts["legal_notice"] = _legal_notice(settings, category, lang, facts) if states else Both()
     return facts
 
 
 def _facts_block(facts, upcoming):
+    if not (facts["promise_missed"] or facts["payment_failed"] or upcoming):
+        return Both()  # nothing happened since: the block says nothing (most reminders)
     text = _render("emails/_facts.txt", upcoming=upcoming, **facts).strip()
     lines = [line for line in text.splitlines() if line.strip()]
     return Both("\n".join(lines), _render("emails/_facts.html", lines=lines)
@@ -200,6 +203,14 @@ def compose(customer, items, as_of, link, settings=None):
     """The message for `customer` listing `items`; its level is the highest among them, and
     that level's attributes decide its wording, penalties, deadline and channels."""
     settings = settings or relance_settings.current()
+    try:
+        with message_budget():
+            return _compose(customer, items, as_of, link, settings)
+    except TemplateTimeout as exc:  # stopped outside the accountant's templates
+        raise TemplateProblem(str(exc)) from None
+
+
+def _compose(customer, items, as_of, link, settings):
     creditor_row = creditor()
     policy = settings.policy_for(customer.tier, customer.policy)
     level = policy.level_for(max(item.level for item in items))

@@ -3,10 +3,11 @@ all in the transaction committed right after the mail server accepted the messag
 import re
 from email.utils import parseaddr
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.ledger import record_event
+from portal.ledger import INSERT_EVENT, record_event
 from portal.links import portal_url
 from portal.models import Hold, InstalmentPlan, Reminder, SentMessage, Task, utcnow
 from portal.plans import progress
@@ -180,28 +181,59 @@ def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
     report.rejected += 1
 
 
-_MARK_SENT = (update(Reminder).where(Reminder.id.in_(bindparam("ids", expanding=True)))
-              .values(state="sent", claimed_by=None, sent_at=bindparam("sent_at"),
-                      message_id=bindparam("msg_id")))
+_MARK_SENT = (update(Reminder).where(Reminder.id == bindparam("rid"))
+              .values(state="sent", claimed_by=None, sent_at=bindparam("at"),
+                      message_id=bindparam("mid")))
 _INSERT_MESSAGE = insert(SentMessage)
+_RECORDS = "relance_records"
+
+
+def _pending():
+    """What `_record` has to write, kept on the session until it commits (see below)."""
+    return db.session.info.setdefault(_RECORDS, {"messages": [], "marks": [], "events": []})
+
+
+@event.listens_for(Session, "before_commit")
+def _write_records(session):
+    """The records of the answers that arrived together, written in three statements (not
+    three per message) just before the commit that keeps them: the run's main thread then gives
+    up the interpreter to the database three times a round instead of three times a message.
+    Nothing reads them before that commit."""
+    pending = session.info.pop(_RECORDS, None)
+    if not pending or not any(pending.values()):
+        return
+    connection = session.connection()
+    if pending["messages"]:
+        connection.execute(_INSERT_MESSAGE, pending["messages"])
+    if pending["marks"]:
+        connection.execute(_MARK_SENT, pending["marks"])
+    if pending["events"]:
+        connection.execute(INSERT_EVENT, pending["events"])
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_records(session):
+    session.info.pop(_RECORDS, None)
 
 
 def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused=None,
             emailed=True):
     # The Message-ID comes from a reminder row that is marked sent in this same transaction, so
     # it can never have been recorded before.
-    connection, now = db.session.connection(), utcnow()
-    connection.execute(_INSERT_MESSAGE, dict(
+    pending, now = _pending(), utcnow()
+    pending["messages"].append(dict(
         message_id=msg_id, customer_id=customer.id, level=composed.level, sent_at=now,
         recipients=customer.email if emailed else "", subject=composed.subject,
         body_text=composed.letter or composed.text if not emailed else composed.text,
         body_html=composed.html))
-    connection.execute(_MARK_SENT, dict(ids=[r.id for r in rows], sent_at=now, msg_id=msg_id))
+    pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id) for r in rows)
     numbers = [i.number for i in items]
     if emailed:
-        record_event(customer.id, "reminder_sent", channel="email", level=composed.level,
-                     invoices=numbers, message_id=msg_id, subject=composed.subject,
-                     refused=refused or {})
+        pending["events"].append(dict(
+            customer_id=customer.id, invoice_id=None, kind="reminder_sent", actor="system",
+            at=now, details=dict(channel="email", level=composed.level, invoices=numbers,
+                                 message_id=msg_id, subject=composed.subject,
+                                 refused=refused or {})))
         report.messages += 1
         report.by_level[(composed.level, composed.channel)] += 1
     target = sum(i.balance_cents for i in items)
@@ -218,5 +250,7 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
 def _task(customer, kind, level, msg_id, as_of, report, pdf=None, **details):
     db.session.add(Task(customer_id=customer.id, kind=kind, level=level, due_on=as_of,
                         message_id=msg_id, details=details, pdf=pdf))
-    record_event(customer.id, f"{kind}_task_queued", level=level, message_id=msg_id, **details)
+    _pending()["events"].append(dict(  # after the reminder's own event, as it happened
+        customer_id=customer.id, invoice_id=None, kind=f"{kind}_task_queued", actor="system",
+        at=utcnow(), details=dict(level=level, message_id=msg_id, **details)))
     report.by_level[(level, kind)] += 1

@@ -161,6 +161,7 @@ class RateTable:
         self._keys = sorted(rows)
         self._rows = tuple(rows[key] for key in self._keys)
         self._by_key = rows
+        self._spans = {}  # the spans of a period, by its start, end and category: see _spans
 
     @property
     def rows(self) -> tuple[SemesterRates, ...]:
@@ -267,6 +268,33 @@ def _spans_by_semester(start, end, rate_of_semester):
     return tuple(spans)
 
 
+def _spans(category, start, as_of, table, contract_rate_percent, formal_notice_on):
+    """The rated spans from `start` to `as_of`: they do not depend on the amount, so they are
+    kept on the (immutable) table: the run asks for the same few thousand periods again and
+    again."""
+    key = (category, start, as_of, contract_rate_percent, formal_notice_on)
+    found = table._spans.get(key)
+    if found is not None:
+        return found
+    if category == "business":
+        spans = _spans_by_semester(
+            start, as_of,
+            lambda s: business_rate(table.for_semester(s), contract_rate_percent))
+    elif category == "public":
+        rate = public_rate(table.for_semester(semester_of(start)))
+        spans = (Span(start, as_of, (as_of - start).days + 1, rate),)
+    elif formal_notice_on is None:  # consumer: interest only from a formal notice
+        spans = ()
+    else:
+        start = max(start, formal_notice_on + _ONE_DAY)
+        spans = _spans_by_semester(start, as_of,
+                                   lambda s: consumer_rate(table.for_semester(s)))
+    if len(table._spans) >= 50_000:
+        table._spans.clear()
+    table._spans[key] = spans
+    return spans
+
+
 def penalty_for(category, balance_cents, due_date: date, as_of: date, table=None, *,
                 contract_rate_percent=None, indemnity_cents=FIXED_INDEMNITY_CENTS,
                 formal_notice_on=None) -> Penalty:
@@ -292,23 +320,8 @@ def penalty_for(category, balance_cents, due_date: date, as_of: date, table=None
         return Penalty(category, days_late, 0, 0, ())
 
     start = due_date + _ONE_DAY  # the first day of interest
-    if category == "business":
-        spans = _spans_by_semester(
-            start, as_of,
-            lambda s: business_rate(table.for_semester(s), contract_rate_percent))
-        indemnity = indemnity_cents
-    elif category == "public":
-        rate = public_rate(table.for_semester(semester_of(start)))
-        spans = (Span(start, as_of, (as_of - start).days + 1, rate),)
-        indemnity = indemnity_cents
-    else:  # consumer
-        indemnity = 0
-        if formal_notice_on is None:
-            spans = ()
-        else:
-            start = max(start, formal_notice_on + _ONE_DAY)
-            spans = _spans_by_semester(start, as_of,
-                                       lambda s: consumer_rate(table.for_semester(s)))
+    indemnity = 0 if category == "consumer" else indemnity_cents
+    spans = _spans(category, start, as_of, table, contract_rate_percent, formal_notice_on)
     interest = _interest_cents(balance_cents, ((span.rate_percent, span.days) for span in spans))
     return Penalty(category, days_late, interest, indemnity, spans)
 
