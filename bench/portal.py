@@ -5,13 +5,15 @@
 Builds a debtor with N open invoices, serves the app with gunicorn (2 workers) and loads it
 with wrk (16 connections, Debian's `wrk`): first `/healthz` (the server's ceiling on this
 machine, in the same run), then the debtor's landing page. Prints requests/s, p50 and p99 of
-both, the ratio, and the SQL statements one page view costs.
+both, the ratio, and the SQL statements one page view costs; and, in the process, what a
+debtor's first view costs (its facts read, its page rendered) beside a reload.
 """
 import argparse
 import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,7 @@ from portal.settings import ensure_creditor  # noqa: E402
 
 PG_URL = os.environ.get("RELANCE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-k3J9-pQ2_vX7wLm8nR4sT6yZ0aB1cD5eF"
+COLD = 30  # debtors whose first view is timed
 
 
 def free_port():
@@ -46,18 +49,22 @@ def build(url, invoices):
         db.drop_all()
         db.create_all()
         owner = ensure_creditor()  # as `flask init-db` makes it
-        customer = Customer(creditor_id=owner.id, ref="BENCH-1", name="Boulangerie Dupont & Fils",
-                            email="compta@dupont.example", language="fr")
-        db.session.add(customer)
-        db.session.flush()
-        today = clock.today()
-        for n in range(invoices):
-            due = today - timedelta(days=5 + 3 * n)
-            db.session.add(Invoice(number=f"FA-2026-{n:04d}", customer=customer,
-                                   issue_date=due - timedelta(days=30), due_date=due,
-                                   total_cents=10_000 + 137 * n))
+        tokens = []
+        for k in range(1 + COLD):  # the benchmarked debtor, then others seen once each
+            customer = Customer(creditor_id=owner.id, ref=f"BENCH-{k + 1}",
+                                name="Boulangerie Dupont & Fils", email="compta@dupont.example",
+                                language="fr")
+            db.session.add(customer)
+            db.session.flush()
+            today = clock.today()
+            for n in range(invoices):
+                due = today - timedelta(days=5 + 3 * n)
+                db.session.add(Invoice(number=f"FA-2026-{k:03d}{n:04d}", customer=customer,
+                                       issue_date=due - timedelta(days=30), due_date=due,
+                                       total_cents=10_000 + 137 * n))
+            tokens.append(make_token(customer))
         db.session.commit()
-        token = make_token(customer)
+        token = tokens[0]
         engine = db.engine
         db.session.remove()
     # The requests outside the app context above: each gets its own, as under gunicorn.
@@ -68,7 +75,19 @@ def build(url, invoices):
     event.listen(engine, "before_cursor_execute", listener)
     client.get(f"/p/{token}")
     event.remove(engine, "before_cursor_execute", listener)
+    # A debtor's first view: its facts read and its page rendered (nothing kept yet for it).
+    first = []
+    for other in tokens[1:]:
+        started = time.perf_counter()
+        assert client.get(f"/p/{other}").status_code == 200
+        first.append((time.perf_counter() - started) * 1000)
+    started = time.perf_counter()
+    for _ in range(COLD):
+        client.get(f"/p/{token}")
+    reload_ms = (time.perf_counter() - started) * 1000 / COLD
     engine.dispose()
+    print(f"  in the process (Flask's test client): a debtor's first view {statistics.median(first):.1f}"
+          f" ms (median of {COLD} debtors: facts read, page rendered), a reload {reload_ms:.1f} ms")
     return token, len(statements)
 
 

@@ -11,18 +11,24 @@ gives another snapshot and so a fresh rendering; nothing has to be told to forge
 
 Only the plain page is kept: a page with form errors or a flash message is rendered each time.
 The view (`views.py`) decides that; this module knows nothing of requests but the CSRF token.
+
+The facts themselves are kept too, under the books' version (`portal.changes`) they were read
+at: a reload reads that version with the debtor's last visit (`state`, one statement), and reads
+the facts (`read`, one more) only when the version moved. Every table the facts come from is
+one the version watches.
 """
 import secrets
 import threading
 from collections import OrderedDict
 from typing import NamedTuple
 
+from flask import current_app
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Integer, and_, bindparam, func, select, true
 
 from ..extensions import db
-from ..models import (Allocation, Event, Hold, Instalment, InstalmentPlan, Invoice, Payment,
-                      plan_invoice)
+from ..models import (Allocation, BooksVersion, Event, Hold, Instalment, InstalmentPlan,
+                      Invoice, Payment, plan_invoice)
 from ..plans import ACTIVE
 
 KEEP = 256  # pages per worker process (~40 KB each for 20 invoices)
@@ -70,6 +76,7 @@ class PlanView(NamedTuple):
 _invoice, _hold = Invoice.__table__, Hold.__table__
 _payment, _allocation = Payment.__table__, Allocation.__table__
 _plan, _instalment, _event = InstalmentPlan.__table__, Instalment.__table__, Event.__table__
+_books = BooksVersion.__table__
 _customer = bindparam("customer_id", type_=Integer)
 _plan_id = bindparam("plan_id", type_=Integer)
 
@@ -88,10 +95,7 @@ _ACCOUNT = select(
      - select(func.coalesce(func.sum(_allocation.c.amount_cents), 0))
      .join(_payment, _payment.c.id == _allocation.c.payment_id)
      .where(_payment.c.customer_id == _customer, _payment.c.state == "succeeded")
-     .scalar_subquery()).label("credit_cents"),
-    select(func.max(_event.c.at))
-    .where(_event.c.customer_id == _customer, _event.c.kind == "portal_visit")
-    .scalar_subquery().label("last_visit")).subquery("account")
+     .scalar_subquery()).label("credit_cents")).subquery("account")
 _HEAD = (select(_plan.c.id, _plan.c.state, _plan.c.requested_at, _plan.c.decided_at,
                 _plan.c.decision_note, _plan.c.mandate_payment_method,
                 _plan.c.paid_before_cents)
@@ -99,7 +103,7 @@ _HEAD = (select(_plan.c.id, _plan.c.state, _plan.c.requested_at, _plan.c.decided
          .order_by(_plan.c.id.desc()).limit(1)).subquery("head")
 # One row per (open invoice, hold in force), each carrying the account and the plan's head;
 # one row of account and plan alone when nothing is open.
-_FACTS = (select(_ACCOUNT.c.credit_cents, _ACCOUNT.c.last_visit,
+_FACTS = (select(_ACCOUNT.c.credit_cents,
                  *(c.label(f"plan_{c.name}") for c in _HEAD.c),
                  _invoice.c.id, _invoice.c.number, _invoice.c.issue_date, _invoice.c.due_date,
                  _invoice.c.total_cents, _paid(_invoice.c.id).label("paid_cents"),
@@ -126,9 +130,22 @@ def _read(statement, **params):
 
 class Read(NamedTuple):
     credit_cents: int  # money received beyond what the invoices owed
-    last_visit: object  # when the debtor last opened the portal (aware datetime) or None
     cards: tuple  # the open invoices, oldest due first
     plan: object  # the plan in force as a PlanView, or None
+
+
+_STATE = select(
+    select(_books.c.n).where(_books.c.id == 1).scalar_subquery().label("version"),
+    select(func.max(_event.c.at))
+    .where(_event.c.customer_id == _customer, _event.c.kind == "portal_visit")
+    .scalar_subquery().label("last_visit"))
+
+
+def state(customer_id):
+    """(the books' version, the debtor's last portal visit or None), in one statement: read
+    first, the version says whether what was read of the books before is still true."""
+    row = _read(_STATE, customer_id=customer_id).one()
+    return row.version or 0, row.last_visit
 
 
 def read(customer_id, today):
@@ -153,7 +170,7 @@ def read(customer_id, today):
             held.append((row.kind, row.until))
     close()
     first = rows[0]
-    return Read(int(first.credit_cents), first.last_visit, tuple(cards),
+    return Read(int(first.credit_cents), tuple(cards),
                 _plan_view(first, customer_id, today) if first.plan_id is not None else None)
 
 
@@ -181,6 +198,34 @@ def _plan_view(head, customer_id, today):
                     head.plan_decided_at.date() if head.plan_decided_at else None,
                     head.plan_decision_note or "", tuple(number for number, _ in invoices),
                     bool(head.plan_mandate_payment_method), tuple(rows))
+
+
+class Kept:
+    """The last `keep` values by key (safe across threads): what a request read of the books,
+    kept under the books' version it was read at (`portal.changes`)."""
+
+    def __init__(self, keep):
+        self.keep, self.values, self.lock = keep, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.values.get(key)
+            if value is not None:
+                self.values.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self.lock:
+            self.values[key] = value
+            self.values.move_to_end(key)
+            while len(self.values) > self.keep:
+                self.values.popitem(last=False)
+        return value
+
+
+def kept():
+    """This application's Kept reads (each app its own: tests run many apps in one process)."""
+    return current_app.extensions.setdefault("relance_portal_reads", Kept(4 * KEEP))
 
 
 class Rendered:

@@ -16,7 +16,7 @@ from reminders.transport import DeliveryError, MessageRejected
 from .. import clock
 from ..answers import (AnswerError, MAX_MESSAGE, MESSAGE_REASONS, customer_invoice,
                        flag_not_received, promise_payment, send_message)
-from ..settings import creditor
+from ..settings import creditor, loaded as settings_loaded, seed as settings_seed
 from ..settings import logo as logo_bytes
 from ..documents import invoice_copy_pdf
 from ..extensions import db
@@ -196,8 +196,21 @@ def landing():
     if request.args.get("mandate"):
         flash(_("Thank you: once your bank confirms the mandate, each instalment will be "
                 "debited on its date."), "success")
-    facts = page.read(g.customer.id, _today())
-    _record_visit(facts.last_visit)
+    customer = g.customer
+    # What was read of the books is kept under their version (portal.changes): a reload reads
+    # the version and the last visit, and nothing else, until something changes.
+    version, last_visit = page.state(customer.id)
+    kept = page.kept()
+    creditor_key = ("creditor", customer.creditor_id, version)
+    known = kept.get(creditor_key)
+    if known is None:
+        kept.put(creditor_key, settings_loaded())
+    else:
+        settings_seed(known)
+    today = _today()
+    facts_key = ("facts", customer.id, version, today)
+    facts = kept.get(facts_key) or kept.put(facts_key, page.read(customer.id, today))
+    _record_visit(last_visit)
     return _landing(facts=facts)
 
 

@@ -27,7 +27,8 @@ from .policies import CHANNELS, TIERS, Level, Policy, habit_shift
 __all__ = ["CHANNELS", "TIERS", "Level", "Policy", "Settings", "SettingsInvalid", "current",
            "creditor", "habit_shift", "policy_for", "save", "revert", "revisions",
            "default_document", "ensure_creditor", "shipped", "mail_identity", "editable",
-           "outside_parts", "review_before_sending", "set_review_before_sending", "logo"]
+           "outside_parts", "review_before_sending", "set_review_before_sending", "logo",
+           "loaded", "seed"]
 
 _parsed = {}  # (revision id, created_at) -> Settings; revisions never change once saved
 _defaults = []
@@ -232,6 +233,17 @@ def current():
             _parsed.clear()
         settings = _parsed[latest] = parse(revision.document, revision=revision.number)
     return settings
+
+
+def loaded():
+    """What this request read of its creditor (identity, newest revision, outside parts): to be
+    kept by a caller that knows when it changes (the portal: by the books' version)."""
+    return _load()
+
+
+def seed(state):
+    """Take `loaded()`'s value, kept from an earlier request, instead of reading it again."""
+    g.setdefault("relance_state", {})[tenancy.current_id()] = state
 
 
 def forget():

@@ -81,8 +81,23 @@ def test_the_landing_page_costs_the_same_queries_whatever_the_number_of_invoices
             sa_event.remove(db.engine, "before_cursor_execute", listener)
         assert page.status_code == 200 and page.get_data(True).count('class="card"') == count
         counts[count] = len(statements)
-    # the customer, the creditor and its settings, then the page's facts in one statement
-    assert counts[2] == counts[40] == 3, counts
+        # After a change of the books, the facts are read again: as many statements too.
+        make_invoice(db.session.merge(customer), clock.today(), 5_000)
+        db.session.commit()
+        db.session.remove()
+        g.pop("relance_state", None)
+        statements.clear()
+        sa_event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            page = client.get(url)
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", listener)
+        assert page.get_data(True).count('class="card"') == count + 1
+        counts[f"{count} after a change"] = len(statements)
+    # a reload: the customer, then the books' version with the last visit; after a change,
+    # the creditor and its settings and the page's facts, one statement each
+    assert counts[2] == counts[40] == 2, counts
+    assert counts["2 after a change"] == counts["40 after a change"] == 4, counts
 
 
 def _card_balance(page, number):
