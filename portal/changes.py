@@ -16,6 +16,9 @@ change made outside Relance (psql) is not seen: `KEEP_SECONDS` bounds how long i
 
 The table is `portal.models.BooksVersion`. Core layer: imports only the extensions.
 """
+import threading
+from collections import OrderedDict
+
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
@@ -74,6 +77,33 @@ def _bump(conn):
 @event.listens_for(Engine, "rollback")
 def _forget(conn):
     conn.info.pop(_FLAG, None)
+
+
+class Kept:
+    """The last `keep` values by key, the oldest used forgotten first (safe across threads):
+    what was read or computed from the books, kept with the version it was read at."""
+
+    def __init__(self, keep):
+        self.keep, self.values, self.lock = keep, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.values.get(key)
+            if value is not None:
+                self.values.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self.lock:
+            self.values[key] = value
+            self.values.move_to_end(key)
+            while len(self.values) > self.keep:
+                self.values.popitem(last=False)
+        return value
+
+    def clear(self):
+        with self.lock:
+            self.values.clear()
 
 
 def version():

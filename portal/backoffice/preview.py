@@ -1,8 +1,7 @@
 """Tomorrow's run before it happens: what it would send, by level and channel; hold a single
 reminder; and the "review before sending" switch with the reminders waiting for release."""
-import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -48,33 +47,22 @@ def _chunks(values, size=10_000):
 
 
 KEEP = 8  # previews kept per application (a creditor's next run, in a language)
-_kept_lock = threading.Lock()
-
-
-def _kept():
-    """(creditor, as_of, today, language) -> (books version, when, result), on the app."""
-    return current_app.extensions.setdefault("relance_previews", OrderedDict())
 
 
 def kept_preview(as_of):
     """(rows, summary) of the run on `as_of`: computed from the books once, then kept while
     the books' version (`portal.changes`) stays the same (at most `changes.KEEP_SECONDS`).
     Scanning 100,000 invoices takes seconds; reading the version, a fraction of a millisecond."""
+    kept = current_app.extensions.setdefault("relance_previews", changes.Kept(KEEP))
     key = (tenancy.current_id(), as_of, clock.today(), current_lang())
     version = changes.version()  # before the books: see portal.changes
-    with _kept_lock:
-        kept = _kept().get(key)
-    if kept is not None and kept[0] == version and \
-            time.monotonic() - kept[1] < changes.KEEP_SECONDS:
-        return kept[2]
+    found = kept.get(key)
+    if found is not None and found[0] == version and \
+            time.monotonic() - found[1] < changes.KEEP_SECONDS:
+        return found[2]
     rows = preview_rows(as_of)
     result = (rows, sorted(Counter((level, channel) for level, channel, *_r in rows).items()))
-    with _kept_lock:
-        kept = _kept()
-        kept[key] = (version, time.monotonic(), result)
-        kept.move_to_end(key)
-        while len(kept) > KEEP:
-            kept.popitem(last=False)
+    kept.put(key, (version, time.monotonic(), result))
     return result
 
 

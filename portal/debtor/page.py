@@ -18,14 +18,13 @@ the facts (`read`, one more) only when the version moved. Every table the facts 
 one the version watches.
 """
 import secrets
-import threading
-from collections import OrderedDict
 from typing import NamedTuple
 
 from flask import current_app
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Integer, and_, bindparam, func, select, true
 
+from ..changes import Kept
 from ..extensions import db
 from ..models import (Allocation, BooksVersion, Event, Hold, Instalment, InstalmentPlan,
                       Invoice, Payment, plan_invoice)
@@ -200,31 +199,8 @@ def _plan_view(head, customer_id, today):
                     bool(head.plan_mandate_payment_method), tuple(rows))
 
 
-class Kept:
-    """The last `keep` values by key (safe across threads): what a request read of the books,
-    kept under the books' version it was read at (`portal.changes`)."""
-
-    def __init__(self, keep):
-        self.keep, self.values, self.lock = keep, OrderedDict(), threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            value = self.values.get(key)
-            if value is not None:
-                self.values.move_to_end(key)
-            return value
-
-    def put(self, key, value):
-        with self.lock:
-            self.values[key] = value
-            self.values.move_to_end(key)
-            while len(self.values) > self.keep:
-                self.values.popitem(last=False)
-        return value
-
-
 def kept():
-    """This application's Kept reads (each app its own: tests run many apps in one process)."""
+    """This application's kept reads (each app its own: tests run many apps in one process)."""
     return current_app.extensions.setdefault("relance_portal_reads", Kept(4 * KEEP))
 
 
@@ -234,36 +210,25 @@ class Rendered:
     request's token in its place."""
 
     def __init__(self, keep=KEEP):
-        self.keep = keep
-        self.pages = OrderedDict()
-        self.lock = threading.Lock()
+        self.pages = Kept(keep)
         self.placeholder = "csrf-" + secrets.token_hex(16)  # never in any data: drawn per process
         self.hits = self.misses = 0
 
     def get(self, key):
-        with self.lock:
-            html = self.pages.get(key)
-            if html is None:
-                self.misses += 1
-                return None
-            self.pages.move_to_end(key)
-            self.hits += 1
+        html = self.pages.get(key)
+        if html is None:
+            self.misses += 1
+            return None
+        self.hits += 1
         return html.replace(self.placeholder, generate_csrf())
 
     def put(self, key, html):
-        token = generate_csrf()
-        kept = html.replace(token, self.placeholder)
-        with self.lock:
-            self.pages[key] = kept
-            self.pages.move_to_end(key)
-            while len(self.pages) > self.keep:
-                self.pages.popitem(last=False)
+        self.pages.put(key, html.replace(generate_csrf(), self.placeholder))
         return html
 
     def clear(self):
-        with self.lock:
-            self.pages.clear()
-            self.hits = self.misses = 0
+        self.pages.clear()
+        self.hits = self.misses = 0
 
 
 rendered = Rendered()
