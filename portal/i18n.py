@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, get_currency_symbol
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 from flask import g, request
 from flask_babel import get_locale
 from flask_login import current_user
@@ -45,6 +45,15 @@ def money(cents, language="fr", currency="EUR"):
     number = f"{units:,}".replace(",", group) + decimal + f"{hundredths:02d}"
     sign = 1 if cents < 0 else 0
     return prefixes[sign] + number + suffixes[sign]
+
+
+def share(value, language="fr"):
+    """Decimal("71.4") -> '71,4 %' (fr) or '71.4%' (en): a percentage as the reader writes it;
+    None -> '—' (nothing to tell)."""
+    if value is None:
+        return "—"
+    number = format_decimal(value, format="0.0", locale=LOCALES.get(language, "fr_FR"))
+    return f"{number}\u00a0%" if language == "fr" else f"{number}%"
 
 
 def plain_amount(cents):
@@ -114,6 +123,7 @@ def init_app(app):
                    default_translation_directories=os.path.join(ROOT, "translations"))
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["share"] = share
     app.jinja_env.filters["moment"] = moment
     app.jinja_env.globals["current_lang"] = current_lang
     app.after_request(remember_language)

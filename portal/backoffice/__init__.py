@@ -86,4 +86,5 @@ def admin_required(view):
     return wrapper
 
 
-from . import bank, debtors, lists, preview, settings_pages, upload, views  # noqa: E402,F401
+from . import (bank, debtors, effectiveness, lists, preview, settings_pages, upload,  # noqa: E402,F401
+               views)

@@ -204,7 +204,8 @@ def switch_creditor():
     return redirect(url_for("backoffice.inbox"))
 
 
-SAME_FOR_EVERY_CREDITOR = {"/admin/preview", "/admin/dashboard", "/admin/settings",
+SAME_FOR_EVERY_CREDITOR = {"/admin/preview", "/admin/dashboard", "/admin/effectiveness",
+                           "/admin/settings",
                            "/admin/users", "/admin/creditors"}
 
 

@@ -1,0 +1,139 @@
+"""What gets paid: for each level, channel and settings revision, how the invoices reminded
+fared afterwards. Plain functions of the ledger, a period and a date (no request).
+
+Counted: every reminder of an invoice marked sent during the period (a message about three
+invoices counts three reminders; instalment reminders are not counted). For each one, with
+D the day it went out (in the creditor's time zone):
+
+- the reminded amount: the invoice's total less what succeeded payments received on or before
+  D had paid of it;
+- paid within N days (7, 14, 30): what succeeded payments received after D and at most N days
+  after it paid of the invoice, never more than the reminded amount. Only reminders at least N
+  days old count for N (a reminder of yesterday has not had its 30 days), so each share has its
+  own base: the reminded amount of those reminders;
+- days to payment: from D to the first payment received after D, for the reminders followed by
+  one at all (the median is over those, and says how many they are);
+- followed by a visit or an answer: a portal visit, or an answer (a promise, a message, "never
+  received", an instalment request), by the debtor within 7 days after it went out.
+
+The revision is the settings revision in force when the reminder went out (0: the shipped
+defaults): a change of wording shows as a new row. Shares are exact fractions of cents, shown
+rounded half up to a tenth of a percent.
+"""
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from statistics import median
+
+from sqlalchemy import select
+
+from . import clock
+from .extensions import db
+from .models import Allocation, Event, Invoice, Payment, Reminder, SettingsRevision
+
+WINDOWS = (7, 14, 30)
+FOLLOW_DAYS = 7  # a visit or an answer this many days after a reminder follows it
+ANSWERS = ("hold_promise", "hold_not_received", "message", "plan_requested")
+
+
+@dataclass
+class Outcome:
+    """The reminders of one (level, channel, revision) and what followed them."""
+    level: int
+    channel: str
+    revision: int
+    sent: int = 0
+    reminded_cents: int = 0
+    base_cents: dict = field(default_factory=lambda: {n: 0 for n in WINDOWS})
+    paid_cents: dict = field(default_factory=lambda: {n: 0 for n in WINDOWS})
+    days_to_payment: list = field(default_factory=list)
+    visited: int = 0
+    answered: int = 0
+    followable: int = 0  # reminders at least FOLLOW_DAYS old: the base of visits and answers
+
+    def share(self, days):
+        """Percent of the reminded amount paid within `days` (None: no reminder old enough)."""
+        return percent(self.paid_cents[days], self.base_cents[days])
+
+    @property
+    def median_days(self):
+        return median(self.days_to_payment) if self.days_to_payment else None
+
+    @property
+    def visit_share(self):
+        return percent(self.visited, self.followable)
+
+    @property
+    def answer_share(self):
+        return percent(self.answered, self.followable)
+
+
+def percent(part, whole):
+    """part / whole as a percentage rounded half up to 0.1 (a Decimal), None when whole is 0."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def outcomes(since, until, as_of):
+    """[Outcome] of the reminders sent from `since` to `until` (dates, inclusive), as seen on
+    `as_of`, ordered by level, channel and revision."""
+    zone = clock.zone()
+    start = datetime.combine(since, time.min, zone).astimezone(timezone.utc)
+    end = datetime.combine(until + timedelta(days=1), time.min, zone).astimezone(timezone.utc)
+    reminders = db.session.execute(
+        select(Reminder.invoice_id, Reminder.customer_id, Reminder.level, Reminder.channel,
+               Reminder.sent_at)
+        .where(Reminder.state == "sent", Reminder.invoice_id.is_not(None),
+               Reminder.sent_at >= start, Reminder.sent_at < end)).all()
+    if not reminders:
+        return []
+    invoice_ids = {r.invoice_id for r in reminders}
+    totals = dict(db.session.execute(select(Invoice.id, Invoice.total_cents)
+                                     .where(Invoice.id.in_(invoice_ids))).all())
+    paid = defaultdict(list)  # invoice id -> [(received on, cents)], oldest first
+    for invoice_id, received_on, cents in db.session.execute(
+            select(Allocation.invoice_id, Payment.received_on, Allocation.amount_cents)
+            .join(Payment, Payment.id == Allocation.payment_id)
+            .where(Payment.state == "succeeded", Allocation.invoice_id.in_(invoice_ids))
+            .order_by(Payment.received_on)):
+        paid[invoice_id].append((received_on, cents))
+    revisions = db.session.execute(select(SettingsRevision.created_at, SettingsRevision.number)
+                                   .order_by(SettingsRevision.created_at)).all()
+    revision_times = [r.created_at for r in revisions]
+    follow = defaultdict(list)  # customer id -> [(at, answered?)]
+    for customer_id, kind, at in db.session.execute(
+            select(Event.customer_id, Event.kind, Event.at)
+            .where(Event.customer_id.in_({r.customer_id for r in reminders}),
+                   Event.actor == "debtor", Event.kind.in_(ANSWERS + ("portal_visit",)),
+                   Event.at >= start)):
+        follow[customer_id].append((at, kind != "portal_visit"))
+
+    groups = {}
+    for r in reminders:
+        found = bisect_right(revision_times, r.sent_at)
+        revision = revisions[found - 1].number if found else 0
+        key = (r.level, r.channel, revision)
+        outcome = groups.get(key) or groups.setdefault(key, Outcome(*key))
+        day = r.sent_at.astimezone(zone).date()
+        payments = paid.get(r.invoice_id, ())
+        reminded = max(0, totals[r.invoice_id] - sum(c for on, c in payments if on <= day))
+        outcome.sent += 1
+        outcome.reminded_cents += reminded
+        for days in WINDOWS:
+            if day + timedelta(days=days) <= as_of:
+                outcome.base_cents[days] += reminded
+                outcome.paid_cents[days] += min(reminded, sum(
+                    c for on, c in payments if day < on <= day + timedelta(days=days)))
+        later = [on for on, _c in payments if on > day]
+        if later:
+            outcome.days_to_payment.append((min(later) - day).days)
+        if day + timedelta(days=FOLLOW_DAYS) <= as_of:
+            outcome.followable += 1
+            window = [(at, answer) for at, answer in follow.get(r.customer_id, ())
+                      if r.sent_at <= at <= r.sent_at + timedelta(days=FOLLOW_DAYS)]
+            outcome.visited += any(not answer for _at, answer in window)
+            outcome.answered += any(answer for _at, answer in window)
+    return [groups[k] for k in sorted(groups)]
