@@ -19,6 +19,13 @@ D the day it went out (in the creditor's time zone):
 The revision is the settings revision in force when the reminder went out (0: the shipped
 defaults): a change of wording shows as a new row. Shares are exact fractions of cents, shown
 rounded half up to a tenth of a percent.
+
+A/B tests: where a level tests two templates (its `variant_template`), each reminder records the
+variant its debtor reads ("A" or "B"), and `ab_tests` compares the two on the share of each
+reminded amount paid within 30 days: the difference B - A in points with its 95 % confidence
+interval (the difference of two means of per-reminder shares, normal approximation), and a
+verdict: not enough data while either variant has fewer than MIN_PER_VARIANT reminders 30 days
+old; a winner when the interval leaves out zero; else no clear difference.
 """
 from bisect import bisect_right
 from collections import defaultdict
@@ -38,12 +45,18 @@ FOLLOW_DAYS = 7  # a visit or an answer this many days after a reminder follows 
 ANSWERS = ("hold_promise", "hold_not_received", "message", "plan_requested")
 
 
+MIN_PER_VARIANT = 30  # mature reminders each variant needs before a verdict
+Z95 = Decimal("1.96")
+
+
 @dataclass
 class Outcome:
-    """The reminders of one (level, channel, revision) and what followed them."""
+    """The reminders of one (level, channel, revision, variant) and what followed them."""
     level: int
     channel: str
     revision: int
+    variant: str = ""  # "A", "B", or "" outside an A/B test
+    shares_30: list = field(default_factory=list)  # paid / reminded of each mature reminder
     sent: int = 0
     reminded_cents: int = 0
     base_cents: dict = field(default_factory=lambda: {n: 0 for n in WINDOWS})
@@ -85,7 +98,7 @@ def outcomes(since, until, as_of):
     end = datetime.combine(until + timedelta(days=1), time.min, zone).astimezone(timezone.utc)
     reminders = db.session.execute(
         select(Reminder.invoice_id, Reminder.customer_id, Reminder.level, Reminder.channel,
-               Reminder.sent_at)
+               Reminder.sent_at, Reminder.variant)
         .where(Reminder.state == "sent", Reminder.invoice_id.is_not(None),
                Reminder.sent_at >= start, Reminder.sent_at < end)).all()
     if not reminders:
@@ -115,7 +128,7 @@ def outcomes(since, until, as_of):
     for r in reminders:
         found = bisect_right(revision_times, r.sent_at)
         revision = revisions[found - 1].number if found else 0
-        key = (r.level, r.channel, revision)
+        key = (r.level, r.channel, revision, r.variant or "")
         outcome = groups.get(key) or groups.setdefault(key, Outcome(*key))
         day = r.sent_at.astimezone(zone).date()
         payments = paid.get(r.invoice_id, ())
@@ -124,9 +137,12 @@ def outcomes(since, until, as_of):
         outcome.reminded_cents += reminded
         for days in WINDOWS:
             if day + timedelta(days=days) <= as_of:
-                outcome.base_cents[days] += reminded
-                outcome.paid_cents[days] += min(reminded, sum(
+                got = min(reminded, sum(
                     c for on, c in payments if day < on <= day + timedelta(days=days)))
+                outcome.base_cents[days] += reminded
+                outcome.paid_cents[days] += got
+                if days == 30 and reminded > 0:
+                    outcome.shares_30.append(Decimal(got) / Decimal(reminded))
         later = [on for on, _c in payments if on > day]
         if later:
             outcome.days_to_payment.append((min(later) - day).days)
@@ -137,3 +153,44 @@ def outcomes(since, until, as_of):
             outcome.visited += any(not answer for _at, answer in window)
             outcome.answered += any(answer for _at, answer in window)
     return [groups[k] for k in sorted(groups)]
+
+
+@dataclass
+class ABTest:
+    """Variants A and B of one level (channel, revision) side by side."""
+    a: Outcome
+    b: Outcome
+    difference: Decimal | None  # B - A, points of the share paid within 30 days
+    low: Decimal | None  # the 95 % confidence interval of the difference
+    high: Decimal | None
+    verdict: str  # "not_enough_data", "a", "b" (the winner), "no_difference"
+
+
+def ab_tests(rows):
+    """An ABTest for each (level, channel, revision) of `rows` (outcomes()) sent in both
+    variants."""
+    by_key = {(r.level, r.channel, r.revision, r.variant): r for r in rows}
+    tests = []
+    for (level, channel, revision, variant), a in sorted(by_key.items()):
+        b = by_key.get((level, channel, revision, "B"))
+        if variant != "A" or b is None:
+            continue
+        tests.append(compare(a, b))
+    return tests
+
+
+def compare(a, b):
+    """The ABTest of two outcomes (see the module's docstring)."""
+    n_a, n_b = len(a.shares_30), len(b.shares_30)
+    if min(n_a, n_b) < MIN_PER_VARIANT:
+        return ABTest(a, b, None, None, None, "not_enough_data")
+    mean_a, mean_b = sum(a.shares_30) / n_a, sum(b.shares_30) / n_b
+    var_a = sum((x - mean_a) ** 2 for x in a.shares_30) / (n_a - 1)
+    var_b = sum((x - mean_b) ** 2 for x in b.shares_30) / (n_b - 1)
+    margin = Z95 * (var_a / n_a + var_b / n_b).sqrt()
+    difference = mean_b - mean_a
+    low, high = difference - margin, difference + margin
+    verdict = "b" if low > 0 else "a" if high < 0 else "no_difference"
+    points = Decimal("0.1")
+    return ABTest(a, b, *((v * 100).quantize(points, ROUND_HALF_UP)
+                          for v in (difference, low, high)), verdict)

@@ -56,6 +56,12 @@ def share(value, language="fr"):
     return f"{number}\u00a0%" if language == "fr" else f"{number}%"
 
 
+def signed(value, language="fr"):
+    """Decimal("-50.0") -> '-50,0' (fr), '+19.2' (en): a difference in points, its sign shown."""
+    number = format_decimal(abs(value), format="0.0", locale=LOCALES.get(language, "fr_FR"))
+    return ("-" if value < 0 else "+") + number
+
+
 def plain_amount(cents):
     """12345 -> '123.45': the API's and the CLI's decimal string, exact."""
     sign = "-" if cents < 0 else ""
@@ -124,6 +130,7 @@ def init_app(app):
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["share"] = share
+    app.jinja_env.filters["signed"] = signed
     app.jinja_env.filters["moment"] = moment
     app.jinja_env.globals["current_lang"] = current_lang
     app.after_request(remember_language)

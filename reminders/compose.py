@@ -6,6 +6,7 @@ creditor's templates, rendered in the sandbox (`portal.settings.templates`). Pen
 the debtor's category (`reminders.penalties`). `compose(...)` is a pure function of its
 arguments plus the settings in force, so previews, tests and the run render the same message.
 """
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -68,6 +69,7 @@ class Composed:
     call_invoices: list = field(default_factory=list)  # the invoices a call is about
     body: str = ""  # the HTML the template wrote, before the layout frames it (previews)
     letter_is_formal_notice: bool = False  # the letter that goes with it is the mise en demeure
+    variant: str = ""  # "A" or "B" when the level tests two templates (see variant_of)
     call_level: int = 0  # the level that asked for the call task
     letter_level: int = 0  # the level that asked for the letter
 
@@ -210,13 +212,21 @@ def compose(customer, items, as_of, link, settings=None):
         raise TemplateProblem(str(exc)) from None
 
 
+def variant_of(customer_id):
+    """"A" or "B": the half of the debtors a debtor belongs to in every A/B test, for good
+    (the same debtor always reads the same variant), drawn from its id alone."""
+    return "B" if hashlib.sha256(f"relance-ab:{customer_id}".encode()).digest()[0] & 1 else "A"
+
+
 def _compose(customer, items, as_of, link, settings):
     creditor_row = creditor()
     policy = settings.policy_for(customer.tier, customer.policy)
     level = policy.level_for(max(item.level for item in items))
     facts = message_facts(customer, items, as_of, link, level, settings, creditor_row, policy)
     lang = facts["lang"]
-    template = settings.template(level.template, lang)
+    variant = variant_of(customer.id) if level.variant_template else ""
+    template = settings.template(level.variant_template if variant == "B" else level.template,
+                                 lang)
     prepared = Prepared(facts)
     subject = render(template["subject"], "subject", prepared)
     text = render(template["text"], "text", prepared).rstrip() + "\n\n" + _footer(creditor_row,
@@ -227,7 +237,7 @@ def _compose(customer, items, as_of, link, settings):
     letter = render(template["letter"], "letter", prepared) \
         if "letter" in level.channels and template.get("letter") else None
     return Composed(level.number, subject, text, html, letter=letter, steps=level, lang=lang,
-                    facts=facts, body=body)
+                    facts=facts, body=body, variant=variant)
 
 
 VAT = {"fr": "TVA", "en": "VAT"}

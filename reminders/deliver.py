@@ -183,7 +183,7 @@ def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
 
 _MARK_SENT = (update(Reminder).where(Reminder.id == bindparam("rid"))
               .values(state="sent", claimed_by=None, sent_at=bindparam("at"),
-                      message_id=bindparam("mid")))
+                      message_id=bindparam("mid"), variant=bindparam("var")))
 _INSERT_MESSAGE = insert(SentMessage)
 _RECORDS = "relance_records"
 
@@ -226,7 +226,8 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
         recipients=customer.email if emailed else "", subject=composed.subject,
         body_text=composed.letter or composed.text if not emailed else composed.text,
         body_html=composed.html))
-    pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id) for r in rows)
+    variant = composed.variant or None
+    pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id, var=variant) for r in rows)
     numbers = [i.number for i in items]
     if emailed:
         pending["events"].append(dict(

@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask import abort, render_template, request
 
 from .. import clock
-from ..effectiveness import FOLLOW_DAYS, WINDOWS, outcomes
+from ..effectiveness import FOLLOW_DAYS, MIN_PER_VARIANT, WINDOWS, ab_tests, outcomes
 from ..i18n import plain_amount
 from ..imports import parse_date
 from . import bp
@@ -47,6 +47,7 @@ def effectiveness_page():
     # The chart: the share paid within 30 days, one bar per row; 100 % is 300 px of 520.
     bars = [(r, int(r.share(30) * 3) if r.share(30) is not None else 0) for r in rows]
     return render_template("backoffice/effectiveness.html", rows=rows, bars=bars,
+                           tests=ab_tests(rows), minimum=MIN_PER_VARIANT,
                            since=since, until=until, windows=WINDOWS, follow_days=FOLLOW_DAYS,
                            channel=_channel)
 
@@ -54,14 +55,15 @@ def effectiveness_page():
 @bp.get("/effectiveness.csv")
 def effectiveness_csv():
     since, until, today = _period()
-    out = [["level", "channel", "settings_revision", "reminders", "reminded"]
+    out = [["level", "channel", "settings_revision", "variant", "reminders", "reminded"]
            + [f"paid_within_{n}_days" for n in WINDOWS]
            + [f"share_paid_within_{n}_days_percent" for n in WINDOWS]
            + ["reminders_followed_by_a_payment", "median_days_to_payment",
               f"visited_within_{FOLLOW_DAYS}_days_percent",
               f"answered_within_{FOLLOW_DAYS}_days_percent"]]
     for r in outcomes(since, until, today):
-        out.append([r.level, r.channel, r.revision, r.sent, plain_amount(r.reminded_cents)]
+        out.append([r.level, r.channel, r.revision, r.variant, r.sent,
+                    plain_amount(r.reminded_cents)]
                    + [plain_amount(r.paid_cents[n]) for n in WINDOWS]
                    + ["" if r.share(n) is None else str(r.share(n)) for n in WINDOWS]
                    + [len(r.days_to_payment),

@@ -114,6 +114,8 @@ def _policy_from_form(raw, form):
             penalties=bool(form.get(prefix + "penalties")),
             formal_notice=bool(form.get(prefix + "formal_notice")),
             deadline_days=_int(form.get(prefix + "deadline_days") or 0)))
+        if form.get(prefix + "variant_template"):  # an A/B test of the level's wording
+            levels[-1]["variant_template"] = form[prefix + "variant_template"]
     policy["levels"] = levels
     tiers = {}
     for tier in TIERS:
@@ -215,7 +217,8 @@ def template_preview(candidate, key, lang, customer, rows, as_of):
     """The message as `customer` would get it with the candidate settings, at the first level
     that uses template `key` (its penalties, deadline and channels)."""
     policy = candidate.policy_for(customer.tier, customer.policy)
-    level = next((lv for lv in policy.levels if lv.template == key), None)
+    level = next((lv for lv in policy.levels if key in (lv.template, lv.variant_template)),
+                 None)
     if level is None or not rows:
         return None
     items = [Item(r.number, r.issue_date, r.due_date, r.total_cents, r.balance, level.number,

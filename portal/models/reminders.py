@@ -23,6 +23,7 @@ class Reminder(db.Model):
     claimed_by = db.Column(db.String(120))
     claimed_at = db.Column(UTCDateTime)
     sent_at = db.Column(UTCDateTime)
+    variant = db.Column(db.String(1))  # "A" or "B" when its level ran an A/B test of templates
     # The SentMessage it went out in. No foreign key on purpose: both rows are written by the same
     # statement pair in one transaction (reminders.deliver._record), and the key's per-row check
     # doubled the cost of that UPDATE on PostgreSQL (measured: 2.3 -> 1.2 ms per message).

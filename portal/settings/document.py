@@ -94,7 +94,7 @@ def _level(raw, path, errors):
         errors.append((path, "a table with number, offset_days, channels, template"))
         return None
     unknown = set(raw) - {"number", "offset_days", "channels", "template", "penalties",
-                          "formal_notice", "deadline_days"}
+                          "formal_notice", "deadline_days", "variant_template"}
     for key in sorted(unknown):
         errors.append((f"{path}.{key}", "unknown key"))
     number = _int(raw.get("number"), f"{path}.number", errors, 0, 99)
@@ -107,6 +107,13 @@ def _level(raw, path, errors):
     template = raw.get("template")
     if not isinstance(template, str) or not template:
         errors.append((f"{path}.template", "the name of a template"))
+    variant = raw.get("variant_template", "")
+    if not isinstance(variant, str):
+        errors.append((f"{path}.variant_template", "the name of a template, or \"\" for none"))
+        variant = ""
+    elif variant and variant == template:
+        errors.append((f"{path}.variant_template", "another template than the level's own "
+                                                   "(an A/B test compares two wordings)"))
     flags = {}
     for flag in ("penalties", "formal_notice"):
         flags[flag] = raw.get(flag, False)
@@ -115,7 +122,7 @@ def _level(raw, path, errors):
     if None in (number, offset, deadline, channels) or not isinstance(template, str):
         return None
     return Level(number, offset, tuple(channels), template, bool(flags["penalties"]),
-                 bool(flags["formal_notice"]), deadline)
+                 bool(flags["formal_notice"]), deadline, variant)
 
 
 def _tiers(raw, path, levels, errors):
@@ -269,9 +276,10 @@ def _templates(raw, policies, errors):
     needed = {}  # key -> parts every language must have
     for policy in policies:
         for level in policy.levels:
-            parts = needed.setdefault(level.template, set(EMAIL_PARTS))
-            if "letter" in level.channels:
-                parts.add("letter")
+            for key in _keys(level):
+                parts = needed.setdefault(key, set(EMAIL_PARTS))
+                if "letter" in level.channels:
+                    parts.add("letter")
     for category in ("business", "consumer", "public"):
         needed[f"legal-{category}"] = {"text"}
     for key, parts in sorted(needed.items()):
@@ -298,19 +306,25 @@ def _templates(raw, policies, errors):
     # what passes here is what the run will render.
     for i, policy in enumerate(policies):
         for level in policy.levels:
-            for lang in LANGUAGES:
-                for part, source in _parts(raw, level.template, lang).items():
-                    if (level.template, lang, part) in broken or part not in PARTS:
+            for key, lang in ((k, lang) for k in _keys(level) for lang in LANGUAGES):
+                for part, source in _parts(raw, key, lang).items():
+                    if (key, lang, part) in broken or part not in PARTS:
                         continue
                     if part == "letter" and "letter" not in level.channels:
                         continue
                     problem = _first_problem(source, part, samples(lang, level=level))
                     if problem:
-                        broken.add((level.template, lang, part))
-                        errors.append((f"templates.{level.template}.{lang}.{part}",
+                        broken.add((key, lang, part))
+                        errors.append((f"templates.{key}.{lang}.{part}",
                                        f"at level {level.number} of policy "
                                        f"{policy.name!r}: {problem}"))
     return raw
+
+
+def _keys(level):
+    """The templates a level writes with: its own, and its A/B variant's."""
+    return (level.template, level.variant_template) if level.variant_template \
+        else (level.template,)
 
 
 def _parts(raw, key, lang):

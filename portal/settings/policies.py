@@ -25,6 +25,9 @@ class Level:
     penalties: bool = False  # the message states the late-payment penalties
     formal_notice: bool = False  # this level is the mise en demeure
     deadline_days: int = 0  # days given to pay, stated in the message (0: none)
+    # An A/B test: half the debtors (`reminders.compose.variant_of`) get this template instead
+    # ("": no test); portal/effectiveness.py compares what each variant got paid.
+    variant_template: str = ""
     # A heads-up: sent before the due date, only as the first word about an invoice. Kept as a
     # field, not a property: the schedule reads it for every level of a million invoices.
     before_due: bool = field(init=False, repr=False, compare=False)

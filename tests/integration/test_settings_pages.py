@@ -95,3 +95,26 @@ def test_a_template_is_previewed_for_a_real_debtor_refused_with_its_line_and_res
         "Votre facture {{ invoices[0].number }} attend"
     reset = client.post(url, data=dict(renamed, action="reset")).get_data(as_text=True)
     assert "Relance : {{ what }} en attente de règlement" in reset.replace("&#34;", '"')
+
+
+def test_a_level_gets_a_variant_b_in_the_editor(app, client, accountant):
+    """An A/B test is set up beside the level's template; the same template twice is refused."""
+    login(client)
+    page = client.get("/admin/settings/policies/default").get_data(as_text=True)
+    assert 'name="levels-2-variant_template"' in page
+    refused = client.post("/admin/settings/policies/default", data=policy_form(
+        page, **{"levels-1-variant_template": "cordial", "action": "save"}))
+    assert "another template than the level" in refused.get_data(as_text=True)
+    # "firm" states a deadline that level 1 does not give: tried on level 1's facts, refused.
+    refused = client.post("/admin/settings/policies/default", data=policy_form(
+        page, **{"levels-1-variant_template": "firm", "action": "save"}))
+    assert "templates.firm.fr.text : at level 1" in refused.get_data(as_text=True)
+    saved = client.post("/admin/settings/policies/default", data=policy_form(
+        page, **{"levels-2-variant_template": "cordial", "action": "save"}))
+    assert saved.status_code == 302
+    settings.forget()
+    levels = settings.current().policy_for().levels
+    assert [lv.variant_template for lv in levels] == ["", "", "cordial", "", ""]
+    page = client.get("/admin/settings/policies/default").get_data(as_text=True)
+    assert re.search(r'name="levels-2-variant_template">(?:(?!</select>).)*'
+                     r'<option value="cordial" selected', page, re.S)
