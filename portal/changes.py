@@ -17,6 +17,7 @@ change made outside Relance (psql) is not seen: `KEEP_SECONDS` bounds how long i
 The table is `portal.models.BooksVersion`. Core layer: imports only the extensions.
 """
 import threading
+import time
 from collections import OrderedDict
 
 from sqlalchemy import event, text
@@ -42,9 +43,13 @@ def _written_table(context, statement):
     return "?" if head in _WRITES else None  # plain SQL that writes: assume it matters
 
 
+UNCHANGED = {"relance_changes_nothing": True}  # execution options of a write that is a lock
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(conn, cursor, statement, parameters, context, executemany):
-    if conn.info.get(_FLAG):
+    if conn.info.get(_FLAG) or (context is not None
+                                and context.execution_options.get("relance_changes_nothing")):
         return
     table = _written_table(context, statement)
     if table is not None and (table == "?" or table in WATCHED):
@@ -86,16 +91,19 @@ class Kept:
     def __init__(self, keep):
         self.keep, self.values, self.lock = keep, OrderedDict(), threading.Lock()
 
-    def get(self, key):
+    def get(self, key, max_age=None):
+        """The value kept under `key`, or None (none, or kept more than `max_age` s ago)."""
         with self.lock:
-            value = self.values.get(key)
-            if value is not None:
-                self.values.move_to_end(key)
-            return value
+            found = self.values.get(key)
+            if found is None or (max_age is not None
+                                 and time.monotonic() - found[1] >= max_age):
+                return None
+            self.values.move_to_end(key)
+            return found[0]
 
     def put(self, key, value):
         with self.lock:
-            self.values[key] = value
+            self.values[key] = (value, time.monotonic())
             self.values.move_to_end(key)
             while len(self.values) > self.keep:
                 self.values.popitem(last=False)

@@ -6,6 +6,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import tenancy
+from .changes import UNCHANGED
 from .extensions import db
 from .models import Allocation, Customer, Event, Hold, Invoice, Payment, utcnow
 
@@ -56,7 +57,7 @@ def lock_customer(customer_id):
     SELECT ... FOR UPDATE is a no-op). Objects read before the lock are read again."""
     db.session.execute(update(Customer).where(Customer.id == customer_id)
                        .values(link_version=Customer.link_version)
-                       .execution_options(synchronize_session=False))
+                       .execution_options(synchronize_session=False, **UNCHANGED))
     db.session.expire_all()
 
 

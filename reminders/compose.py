@@ -17,8 +17,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from portal import settings as relance_settings
-from portal.settings.templates import (LANGUAGES, Both, Prepared, TemplateProblem,
-                                       TemplateTimeout, message_budget, render)
+from portal.settings.templates import LANGUAGES, Both, Prepared, render
 
 from .penalties import business_rate, consumer_rate, penalty_for, public_rate, semester_of
 from .schedule import INSTALMENT_HEADS_UP
@@ -204,12 +203,7 @@ def _legal_notice(settings, category, lang, facts):
 def compose(customer, items, as_of, link, settings=None):
     """The message for `customer` listing `items`; its level is the highest among them, and
     that level's attributes decide its wording, penalties, deadline and channels."""
-    settings = settings or relance_settings.current()
-    try:
-        with message_budget():
-            return _compose(customer, items, as_of, link, settings)
-    except TemplateTimeout as exc:  # stopped outside the accountant's templates
-        raise TemplateProblem(str(exc)) from None
+    return _compose(customer, items, as_of, link, settings or relance_settings.current())
 
 
 def variant_of(customer_id):

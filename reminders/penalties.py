@@ -319,6 +319,8 @@ def penalty_for(category, balance_cents, due_date: date, as_of: date, table=None
     if balance_cents <= 0 or days_late == 0:
         return Penalty(category, days_late, 0, 0, ())
 
+    if contract_rate_percent is not None:  # checked here: a kept period skips business_rate
+        contract_rate_percent = _decimal(contract_rate_percent, "contract_rate_percent")
     start = due_date + _ONE_DAY  # the first day of interest
     indemnity = 0 if category == "consumer" else indemnity_cents
     spans = _spans(category, start, as_of, table, contract_rate_percent, formal_notice_on)

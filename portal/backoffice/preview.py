@@ -19,7 +19,7 @@ from ..imports import parse_date
 from ..ledger import place_hold, release_hold
 from ..models import Customer, Hold, Instalment, Invoice, Reminder
 from ..settings import review_before_sending, set_review_before_sending
-from ..settings import creditor, current as current_settings
+from ..settings import creditor, current as current_settings, forget as forget_settings
 from . import bp, page_of
 from .forms import PostForm
 
@@ -53,13 +53,18 @@ def kept_preview(as_of):
     """(rows, summary) of the run on `as_of`: computed from the books once, then kept while
     the books' version (`portal.changes`) stays the same (at most `changes.KEEP_SECONDS`).
     Scanning 100,000 invoices takes seconds; reading the version, a fraction of a millisecond."""
-    kept = current_app.extensions.setdefault("relance_previews", changes.Kept(KEEP))
+    kept = current_app.extensions.get("relance_previews")
+    if kept is None:
+        kept = current_app.extensions.setdefault("relance_previews", changes.Kept(KEEP))
     key = (tenancy.current_id(), as_of, clock.today(), current_lang())
     version = changes.version()  # before the books: see portal.changes
     found = kept.get(key)
     if found is not None and found[0] == version and \
             time.monotonic() - found[1] < changes.KEEP_SECONDS:
         return found[2]
+    # The creditor and its settings were read earlier in this request (the date): read them
+    # again, after the version, or a save committed in between would be kept under it.
+    forget_settings()
     rows = preview_rows(as_of)
     result = (rows, sorted(Counter((level, channel) for level, channel, *_r in rows).items()))
     kept.put(key, (version, time.monotonic(), result))

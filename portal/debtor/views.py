@@ -32,6 +32,7 @@ from . import bp
 from .forms import ActionForm, MessageForm, PayForm, PlanForm, PromiseForm, invoice_choices
 from .mailer import send_fresh_link, send_invoice_copy
 from . import page
+from ..changes import KEEP_SECONDS
 
 RENEW_EVERY = timedelta(minutes=10)
 RENEW_PER_DAY = 3
@@ -202,14 +203,15 @@ def landing():
     version, last_visit = page.state(customer.id)
     kept = page.kept()
     creditor_key = ("creditor", customer.creditor_id, version)
-    known = kept.get(creditor_key)
+    known = kept.get(creditor_key, max_age=KEEP_SECONDS)
     if known is None:
         kept.put(creditor_key, settings_loaded())
     else:
         settings_seed(known)
     today = _today()
     facts_key = ("facts", customer.id, version, today)
-    facts = kept.get(facts_key) or kept.put(facts_key, page.read(customer.id, today))
+    facts = kept.get(facts_key, max_age=KEEP_SECONDS) or kept.put(
+        facts_key, page.read(customer.id, today))
     _record_visit(last_visit)
     return _landing(facts=facts)
 

@@ -197,19 +197,14 @@ def _check_loops(tree):
                 raise TemplateProblem("loops can be nested two deep at most", inner.lineno)
 
 
-_budget = {"running": False}  # a budget is running (main thread only: see _time_budget)
-
-
 @contextmanager
 def _time_budget(seconds):
     """Stop a render that runs too long (an endless loop in a template). Only in the main
-    thread, where signals can be used: the run and the CLI; a web worker of gunicorn too.
-    Inside a running budget (`message_budget`: all the parts of one message), nothing more."""
-    if _budget["running"] or threading.current_thread() is not threading.main_thread() \
-            or not hasattr(signal, "setitimer"):
+    thread, where signals can be used: the run and the CLI; a web worker of gunicorn too."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal,
+                                                                                 "setitimer"):
         yield
         return
-    _budget["running"] = True
 
     def stop(signum, frame):
         raise TemplateTimeout(f"the template took more than {seconds} s")
@@ -220,13 +215,6 @@ def _time_budget(seconds):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        _budget["running"] = False
-
-
-def message_budget():
-    """One time budget for every part of one message (the run: a signal set once, not four
-    times). A template stopped by it raises TemplateTimeout where `render` is not around it."""
-    return _time_budget(RENDER_SECONDS)
 
 
 class TemplateTimeout(Exception):
@@ -281,8 +269,8 @@ def _prepared(value, html):
         return value.html if html else value.text
     if isinstance(value, dict):
         return View({k: _prepared(v, html) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):  # a tuple: no template can change what others see
-        return tuple(_prepared(v, html) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_prepared(v, html) for v in value]
     if html and isinstance(value, str) and not isinstance(value, Markup):
         # Escaped here, before the template runs: nothing the template says can unescape it.
         return escape(value)  # Markup already
@@ -298,9 +286,9 @@ def prepare(context, part):
 
 class Prepared:
     """One message's facts, each prepared once in each form (plain, HTML) and only when a part
-    reads it: subject, text, HTML and letter read the same values, and none can change them
-    (objects without setters, tuples, strings), so sharing them is safe. A template reads a
-    handful of the ~35 facts: preparing them all cost a third of a millisecond a message."""
+    reads it: subject, text, HTML and letter read the same values (objects without setters,
+    strings; the lists copied for each part). A template reads a handful of the ~35 facts:
+    preparing them all cost a third of a millisecond a message."""
 
     def __init__(self, context):
         self.context, self.forms = context, {False: {}, True: {}}
@@ -311,7 +299,9 @@ class Prepared:
         for name in names:
             if name not in done and name in self.context:
                 done[name] = _prepared(self.context[name], html)
-        return {name: done[name] for name in names if name in done}
+        # Lists copied for each part: a template that changes one (append) changes its own.
+        return {name: list(done[name]) if type(done[name]) is list else done[name]
+                for name in names if name in done}
 
 
 def sample_context(lang="fr", legal=False, category="business", level=None, answers=False):

@@ -106,3 +106,33 @@ def test_a_kept_preview_is_recomputed_after_keep_seconds(app, client, books, mon
     monkeypatch.setattr(changes, "KEEP_SECONDS", 0)
     assert "PV-1" not in _preview(client, day)
     assert preview_module.KEEP >= 1
+
+
+def test_the_kept_preview_follows_the_settings_and_the_language(app, client, books):
+    from flask import g
+
+    from portal import settings
+    login(client)
+    day = business_day(1)
+    assert "e-mail + appel" not in _preview(client, day)
+    document = settings.editable()
+    for level in document["policies"][0]["levels"]:
+        if level["template"] == "cordial":
+            level["channels"] = ["email", "call"]
+    settings.save(document, author="test")
+    db.session.commit()
+    g.pop("relance_state", None)  # the test's context is the requests' too
+    assert "e-mail + appel" in _preview(client, day)
+    client.post("/admin/language", data={"csrf_token": csrf(_preview(client, day)),
+                                         "language": "en", "next": "/admin/preview"})
+    assert "e-mail + call" in _preview(client, day)
+
+
+def test_a_lock_that_changes_nothing_leaves_the_version(any_app):
+    from portal.ledger import lock_customer
+    customer = make_customer()
+    db.session.commit()
+    before = changes.version()
+    lock_customer(customer.id)
+    db.session.commit()
+    assert changes.version() == before

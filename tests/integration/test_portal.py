@@ -108,6 +108,8 @@ def _card_balance(page, number):
 def test_the_kept_page_follows_every_fact_it_shows(any_app, today):
     """The landing page is rendered once per set of facts and kept: a payment, a promise, a new
     day, another language, the creditor's name each give a fresh page, never yesterday's."""
+    from flask import g
+
     from portal import clock
     from portal.debtor.page import rendered
     from portal.payments.ledger import transition
@@ -117,6 +119,7 @@ def test_the_kept_page_follows_every_fact_it_shows(any_app, today):
     customer = make_customer(name="Garage Lenoir")
     first = make_invoice(customer, today - timedelta(days=10), 40_000, number="KEEP-1")
     make_invoice(customer, today - timedelta(days=3), 25_000, number="KEEP-2")
+    make_invoice(customer, today - timedelta(days=2), 5_000, number="KEEP-3")
     db.session.commit()
     url = f"/p/{make_token(customer)}"
     client = any_app.test_client()
@@ -141,7 +144,19 @@ def test_the_kept_page_follows_every_fact_it_shows(any_app, today):
     assert "Paiement annoncé le" in client.get(url).get_data(True)  # kept with the promise
 
     with clock.pin(today + timedelta(days=6)):  # the promised day has passed
-        assert "non reçu" in client.get(url).get_data(True)
+        later = client.get(url).get_data(True)
+        assert "non reçu" in later
+        assert "8 jours de retard" in later.split("Facture KEEP-3")[1].split("</li>")[0]
+    assert "2 jours de retard" in client.get(url).get_data(True).split("Facture KEEP-3")[1]
+
+    # The settings: a shorter promise limit shows at once in the promise form.
+    from portal import settings
+    document = settings.editable()
+    document["policies"][0]["promise_max_days"] = 12
+    settings.save(document, author="test")
+    db.session.commit()
+    g.pop("relance_state", None)
+    assert (today + timedelta(days=12)).isoformat() in client.get(url).get_data(True)
     english = client.get(f"{url}?lang=en").get_data(True)
     assert "Payment promised for" in english
 
@@ -149,7 +164,6 @@ def test_the_kept_page_follows_every_fact_it_shows(any_app, today):
     db.session.execute(db.update(Creditor).values(name="Atelier Renommé SAS"))
     db.session.commit()
     db.session.expire_all()
-    from flask import g
     g.pop("relance_state", None)  # the test's own context kept the creditor; a request reads it
     assert creditor().name == "Atelier Renommé SAS"
     assert "Atelier Renommé SAS" in client.get(url).get_data(True)
