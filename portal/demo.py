@@ -21,7 +21,7 @@ from .imports import InvoiceRow, import_rows
 from .ledger import place_hold, record_event, record_payment
 from .links import portal_url
 from .models import (Creditor, Customer, Event, Hold, Invoice, Payment, Reminder, SentMessage,
-                     Task, utcnow)
+                     SettingsRevision, Task, utcnow)
 from .settings import creditor_from_config
 from .plans import propose, request_plan
 from .users import create_user
@@ -119,19 +119,25 @@ def _export_rows(today, rng):
 
 
 def _history(today, rng, customers):
-    """Paid invoices (payment habits), a promise, a broken promise, a dispute."""
+    """A promise, a broken promise, a dispute; returns the payments to come, [(day, invoice
+    id)] (payment habits: some on time, some after a reminder or two), which the day-by-day
+    history records on their day, so that what follows each reminder is true."""
     for customer in customers[:10]:
         customer.tier = TIERS[customer.id % len(TIERS)]
     invoices = db.session.query(Invoice).order_by(Invoice.number).all()
-    for invoice in invoices[::9]:
-        late = rng.choice([0, 2, 5, 15, 25])
-        paid_on = min(today, invoice.due_date + timedelta(days=late))
+    to_come = []
+    for k, invoice in enumerate(invoices):
+        if k % 9 == 0:  # good payers, and some who wait for a reminder
+            late = rng.choice([0, 2, 5, 15, 25])
+        elif k % 3 == 0:  # slower ones: a firm reminder, or the penalties, gets them to pay
+            late = rng.choice([12, 26, 40, 55, 58])
+        else:
+            continue
+        paid_on = invoice.due_date + timedelta(days=late)
         if paid_on < today and invoice.status == "open":
-            record_payment(customer=invoice.customer, source="manual",
-                           external_id=f"demo-transfer-{invoice.number}",
-                           amount_cents=invoice.balance_cents, received_on=paid_on,
-                           invoices=[invoice])
-    late = [i for i in invoices if i.status == "open" and (today - i.due_date).days > 25]
+            to_come.append((paid_on, invoice.id))
+    late = [i for i in invoices if i.status == "open" and (today - i.due_date).days > 25
+            and i.id not in {invoice_id for _day, invoice_id in to_come}]
     place_hold(late[0], "promise", today - timedelta(days=6), until=today + timedelta(days=8),
                actor="debtor")
     place_hold(late[1], "promise", today - timedelta(days=20), until=today - timedelta(days=3),
@@ -147,6 +153,7 @@ def _history(today, rng, customers):
     if len(customers) > 6:
         _plans(today, customers, "Cash flow is tight this quarter" if english
                else "Trésorerie tendue ce trimestre")
+    return to_come
 
 
 def _plans(today, customers, reason):
@@ -167,6 +174,19 @@ def _plans(today, customers, reason):
 def _at(day, hour=8, minute=30):
     """`day` at that time in the creditor's zone, as an aware UTC timestamp."""
     return datetime.combine(day, time(hour, minute), clock.zone()).astimezone(timezone.utc)
+
+
+def _pay(day, payments):
+    """The transfers received on `day` ([(creditor id, invoice id)]), each paying its invoice."""
+    for creditor_id, invoice_id in payments:
+        with tenancy.scope(creditor_id):
+            invoice = db.session.get(Invoice, invoice_id)
+            if invoice.status == "open" and invoice.balance_cents > 0:
+                record_payment(customer=invoice.customer, source="manual",
+                               external_id=f"demo-transfer-{invoice.number}",
+                               amount_cents=invoice.balance_cents, received_on=day,
+                               invoices=[invoice])
+            db.session.commit()
 
 
 def _restamp(since, day):
@@ -235,19 +255,28 @@ def build_demo(app, port=5000):
     app.config["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"
     calendar = calendar_for("FR")
     start = today - timedelta(days=200)
+    to_come = {}  # day -> [(creditor id, invoice id)]: payments recorded on their day
     for creditor_id, its_customers in ledgers:
         with tenancy.scope(creditor_id):
-            _history(today, rng, its_customers)
+            for paid_on, invoice_id in _history(today, rng, its_customers):
+                to_come.setdefault(paid_on, []).append((creditor_id, invoice_id))
             db.session.commit()
+    for paid_on in sorted(d for d in to_come if d < start):  # before the history's first day
+        _pay(paid_on, to_come.pop(paid_on))
     _date_history_events()
+    # The settings in force all along: their revision is dated before the history.
+    db.session.execute(SettingsRevision.__table__.update().values(
+        created_at=_at(start - timedelta(days=1))))
+    db.session.commit()
     day = start
     while day < today:
+        mark = utcnow()
+        _pay(day, to_come.pop(day, []))
         if calendar.is_business_day(day):
-            mark = utcnow()
             for creditor_id, _ in ledgers:
                 with tenancy.scope(creditor_id):
                     run(day)
-            _restamp(mark, day)
+        _restamp(mark, day)
         day += timedelta(days=1)
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(outbox, exist_ok=True)

@@ -8,9 +8,10 @@ D the day it went out (in the creditor's time zone):
 - the reminded amount: the invoice's total less what succeeded payments received on or before
   D had paid of it;
 - paid within N days (7, 14, 30): what succeeded payments received after D and at most N days
-  after it paid of the invoice, never more than the reminded amount. Only reminders at least N
-  days old count for N (a reminder of yesterday has not had its 30 days), so each share has its
-  own base: the reminded amount of those reminders;
+  after it paid of the invoice, never more than the reminded amount. The shares count only the
+  reminders at least 30 days old (a reminder of yesterday has not had its 30 days), the same
+  ones for the three windows, so that they read as a progression: their base is the reminded
+  amount of those reminders;
 - days to payment: from D to the first payment received after D, for the reminders followed by
   one at all (the median is over those, and says how many they are);
 - followed by a visit or an answer: a portal visit, or an answer (a promise, a message, "never
@@ -40,7 +41,7 @@ from . import clock
 from .extensions import db
 from .models import Allocation, Event, Invoice, Payment, Reminder, SettingsRevision
 
-WINDOWS = (7, 14, 30)
+WINDOWS = (7, 14, 30)  # days; the last is the longest
 FOLLOW_DAYS = 7  # a visit or an answer this many days after a reminder follows it
 ANSWERS = ("hold_promise", "hold_not_received", "message", "plan_requested")
 
@@ -72,7 +73,9 @@ class Outcome:
 
     @property
     def median_days(self):
-        return median(self.days_to_payment) if self.days_to_payment else None
+        """Days from the reminder to the first payment after it, the median (a Decimal: 18.5
+        between 18 and 19), None when no payment followed."""
+        return Decimal(str(median(self.days_to_payment))) if self.days_to_payment else None
 
     @property
     def visit_share(self):
@@ -135,14 +138,14 @@ def outcomes(since, until, as_of):
         reminded = max(0, totals[r.invoice_id] - sum(c for on, c in payments if on <= day))
         outcome.sent += 1
         outcome.reminded_cents += reminded
-        for days in WINDOWS:
-            if day + timedelta(days=days) <= as_of:
+        if day + timedelta(days=max(WINDOWS)) <= as_of:  # old enough for every window
+            for days in WINDOWS:
                 got = min(reminded, sum(
                     c for on, c in payments if day < on <= day + timedelta(days=days)))
                 outcome.base_cents[days] += reminded
                 outcome.paid_cents[days] += got
-                if days == 30 and reminded > 0:
-                    outcome.shares_30.append(Decimal(got) / Decimal(reminded))
+            if reminded > 0:  # `got`: what the last, longest window saw
+                outcome.shares_30.append(Decimal(got) / Decimal(reminded))
         later = [on for on, _c in payments if on > day]
         if later:
             outcome.days_to_payment.append((min(later) - day).days)

@@ -56,6 +56,11 @@ def share(value, language="fr"):
     return f"{number}\u00a0%" if language == "fr" else f"{number}%"
 
 
+def number(value, language="fr"):
+    """Decimal("18.5") -> '18,5' (fr), '18.5' (en); Decimal("3") -> '3'."""
+    return format_decimal(value, format="0.#", locale=LOCALES.get(language, "fr_FR"))
+
+
 def signed(value, language="fr"):
     """Decimal("-50.0") -> '-50,0' (fr), '+19.2' (en): a difference in points, its sign shown."""
     number = format_decimal(abs(value), format="0.0", locale=LOCALES.get(language, "fr_FR"))
@@ -131,6 +136,7 @@ def init_app(app):
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["share"] = share
     app.jinja_env.filters["signed"] = signed
+    app.jinja_env.filters["number"] = number
     app.jinja_env.filters["moment"] = moment
     app.jinja_env.globals["current_lang"] = current_lang
     app.after_request(remember_language)

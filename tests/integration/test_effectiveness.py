@@ -93,10 +93,9 @@ def test_the_figures_computed_by_hand(history):
     assert second.median_days == 15 and second.visit_share == Decimal("0.0")
     letter = rows[(3, "letter", 0)]  # E
     assert letter.share(30) == Decimal("0.0") and letter.median_days is None
-    after = rows[(1, "email", 2)]  # D, under revision 2, 20 days old on 30 April
-    assert (after.share(7), after.share(14), after.share(30)) == (
-        Decimal("100.0"), Decimal("100.0"), None)
-    assert after.median_days == 2
+    after = rows[(1, "email", 2)]  # D, under revision 2, 20 days old on 30 April: too young
+    assert (after.share(7), after.share(14), after.share(30)) == (None, None, None)
+    assert after.median_days == 2 and after.sent == 1
 
 
 def test_a_period_counts_the_reminders_sent_in_it(history):
@@ -122,6 +121,7 @@ def test_the_page_and_the_csv_say_the_same(app, client, accountant, history):
     assert (first["share_paid_within_7_days_percent"],
             first["share_paid_within_30_days_percent"]) == ("28.6", "71.4")
     assert first["median_days_to_payment"] == "3"
+    assert rows[1]["share_paid_within_7_days_percent"] == ""
     assert rows[1]["share_paid_within_30_days_percent"] == ""  # D: too young to tell
     assert client.get("/admin/effectiveness?since=2026-05-01&until=2026-04-01").status_code \
         == 400
