@@ -91,6 +91,26 @@ def log_in(page, base, email, password):
     submit(page, page.get_by_role("button", name="Se connecter"))
 
 
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+def accountant_pages(browser, base, email, password):
+    """("desktop" or "phone", a page logged in to the back office in French), one after the
+    other; each context closed once the caller is done with its page."""
+    for name, options in (("desktop", DESKTOP), ("phone", PHONE)):
+        context = browser.new_context(**{**options, "locale": "fr-FR"})
+        page = context.new_page()
+        log_in(page, base, email, password)
+        yield name, page
+        context.close()
+
+
+def scrolls_sideways(page):
+    """How many pixels the page scrolls sideways (0: it fits its screen)."""
+    return page.evaluate("document.scrollingElement.scrollWidth - "
+                         "document.scrollingElement.clientWidth")
+
+
 def shot(page, name):
     os.makedirs(SHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)

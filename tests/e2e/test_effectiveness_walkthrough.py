@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import Allocation, Payment, Reminder
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import PHONE, log_in, shot, submit
+from tests.e2e.conftest import accountant_pages, scrolls_sideways, shot, submit
 
 PASSWORD = "correct horse battery staple"
 
@@ -37,11 +37,7 @@ def test_the_share_paid_within_30_days_per_level(live_app, browser):
                                           amount_cents=cents))
         create_user("compta@atelier.example", PASSWORD)
         db.session.commit()
-    for name, options in (("desktop", {"viewport": {"width": 1280, "height": 900}}),
-                          ("phone", PHONE)):
-        context = browser.new_context(**{**options, "locale": "fr-FR"})
-        page = context.new_page()
-        log_in(page, base, "compta@atelier.example", PASSWORD)
+    for name, page in accountant_pages(browser, base, "compta@atelier.example", PASSWORD):
         submit(page, page.get_by_role("link", name="Ce qui se fait payer"))
         expect(page.get_by_role("heading", name="Ce qui se fait payer")).to_be_visible()
         chart = page.get_by_role("img", name="Part du montant relancé payée sous 30 jours")
@@ -51,4 +47,5 @@ def test_the_share_paid_within_30_days_per_level(live_app, browser):
         expect(rows).to_have_count(2)
         expect(rows.nth(0)).to_contain_text("1 000,00\u00a0€")
         shot(page, f"effectiveness-{name}")
-        context.close()
+        wide = scrolls_sideways(page)
+        assert wide <= 0, f"the page scrolls sideways by {wide}px ({name})"

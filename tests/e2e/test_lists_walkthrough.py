@@ -9,7 +9,7 @@ from portal import clock
 from portal.extensions import db
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
-from tests.e2e.conftest import PHONE, log_in, shot, submit
+from tests.e2e.conftest import accountant_pages, log_in, scrolls_sideways, shot, submit
 
 PASSWORD = "correct horse battery staple"
 
@@ -24,11 +24,7 @@ def test_find_a_debtor_by_invoice_number_and_by_lateness(live_app, browser):
         make_invoice(roux, today - timedelta(days=12), 50_000, number="GR-2026-012")
         create_user("compta@atelier.example", PASSWORD)
         db.session.commit()
-    for name, options in (("desktop", {"viewport": {"width": 1280, "height": 900}}),
-                          ("phone", PHONE)):
-        context = browser.new_context(**{**options, "locale": "fr-FR"})
-        page = context.new_page()
-        log_in(page, base, "compta@atelier.example", PASSWORD)
+    for name, page in accountant_pages(browser, base, "compta@atelier.example", PASSWORD):
         submit(page, page.get_by_role("link", name="Débiteurs"))
         table = page.locator("#debtors")
         expect(table.get_by_role("link", name="Menuiserie Girard")).to_be_visible()
@@ -43,8 +39,7 @@ def test_find_a_debtor_by_invoice_number_and_by_lateness(live_app, browser):
         expect(table).to_contain_text("relance de niveau")
         expect(table.get_by_role("link", name="Garage Roux")).to_have_count(0)
         shot(page, f"lists-1-debtors-61-90-{name}")
-        wide = page.evaluate("document.scrollingElement.scrollWidth - "
-                             "document.scrollingElement.clientWidth")
+        wide = scrolls_sideways(page)
         assert wide <= 0, f"the debtors list scrolls sideways by {wide}px ({name})"
         submit(page, table.get_by_role("link", name="Menuiserie Girard"))
         expect(page.get_by_role("heading", level=1)).to_contain_text("Menuiserie Girard")
@@ -58,7 +53,6 @@ def test_find_a_debtor_by_invoice_number_and_by_lateness(live_app, browser):
             expect(page.locator("ol.timeline")).to_contain_text("Note: “Appelé le comptable")
             shot(page, "lists-2-debtor-timeline-english")
             submit(page, page.get_by_role("button", name="Français"))
-        context.close()
 
 
 def test_upload_a_file_with_an_error_then_a_good_one(live_app, browser, tmp_path):
