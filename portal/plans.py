@@ -250,8 +250,15 @@ def progress(plan, as_of):
     """Each instalment with what is paid on it: payments on the plan's invoices since the plan
     began cover the instalments in order."""
     paid = sum(i.paid_cents for i in plan.invoices) - plan.paid_before_cents
+    return [InstalmentStatus(instalment, covered, state) for instalment, covered, state in
+            covered_in_order(plan.instalments, paid, as_of)]
+
+
+def covered_in_order(instalments, paid, as_of):
+    """[(instalment, cents covered, state)]: `paid` covers the instalments (anything with
+    amount_cents and due_date) in order; state is paid, late, due, partly_paid or upcoming."""
     out = []
-    for instalment in plan.instalments:
+    for instalment in instalments:
         covered = max(0, min(instalment.amount_cents, paid))
         paid -= covered
         if covered == instalment.amount_cents:
@@ -262,7 +269,7 @@ def progress(plan, as_of):
             state = "due"
         else:
             state = "partly_paid" if covered else "upcoming"
-        out.append(InstalmentStatus(instalment, covered, state))
+        out.append((instalment, covered, state))
     return out
 
 

@@ -19,7 +19,7 @@ exceed the money received, nor what each invoice still owes.
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import clock
 from ..extensions import db
@@ -191,11 +191,22 @@ def _pending_holds(payment):
     return [h for h in holds if h.details.get("payment_id") == payment.id]
 
 
+def credit_cents_of(customer_id):
+    """The SQL expression of a customer's credit (`customer_id`: a value or a bind parameter):
+    money received beyond what the invoices owed, summed by the database."""
+    payment, allocation = Payment.__table__, Allocation.__table__
+    received = (select(func.coalesce(func.sum(payment.c.amount_cents - payment.c.refunded_cents),
+                                     0))
+                .where(payment.c.customer_id == customer_id, payment.c.state == "succeeded")
+                .scalar_subquery())
+    allocated = (select(func.coalesce(func.sum(allocation.c.amount_cents), 0))
+                 .join(payment, payment.c.id == allocation.c.payment_id)
+                 .where(payment.c.customer_id == customer_id, payment.c.state == "succeeded")
+                 .scalar_subquery())
+    return received - allocated
+
+
 def customer_credit_cents(customer_id):
-    """Money received beyond what the invoices owed: shown to the debtor and the accountant."""
-    total = 0
-    for payment in db.session.scalars(select(Payment).where(
-            Payment.customer_id == customer_id, Payment.state == "succeeded")):
-        total += payment.amount_cents - payment.refunded_cents - sum(
-            a.amount_cents for a in payment.allocations)
-    return total
+    """Money received beyond what the invoices owed: shown to the debtor and the accountant
+    (one statement, whatever the number of payments)."""
+    return int(db.session.scalar(select(credit_cents_of(customer_id))))
