@@ -9,7 +9,7 @@ from ..effectiveness import FOLLOW_DAYS, MIN_PER_VARIANT, WINDOWS, ab_tests, out
 from ..i18n import plain_amount
 from ..imports import parse_date
 from . import bp
-from .preview import channel_label
+from .preview import channels_label
 from .views import _csv
 
 DEFAULT_DAYS = 180
@@ -30,14 +30,7 @@ def _period():
 
 
 def _channel(outcome):
-    return channel_label(_Level(outcome.channel))
-
-
-class _Level:
-    """channel_label reads a level's channels; a reminder row names its one channel."""
-
-    def __init__(self, channel):
-        self.channels = (channel,)
+    return channels_label((outcome.channel,))
 
 
 @bp.get("/effectiveness")

@@ -32,8 +32,13 @@ def channel_label(level, names=None):
     already translated, when labelling many levels)."""
     if level is None:  # planned at a level the settings no longer have: the run drops it
         return "—"
+    return channels_label(level.channels, names)
+
+
+def channels_label(channels, names=None):
+    """"e-mail + call" for ("email", "call"), in the reader's language."""
     names = names or {k: str(v) for k, v in CHANNEL_NAMES.items()}
-    return " + ".join(names.get(c, c) for c in level.channels)
+    return " + ".join(names.get(c, c) for c in channels)
 
 
 def next_run_day(today):
