@@ -193,6 +193,12 @@ def _pending():
     return db.session.info.setdefault(_RECORDS, {"messages": [], "marks": [], "events": []})
 
 
+def _pending_event(customer_id, kind, at, **details):
+    """A timeline entry written with the round's records (record_event's row, kept for later)."""
+    _pending()["events"].append(dict(customer_id=customer_id, invoice_id=None, kind=kind,
+                                     actor="system", at=at, details=details))
+
+
 @event.listens_for(Session, "before_commit")
 def _write_records(session):
     """The records of the answers that arrived together, written in three statements (not
@@ -230,11 +236,9 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
     pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id, var=variant) for r in rows)
     numbers = [i.number for i in items]
     if emailed:
-        pending["events"].append(dict(
-            customer_id=customer.id, invoice_id=None, kind="reminder_sent", actor="system",
-            at=now, details=dict(channel="email", level=composed.level, invoices=numbers,
-                                 message_id=msg_id, subject=composed.subject,
-                                 refused=refused or {})))
+        _pending_event(customer.id, "reminder_sent", now, channel="email",
+                       level=composed.level, invoices=numbers, message_id=msg_id,
+                       subject=composed.subject, refused=refused or {})
         report.messages += 1
         report.by_level[(composed.level, composed.channel)] += 1
     target = sum(i.balance_cents for i in items)
@@ -251,7 +255,6 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
 def _task(customer, kind, level, msg_id, as_of, report, pdf=None, **details):
     db.session.add(Task(customer_id=customer.id, kind=kind, level=level, due_on=as_of,
                         message_id=msg_id, details=details, pdf=pdf))
-    _pending()["events"].append(dict(  # after the reminder's own event, as it happened
-        customer_id=customer.id, invoice_id=None, kind=f"{kind}_task_queued", actor="system",
-        at=utcnow(), details=dict(level=level, message_id=msg_id, **details)))
+    _pending_event(customer.id, f"{kind}_task_queued", utcnow(), level=level,
+                   message_id=msg_id, **details)  # after the reminder's own event
     report.by_level[(level, kind)] += 1
