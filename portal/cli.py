@@ -2,6 +2,7 @@
 api-tokens. With one creditor, `--creditor` may be left out everywhere; with several, commands
 that write name theirs (the run and the preview go through every creditor unless told)."""
 import functools
+import os
 import re
 import sys
 
@@ -233,7 +234,7 @@ def demo_command(serve, port):
     link, outbox, report_lines = build_demo(current_app, port=port)
     for line in report_lines:
         click.echo(line)
-    click.echo(f"\nE-mails written to {outbox}")
+    click.echo(f"\nE-mails written to {outbox}, SMS to {os.path.join(outbox, 'sms')}")
     click.echo(f"\nOpen the debtor portal: {link}")
     click.echo(f"Back office: http://127.0.0.1:{port}/admin/ (log in as {DEMO_USER}, "
                f"password {DEMO_PASSWORD})\n")
@@ -324,6 +325,10 @@ CREDITOR_FIELDS = [
     ("--stripe-secret-key", "stripe_secret_key", "Its Stripe secret key (sk_...)."),
     ("--stripe-webhook-secret", "stripe_webhook_secret",
      "Signing secret of its webhook endpoint /stripe/webhook/SLUG (whsec_...)."),
+    ("--sms-provider", "sms_provider", "Its SMS provider: twilio (or outbox: files, for trials)."),
+    ("--sms-account", "sms_account", "Its Twilio account SID (AC...)."),
+    ("--sms-token", "sms_token", "Its Twilio auth token (also checks Twilio's callbacks)."),
+    ("--sms-sender", "sms_sender", "Its SMS sender: a Twilio number (+33...) or a name."),
 ]
 
 
@@ -344,10 +349,15 @@ def _apply_fields(row, values):
     problems = [f"{options[path.partition('.')[2]]}: {message}" for path, message in
                 identity_errors({k: v for k, v in given.items() if k in IDENTITY})]
     for key in ("mail_server", "mail_username", "mail_password",
-                "stripe_secret_key", "stripe_webhook_secret"):
+                "stripe_secret_key", "stripe_webhook_secret", "sms_account", "sms_token",
+                "sms_sender"):
         value = given.get(key)
-        if value and (len(value) > 255 or any(ord(c) < 32 for c in value)):
+        if value and (len(value) > (20 if key == "sms_sender" else 64 if key == "sms_account"
+                                    else 255) or any(ord(c) < 32 for c in value)):
             problems.append(f"{options[key]}: too long or with control characters")
+    from .sms.providers import PROVIDERS
+    if given.get("sms_provider") not in (None, *PROVIDERS):
+        problems.append(f"--sms-provider: one of {', '.join(PROVIDERS)}")
     if given.get("mail_port") is not None and not 0 < given["mail_port"] < 65536:
         problems.append("--mail-port: a port is 1-65535")
     if "logo" in given:
@@ -419,8 +429,10 @@ def list_creditors_command():
         open_invoices = db.session.scalar(select(func.count(Invoice.id)).where(
             Invoice.creditor_id == row.id, Invoice.status == "open"))
         stripe = "own Stripe account" if row.stripe_secret_key else "no Stripe keys of its own"
+        sms = (f"; SMS by {row.sms_provider} (callbacks {base}/sms/twilio/{row.slug}/status, "
+               f"replies {base}/sms/twilio/{row.slug}/inbound)" if row.sms_provider else "")
         click.echo(f"{row.slug}\t{row.name}\t{customers} customer(s), {open_invoices} open "
-                   f"invoice(s)\t{stripe}; webhook {base}/stripe/webhook/{row.slug}")
+                   f"invoice(s)\t{stripe}; webhook {base}/stripe/webhook/{row.slug}{sms}")
 
 
 @api_tokens.command("create")

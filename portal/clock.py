@@ -62,3 +62,23 @@ def pin(day):
         yield day
     finally:
         _pinned = before
+
+
+_pinned_instant = None  # an instant `pin_instant` fixes for this process, or None
+
+
+def now():
+    """This instant, aware UTC (or the pinned one): when a text message may go out depends on
+    the hour, so the run asks here and a test can stand at 21:00."""
+    return _pinned_instant or datetime.now(timezone.utc)
+
+
+@contextmanager
+def pin_instant(instant):
+    """Make `now()` return `instant` (aware) while the block runs."""
+    global _pinned_instant
+    before, _pinned_instant = _pinned_instant, instant.astimezone(timezone.utc)
+    try:
+        yield _pinned_instant
+    finally:
+        _pinned_instant = before

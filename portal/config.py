@@ -68,6 +68,16 @@ class Config:
     MAIL_CONNECTIONS = _int("MAIL_CONNECTIONS", 8)
     MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 60)  # seconds a relay may take to answer
 
+    # Text messages (portal/sms): "twilio" (SMS_ACCOUNT = the account SID, SMS_TOKEN = its auth
+    # token, SMS_SENDER = a number or an alphanumeric sender name) or "outbox" (files in
+    # SMS_OUTBOX_DIR, the demo's). TWILIO_API_BASE: a local stand-in of Twilio's API (tests).
+    SMS_PROVIDER = os.environ.get("SMS_PROVIDER")
+    SMS_ACCOUNT = os.environ.get("SMS_ACCOUNT")
+    SMS_TOKEN = os.environ.get("SMS_TOKEN")
+    SMS_SENDER = os.environ.get("SMS_SENDER", "")
+    SMS_OUTBOX_DIR = os.environ.get("SMS_OUTBOX_DIR")
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE")
+
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")

@@ -78,7 +78,7 @@ def _rows(today, rng):
             paid = 0 if k % 4 else rng.choice([0, 0, cents // 2])
             rows.append(InvoiceRow(
                 line=line, customer_ref=f"C{n:03d}", customer_name=name,
-                emails=f"compta@{slug}.example.fr", phone=f"+33 1 {40 + n} {10 + k}0 {20 + n} 00",
+                emails=f"compta@{slug}.example.fr", phone=_phone(n, k),
                 address=f"{n * 7} avenue de la République, 750{n % 20 + 1:02d} Paris",
                 language="en" if english else "fr", invoice_number=f"FA-2026-{n:03d}{k}",
                 issue_date=due - timedelta(days=30), due_date=due, currency="EUR",
@@ -86,6 +86,14 @@ def _rows(today, rng):
                 debtor_type=DEBTOR_TYPES.get(name, "business")))
             line += 1
     return rows
+
+
+def _phone(n, k):
+    """Two debtors in three give a mobile number (they get the SMS of level 2), the others a
+    landline. The demo's SMS only ever reach a folder."""
+    if n % 3:
+        return f"+33 6 12 00 {n:02d} {10 + k}"
+    return f"+33 1 {40 + n} {10 + k}0 {20 + n} 00"
 
 
 def _logo(initials, colour):
@@ -249,9 +257,12 @@ def build_demo(app, port=5000):
             db.session.commit()
             ledgers.append((creditor_id, db.session.query(Customer).order_by(Customer.id).all()))
     customers = ledgers[0][1]
+    # Atelier Martin sends the SMS of level 2 too, into a folder (an "outbox" provider).
+    db.session.execute(Creditor.__table__.update().where(Creditor.id == ledgers[0][0])
+                       .values(sms_provider="outbox", sms_sender="AtelierM"))
     outbox = app.config.get("MAIL_OUTBOX_DIR") or os.path.join(app.instance_path, "outbox")
     scratch = tempfile.mkdtemp(prefix="relance-demo-history-")
-    app.config["MAIL_OUTBOX_DIR"] = scratch
+    app.config["MAIL_OUTBOX_DIR"] = app.config["SMS_OUTBOX_DIR"] = scratch
     app.config["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"
     calendar = calendar_for("FR")
     start = today - timedelta(days=200)
@@ -274,15 +285,17 @@ def build_demo(app, port=5000):
         _pay(day, to_come.pop(day, []))
         if calendar.is_business_day(day):
             for creditor_id, _ in ledgers:
-                with tenancy.scope(creditor_id):
+                with tenancy.scope(creditor_id), clock.pin_instant(_at(day, 10)):
                     run(day)
         _restamp(mark, day)
         day += timedelta(days=1)
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(outbox, exist_ok=True)
-    for old in glob.glob(os.path.join(outbox, "*.eml")):
+    for old in glob.glob(os.path.join(outbox, "*.eml")) + glob.glob(
+            os.path.join(outbox, "sms", "*.txt")):
         os.remove(old)
     app.config["MAIL_OUTBOX_DIR"] = outbox
+    app.config["SMS_OUTBOX_DIR"] = os.path.join(outbox, "sms")
     lines = []
     for creditor_id, _ in ledgers:
         with tenancy.scope(creditor_id):

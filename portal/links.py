@@ -1,12 +1,15 @@
 """Signed portal links (DESIGN.md 6): itsdangerous, salt "portal-link", payload (customer id,
 link version). Bumping `Customer.link_version` revokes every older link."""
+import secrets
 from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from sqlalchemy import select
+
 from .extensions import db
-from .models import Customer
+from .models import Customer, ShortLink
 
 SALT = "portal-link"
 MAX_ID = 2**31 - 1
@@ -73,3 +76,22 @@ def _current(payload):
         return None
     customer = db.session.get(Customer, payload[0])
     return customer if customer is not None and customer.link_version == payload[1] else None
+
+
+SHORT_CODE_BYTES = 6  # 8 characters of base64url: 2^48 codes, none guessable
+
+
+def short_url(customer, base_url=None):
+    """A short link (`/s/<code>`, for text messages) standing for a fresh signed portal link of
+    `customer`; the row is added to the caller's transaction."""
+    code = secrets.token_urlsafe(SHORT_CODE_BYTES)
+    db.session.add(ShortLink(code=code, customer_id=customer.id, token=make_token(customer)))
+    base = (base_url or current_app.config["PORTAL_BASE_URL"]).rstrip("/")
+    return f"{base}/s/{code}"
+
+
+def short_token(code):
+    """The signed portal token a short code stands for, or None (unknown code)."""
+    if not (0 < len(code) <= 16):
+        return None
+    return db.session.scalar(select(ShortLink.token).where(ShortLink.code == code))

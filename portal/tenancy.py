@@ -7,7 +7,8 @@ URL's) or `scope(creditor_id)` (a block: the run, one creditor after the other).
 creditor is set, a `do_orm_execute` hook adds SQLAlchemy's `with_loader_criteria` to every ORM
 SELECT, UPDATE and DELETE (joins, subqueries and `session.get` included): the creditor's own
 column on customers, invoices, payments, settings revisions and API tokens; on the tables that
-hang off a customer (events, holds, reminders, messages, tasks, plans, attachments) an EXISTS on that
+hang off a customer (events, holds, reminders, messages, tasks, plans, attachments,
+SMS, short links) an EXISTS on that
 customer; on instalments and allocations an EXISTS on their plan or payment. So a forgotten
 `where` cannot show another creditor's row: a page that looks one up by id gets None (a 404).
 
@@ -28,7 +29,7 @@ from .models.base import TENANT_KEY
 from .models import (Allocation, ApiToken, Attachment, BankCredit, Customer, Event, Hold,
                      Instalment,
                      InstalmentPlan, Invoice, Payment, Reminder, SentMessage, SettingsRevision,
-                     Task)
+                     ShortLink, SmsMessage, Task)
 
 KEY = TENANT_KEY
 NOBODY = 0  # a scope that sees no creditor's rows (an invalid link)
@@ -72,7 +73,8 @@ def unscoped():
 
 
 OWN_COLUMN = (Customer, Invoice, Payment, SettingsRevision, ApiToken, BankCredit)
-VIA_CUSTOMER = (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan, Attachment)
+VIA_CUSTOMER = (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan, Attachment, SmsMessage,
+                ShortLink)
 
 
 @lru_cache(maxsize=4096)

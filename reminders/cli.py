@@ -63,8 +63,34 @@ def run_command(as_of, dry_run, creditor_slug):
     if failed:
         if len(results) > 1:
             click.echo("Not finished for: " + ", ".join(
-                f"{r.slug} ({'mail relay failed' if r.failure else 'messages not written'})"
-                for r in failed), err=True)
+                f"{r.slug} ({_why(r)})" for r in failed), err=True)
+        sys.exit(1)
+
+
+def _why(result):
+    if result.failure:
+        return "mail relay failed"
+    if result.report.unwritten:
+        return "messages not written"
+    return "SMS provider failed"
+
+
+@group.command("sms")
+@creditor_option
+def sms_command(creditor_slug):
+    """Send the queued SMS whose hour has come (quiet hours: 08:00-20:00, not on Sundays or
+    public holidays). The run does it too; run this hourly to send them on the hour."""
+    from .claims import new_owner
+    from .sms import send_due
+    failed, owner = False, new_owner()
+    chosen = find_creditors(creditor_slug, every=True)
+    for creditor in chosen:
+        with tenancy.scope(creditor.id):
+            report = send_due(owner)
+            lines = list(report.lines()) or ["  SMS: nothing to send"]
+            click.echo(f"{creditor.name} ({creditor.slug}):\n" + "\n".join(lines))
+            failed = failed or bool(report.failure)
+    if failed:
         sys.exit(1)
 
 

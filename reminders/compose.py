@@ -17,7 +17,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from portal import settings as relance_settings
-from portal.settings.templates import LANGUAGES, Both, Prepared, render
+from portal.settings.templates import LANGUAGES, Both, Prepared, TemplateProblem, render
 
 from .penalties import business_rate, consumer_rate, penalty_for, public_rate, semester_of
 from .schedule import INSTALMENT_HEADS_UP
@@ -71,6 +71,7 @@ class Composed:
     variant: str = ""  # "A" or "B" when the level tests two templates (see variant_of)
     call_level: int = 0  # the level that asked for the call task
     letter_level: int = 0  # the level that asked for the letter
+    sms: object = None  # (number, text, level) of the SMS that goes with it, if one does
 
 
 def creditor():
@@ -232,6 +233,17 @@ def _compose(customer, items, as_of, link, settings):
         if "letter" in level.channels and template.get("letter") else None
     return Composed(level.number, subject, text, html, letter=letter, steps=level, lang=lang,
                     facts=facts, body=body, variant=variant)
+
+
+def compose_sms(composed, settings, link):
+    """The SMS text of a composed message (its level's `sms` template, or its variant's), with
+    `link` (the short link) as the link."""
+    level = composed.steps
+    key = level.variant_template if composed.variant == "B" else level.template
+    source = settings.template(key, composed.lang).get("sms")
+    if not source:
+        raise TemplateProblem(f"the template {key!r} has no sms part in {composed.lang}")
+    return render(source, "sms", dict(composed.facts, link=link))
 
 
 VAT = {"fr": "TVA", "en": "VAT"}

@@ -8,15 +8,16 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.ledger import INSERT_EVENT, record_event
-from portal.links import portal_url
+from portal.links import portal_url, short_url
 from portal.models import Hold, InstalmentPlan, Reminder, SentMessage, Task, utcnow
 from portal.plans import progress
-from portal.settings import current as current_settings, mail_identity
+from portal.settings import current as current_settings, mail_identity, outside_parts
+from portal.sms import queue as sms_queue
 from portal.settings import logo as logo_bytes
 
 from portal.settings.templates import TemplateProblem
 
-from .compose import InstalmentItem, Item, compose, compose_instalments, creditor
+from .compose import InstalmentItem, Item, compose, compose_instalments, compose_sms, creditor
 from .letters import letter_pdf
 from .mime import Outgoing
 from .schedule import BLOCKING_HOLDS
@@ -149,12 +150,43 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
     # Each task is filed under the level whose attributes asked for it.
     composed.call_level = max((i.level for i in calls), default=composed.level)
     composed.letter_level = max((i.level for i in letter_items), default=composed.level)
-    if "email" in composed.channels:
+    sms_items = [i for i in items if "sms" in steps[i.number].channels]
+    if sms_items:
+        try:
+            composed.sms = _sms(customer, sms_items, composed if sms_items == items else None,
+                                as_of, link, settings)
+        except TemplateProblem as problem:
+            return _unwritable(customer, rows, items, str(problem), report)
+    # An SMS-only level whose SMS cannot go out (no provider, no mobile, STOP) sends the e-mail:
+    # the debtor is reminded through the channel that works.
+    if "email" in composed.channels or not (composed.sms or pdf or calls):
         _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf)
-    else:  # the level works by letter or telephone only: its tasks are the reminder
+    else:  # the level works by SMS, letter or telephone only: those are the reminder
         msg_id = message_id(min(r.id for r in rows), customer.id)
         _record(customer, rows, items, composed, msg_id, pdf, as_of, report, emailed=False)
         db.session.commit()
+
+
+def _sms(customer, items, composed, as_of, link, settings):
+    """(number, text, level) of the SMS for the invoices whose level sends one (`composed`: the
+    e-mail when it is about the same invoices), or None where it cannot go out; with a provider
+    configured, the timeline says why not."""
+    parts = outside_parts().sms
+    number, why_not = sms_queue.why_not(customer, parts)
+    level = max(i.level for i in items)
+    if number is None:
+        if parts:
+            record_event(customer.id, "sms_not_sent", level=level, reason=why_not)
+        return None
+    message = composed or compose(customer, items, as_of, link, settings)
+    return number, compose_sms(message, settings, short_url(customer)), level
+
+
+def _queue_sms(customer, composed, msg_id, report):
+    if composed.sms:
+        number, text, level = composed.sms
+        sms_queue.queue(customer.id, number, msg_id, level, text)
+        report.by_level[(level, "sms")] += 1
 
 
 def _unwritable(customer, rows, items, reason, report):
@@ -179,6 +211,7 @@ def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
                  recipients=customer.email, reason=reason,
                  invoices=[i.number for i in items])
     report.rejected += 1
+    _queue_sms(customer, composed, msg_id, report)  # the e-mail failed: the SMS still goes
 
 
 _MARK_SENT = (update(Reminder).where(Reminder.id == bindparam("rid"))
@@ -230,7 +263,8 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
     pending["messages"].append(dict(
         message_id=msg_id, customer_id=customer.id, level=composed.level, sent_at=now,
         recipients=customer.email if emailed else "", subject=composed.subject,
-        body_text=composed.letter or composed.text if not emailed else composed.text,
+        body_text=(composed.letter or (composed.sms and composed.sms[1]) or composed.text)
+        if not emailed else composed.text,
         body_html=composed.html))
     variant = composed.variant or None
     pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id, var=variant) for r in rows)
@@ -242,6 +276,7 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
         report.messages += 1
         report.by_level[(composed.level, composed.channel)] += 1
     target = sum(i.balance_cents for i in items)
+    _queue_sms(customer, composed, msg_id, report)
     if composed.call_invoices:
         _task(customer, "call", composed.call_level, msg_id, as_of, report,
               invoices=composed.call_invoices,

@@ -25,6 +25,7 @@ from portal.models import Customer, Reminder
 from portal.settings import CHANNELS as CHANNEL_ORDER
 from portal.payments.gateways import gateway_for
 from portal.plans import settle_plans
+from portal.sms import queue as sms_queue
 
 from . import claims
 from .collect import collect_instalments
@@ -32,6 +33,7 @@ from .deliver import active_holds, deliver_group, deliver_instalments
 from .plan import Due, book, due_instalment_reminders, due_reminders, due_reminders_of
 from .profiles import refresh_profiles
 from .senders import SenderPool, Serial
+from .sms import send_due as send_due_sms
 from .transport import DeliveryError, SmtpTransport, transport_for
 
 INSERT_CHUNK = 1000
@@ -51,13 +53,17 @@ class RunReport:
     to_review: int = 0  # planned but waiting for the accountant (review before sending)
     unwritten: list = field(default_factory=list)  # (debtor, why) a template failed on
     held_back: list = field(default_factory=list)  # their reminder ids, released at the end
+    sms: object = None  # reminders.sms.SmsReport: the SMS sent at the end of the run
 
     def lines(self):
         verb = "would send" if self.dry_run else "sent"
         yield f"Reminder run for {self.as_of.isoformat()}: {self.planned} reminder(s) due."
         for (level, channel), count in sorted(self.by_level.items()):
-            what = verb if "mail" in channel else "queued for the accountant"
+            what = verb if "mail" in channel else "queued" if channel == "sms" else \
+                "queued for the accountant"
             yield f"  level {level} {channel}: {count} {what}"
+        if self.sms is not None:
+            yield from self.sms.lines()
         if self.to_review:
             yield (f"  {self.to_review} reminder(s) wait for the accountant's review "
                    "(back office, Preview): released ones go out at the next run")
@@ -170,7 +176,9 @@ def channels_by_customer(groups):
     in the customer's policy (instalment reminders are e-mails)."""
     settings = relance_settings.current()
     profiles = {row.id: row for row in db.session.execute(
-        select(Customer.id, Customer.tier, Customer.policy))} if groups else {}
+        select(Customer.id, Customer.tier, Customer.policy, Customer.phone,
+               Customer.sms_opt_out_at))} if groups else {}
+    sms_parts = relance_settings.outside_parts().sms
     found = {}
     for customer_id, dues in groups.items():
         profile = profiles[customer_id]
@@ -179,6 +187,10 @@ def channels_by_customer(groups):
         for due in dues:
             level = None if due.instalment_id else policy.level_for(due.level)
             channels.update(level.channels if level else ("email",))
+        if "sms" in channels and sms_queue.why_not(profile, sms_parts)[0] is None:
+            channels.discard("sms")  # no provider, no mobile, or the debtor said STOP
+            if not channels:  # an SMS-only level then sends the e-mail (reminders.deliver)
+                channels.add("email")
         found[customer_id] = sorted(channels, key=CHANNEL_ORDER.index)
     return found
 
@@ -219,6 +231,7 @@ def _send(as_of, owner, report):
     report.to_review = db.session.scalar(
         select(func.count(Reminder.id)).where(Reminder.state == "review")) or 0
     send_claimed(as_of, owner, report)
+    report.sms = send_due_sms(owner)
 
 
 @dataclass
@@ -232,7 +245,8 @@ class CreditorRun:
 
     @property
     def ok(self):
-        return self.failure is None and not (self.report and self.report.unwritten)
+        return self.failure is None and not (self.report and self.report.unwritten) \
+            and not (self.report and self.report.sms and self.report.sms.failure)
 
 
 def run_creditors(as_of=None, dry_run=False, progress=None, only=None):

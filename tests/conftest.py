@@ -152,8 +152,27 @@ def _smtp_port(request):
 
 
 @pytest.fixture
+def twilio():
+    """A local stand-in of Twilio's API (tests/standins/twilio_api.py); a test that asks for
+    it gets an app whose first creditor sends SMS through the real `twilio` client to it."""
+    from tests.standins.twilio_api import TwilioStandIn
+    standin = TwilioStandIn()
+    standin.base = standin.start()
+    yield standin
+    standin.stop()
+
+
+def _overrides(request):
+    if "twilio" not in request.fixturenames:
+        return {}
+    twilio = request.getfixturevalue("twilio")
+    return dict(SMS_PROVIDER="twilio", SMS_ACCOUNT=twilio.account, SMS_TOKEN=twilio.token,
+                SMS_SENDER=twilio.sender, TWILIO_API_BASE=twilio.base)
+
+
+@pytest.fixture
 def app(request, sqlite_url):
-    app = _make_app(sqlite_url, _smtp_port(request))
+    app = _make_app(sqlite_url, _smtp_port(request), **_overrides(request))
     with app.app_context():
         yield app
         db.session.remove()
@@ -162,7 +181,7 @@ def app(request, sqlite_url):
 
 @pytest.fixture
 def any_app(request, any_db_url):
-    app = _make_app(any_db_url, _smtp_port(request))
+    app = _make_app(any_db_url, _smtp_port(request), **_overrides(request))
     with app.app_context():
         yield app
         db.session.remove()

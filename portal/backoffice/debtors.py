@@ -22,7 +22,8 @@ from ..plans import active_plan
 from ..documents import invoice_copy_pdf
 from ..imports import clean_text, parse_emails
 from ..settings import creditor, logo
-from ..settings import current as current_settings
+from ..settings import current as current_settings, outside_parts
+from ..sms import queue as sms_queue
 from . import bp
 from .timeline import GROUPS, describe
 from .forms import CallOutcomeForm, HoldForm, NoteForm, PauseForm, PostForm, TierForm
@@ -68,7 +69,34 @@ def customer(customer_id):
                            tier_form=TierForm(tier=found.tier, debtor_type=found.debtor_type,
                                               policy=found.policy or "default"
                                               ).with_policies(current_settings()),
-                           action_form=PostForm())
+                           action_form=PostForm(), sms=sms_state(found))
+
+
+def sms_state(customer):
+    """What the debtor page says about text messages: whether the creditor sends any, to which
+    mobile number, or why not (STOP, no mobile)."""
+    parts = outside_parts().sms
+    number, why = sms_queue.why_not(customer, parts)
+    return dict(provider=bool(parts), number=number, why=why,
+                opted_out_at=customer.sms_opt_out_at, opted_out_by=customer.sms_opt_out_by)
+
+
+@bp.post("/customers/<id:customer_id>/sms-off")
+def sms_off(customer_id):
+    found = _act(customer_id)[0]
+    sms_queue.opt_out(found.id, current_user.email)
+    db.session.commit()
+    flash(_("No more SMS to this debtor."), "success")
+    return redirect(url_for(".customer", customer_id=found.id))
+
+
+@bp.post("/customers/<id:customer_id>/sms-on")
+def sms_on(customer_id):
+    found = _act(customer_id)[0]
+    sms_queue.opt_in(found.id, current_user.email)
+    db.session.commit()
+    flash(_("SMS allowed again for this debtor."), "success")
+    return redirect(url_for(".customer", customer_id=found.id))
 
 
 @bp.get("/messages/<path:message_id>")

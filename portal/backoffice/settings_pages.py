@@ -22,7 +22,9 @@ from ..models import PAID_CENTS, Customer, Invoice
 from ..settings.defaults import default_template
 from ..settings.document import SettingsInvalid, parse
 from ..settings.policies import CHANNELS, POLICY_ATTRIBUTES, TIERS, Policy
-from ..settings.templates import LANGUAGES, PARTS, VARIABLES, TemplateProblem
+from ..settings.document import SAMPLE_SHORT_LINK
+from ..settings.templates import LANGUAGES, PARTS, VARIABLES, TemplateProblem, render
+from ..sms.text import length as sms_length
 from . import bp
 from .forms import PostForm
 from .preview import next_run_day
@@ -45,7 +47,8 @@ ATTRIBUTE_LABELS = {
 MAX_LEVELS = 20  # rows a policy form may send
 NUMBER_ATTRIBUTES = [a for a in POLICY_ATTRIBUTES if a in ATTRIBUTE_LABELS]
 ATTRIBUTE_DEFAULTS = {f.name: f.default for f in fields(Policy)}
-CHANNEL_LABELS = {"email": _l("E-mail"), "letter": _l("Letter"), "call": _l("Call")}
+CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS"), "letter": _l("Letter"),
+                  "call": _l("Call")}
 LEVEL_FIELDS = ("offset_days", "deadline_days")
 TIER_LABELS = {"key": _l("Key account"), "standard": _l("Standard"), "risky": _l("At risk")}
 
@@ -239,7 +242,7 @@ def template_page(key, lang):
         abort(404)
     parts = dict(document["templates"][key].get(lang) or {})
     legal = key.startswith("legal-")
-    wanted = ("text",) if legal else tuple(p for p in PARTS if p in parts or p != "letter")
+    wanted = ("text",) if legal else _parts_shown(key, parts, settings.current())
     errors, preview, problem = {}, None, None
     customer_id = request.values.get("customer_id", type=int)
     if request.method == "POST":
@@ -273,17 +276,29 @@ def template_page(key, lang):
     else:
         candidate = settings.current()
     customer, rows = _sample_debtor(customer_id)
+    sms = None
     if not errors and not legal and customer is not None:
         try:
             preview = template_preview(candidate, key, lang, customer, rows, clock.today())
+            if preview is not None and parts.get("sms"):
+                text = render(parts["sms"], "sms", dict(preview.facts, link=SAMPLE_SHORT_LINK))
+                sms = dict(text=text, length=sms_length(text))
         except TemplateProblem as exc:
             problem = str(exc)
     debtors = db.session.execute(
         select(Customer.id, Customer.name).order_by(Customer.name).limit(200)).all()
     return render_template("backoffice/template.html", key=key, lang=lang, parts=parts,
                            wanted=wanted, errors=errors, preview=preview, problem=problem,
-                           customer=customer, debtors=debtors, legal=legal,
+                           customer=customer, debtors=debtors, legal=legal, sms=sms,
                            variables=VARIABLES, form=PostForm())
+
+
+def _parts_shown(key, parts, current):
+    """The e-mail's parts, and the letter and the SMS where the template has one or a level
+    that writes with it sends one."""
+    sends = {channel for policy in current.policies.values() for level in policy.levels
+             if key in (level.template, level.variant_template) for channel in level.channels}
+    return tuple(p for p in PARTS if p in parts or p not in ("letter", "sms") or p in sends)
 
 
 @bp.post("/settings/revisions/<int:number>/revert")

@@ -203,8 +203,36 @@ def _other(kind, d, number):
         "amount": _money(d.get("amount_cents")), "day": _day(d.get("due_date"))}, links
 
 
+def _sms(kind, d, number):
+    """The SMS of a reminder: sent, delivered or not, why none went, STOP and replies."""
+    texts = {
+        "sms_sent": _l("SMS sent to %(to)s (level %(level)s, %(segments)s segment(s))"),
+        "sms_delivered": _l("SMS delivered to %(to)s"),
+        "sms_undelivered": _l("SMS not delivered to %(to)s (%(error)s)"),
+        "sms_failed": _l("SMS refused for %(to)s: %(reason)s"),
+        "sms_not_sent": _l("No SMS at level %(level)s: %(why)s"),
+        "sms_opted_out": _l("No more SMS (%(how)s)"),
+        "sms_opted_in": _l("SMS allowed again"),
+        "sms_reply": _l("Replied by SMS from %(number)s: “%(text)s”"),
+    }
+    text = texts.get(kind)
+    if text is None:
+        return None
+    why = {"no mobile number on file": _("no mobile number on file"),
+           "the debtor asked for no more SMS": _("the debtor asked for no more SMS"),
+           }.get(d.get("reason"), d.get("reason", ""))
+    how = {"debtor": _("the debtor replied STOP"), "provider": _("the provider refuses the "
+                                                                  "number: STOP sent earlier"),
+           }.get(d.get("by"), _("decided by %(who)s", who=d.get("by") or ""))
+    return str(text) % {"to": d.get("to", ""), "level": d.get("level", ""),
+                        "segments": d.get("segments", 1), "reason": d.get("reason", ""),
+                        "error": d.get("error_code") or "—", "why": why, "how": how,
+                        "number": d.get("number", ""), "text": d.get("text", "")}, []
+
+
 def _group(kind, actor):
-    if kind.startswith(("reminder_", "call_task_queued", "letter_task_queued")):
+    if kind.startswith(("reminder_", "call_task_queued", "letter_task_queued", "sms_sent",
+                        "sms_delivered", "sms_undelivered", "sms_failed", "sms_not_sent")):
         return "messages"
     if kind.startswith(("payment_", "collection_", "mandate_")):
         return "payments"
@@ -227,7 +255,8 @@ def describe(event, number=None):
     for family in (_reminder if kind.startswith("reminder_") else None,
                    _payment if kind.startswith(("payment_", "collection_", "mandate_")) else None,
                    _hold if kind.startswith("hold_") else None,
-                   _plan if kind.startswith("plan_") else None, _other):
+                   _plan if kind.startswith("plan_") else None,
+                   _sms if kind.startswith("sms_") else None, _other):
         if family is None:
             continue
         found = family(kind, d, number)

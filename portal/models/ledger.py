@@ -39,6 +39,9 @@ class Customer(db.Model):
     stripe_customer_id = db.Column(db.String(255), unique=True)  # created once, then reused
     paused_until = db.Column(db.Date)
     median_days_late = db.Column(db.Integer)
+    # The debtor asked for no more text messages (a STOP reply, or the accountant): when, and how.
+    sms_opt_out_at = db.Column(UTCDateTime)
+    sms_opt_out_by = db.Column(db.String(16))  # debtor (STOP), accountant, provider
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     # Loaded only when asked for: a link check loads the customer, not every invoice.

@@ -43,6 +43,13 @@ class Creditor(db.Model):
     mail_use_tls = db.Column(db.Boolean)
     stripe_secret_key = db.Column(db.String(255))
     stripe_webhook_secret = db.Column(db.String(255))
+    # Its SMS provider (portal.sms.providers): "twilio" with its account SID, auth token and
+    # sender (a number or an alphanumeric name); None: the installation's SMS_* variables for
+    # the first creditor, no SMS for the others.
+    sms_provider = db.Column(db.String(16))
+    sms_account = db.Column(db.String(64))
+    sms_token = db.Column(db.String(255))
+    sms_sender = db.Column(db.String(20))
     # The accountant releases each planned reminder before it goes out.
     review_before_sending = db.Column(db.Boolean, nullable=False, default=False,
                                       server_default=db.false())

@@ -116,10 +116,12 @@ class OutsideParts:
     mail: dict  # server, port, username, password, use_tls, use_ssl
     stripe_secret_key: str
     stripe_webhook_secret: str
+    sms: dict | None = None  # provider, account, token, sender (None: no SMS)
 
 
 OWN = ("mail_server", "mail_port", "mail_username", "mail_password", "mail_use_tls",
-       "stripe_secret_key", "stripe_webhook_secret")
+       "stripe_secret_key", "stripe_webhook_secret", "sms_provider", "sms_account", "sms_token",
+       "sms_sender")
 
 
 def _load_statement(one):
@@ -156,7 +158,18 @@ def _outside(own, first):
         config.get("STRIPE_SECRET_KEY") if first else "") or ""
     webhook = own.get("stripe_webhook_secret") or (
         config.get("STRIPE_WEBHOOK_SECRET") if first else "") or ""
-    return OutsideParts(mail, stripe_key, webhook)
+    return OutsideParts(mail, stripe_key, webhook, _sms(own, first, config))
+
+
+def _sms(own, first, config):
+    """The creditor's SMS provider: its own, else (first creditor) the SMS_* variables."""
+    if own.get("sms_provider"):
+        return {"provider": own["sms_provider"], "account": own["sms_account"] or "",
+                "token": own["sms_token"] or "", "sender": own["sms_sender"] or ""}
+    if first and config.get("SMS_PROVIDER"):
+        return {"provider": config["SMS_PROVIDER"], "account": config.get("SMS_ACCOUNT") or "",
+                "token": config.get("SMS_TOKEN") or "", "sender": config.get("SMS_SENDER") or ""}
+    return None
 
 
 def outside_parts():

@@ -15,7 +15,8 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.absp
                     "templates", "emails")
 LEVEL_TEMPLATES = ("heads-up", "cordial", "firm", "penalties", "formal-notice")
 CATEGORIES = ("business", "consumer", "public")
-FILE_PARTS = {"subject": "subject", "text": "txt", "html": "html", "letter": "letter"}
+FILE_PARTS = {"subject": "subject", "text": "txt", "html": "html", "letter": "letter",
+              "sms": "sms"}
 
 
 def _level(number, offset, channels, template, penalties=False, formal_notice=False,
@@ -30,7 +31,8 @@ def _policy(name, label, offsets, **attributes):
         name=name, label=label, **attributes,
         levels=[_level(0, heads_up, ["email"], "heads-up"),
                 _level(1, first, ["email"], "cordial"),
-                _level(2, second, ["email"], "firm", deadline_days=8),
+                # The SMS goes only where the creditor has a provider and the debtor a mobile.
+                _level(2, second, ["email", "sms"], "firm", deadline_days=8),
                 _level(3, third, ["email", "call"], "penalties", penalties=True),
                 _level(4, notice, ["letter", "email"], "formal-notice", penalties=True,
                        formal_notice=True, deadline_days=8)],

@@ -278,8 +278,7 @@ def _templates(raw, policies, errors):
         for level in policy.levels:
             for key in _keys(level):
                 parts = needed.setdefault(key, set(EMAIL_PARTS))
-                if "letter" in level.channels:
-                    parts.add("letter")
+                parts.update(p for p in ("letter", "sms") if p in level.channels)
     for category in ("business", "consumer", "public"):
         needed[f"legal-{category}"] = {"text"}
     for key, parts in sorted(needed.items()):
@@ -310,7 +309,7 @@ def _templates(raw, policies, errors):
                 for part, source in _parts(raw, key, lang).items():
                     if (key, lang, part) in broken or part not in PARTS:
                         continue
-                    if part == "letter" and "letter" not in level.channels:
+                    if part in ("letter", "sms") and part not in level.channels:
                         continue
                     problem = _first_problem(source, part, samples(lang, level=level))
                     if problem:
@@ -359,7 +358,28 @@ def template_errors(key, lang, part, source):
     if len(source) > 100_000:
         return [(path, "longer than 100,000 characters")]
     problem = _first_problem(source, "legal" if legal else part, samples(lang, legal=legal))
+    if not problem and part == "sms":
+        problem = sms_problem(source, lang)
     return [(path, problem)] if problem else []
+
+
+def sms_problem(source, lang):
+    """Why an SMS template cannot be used as it is: empty, or longer than MAX_SEGMENTS segments
+    on the examples (each segment is billed; a long SMS also reads badly)."""
+    from ..sms.text import MAX_SEGMENTS, length
+    for context in samples(lang):
+        text = render(source, "sms", dict(context, link=SAMPLE_SHORT_LINK))
+        if not text:
+            return "an SMS cannot be empty"
+        size = length(text)
+        if size.segments > MAX_SEGMENTS:
+            return (f"the SMS takes {size.segments} segments ({size.units} characters, "
+                    f"{size.encoding}): keep it within {MAX_SEGMENTS} "
+                    f"({MAX_SEGMENTS * (153 if size.encoding == 'GSM-7' else 67)} characters)")
+    return None
+
+
+SAMPLE_SHORT_LINK = "https://relance.example/s/AbCd1234"
 
 
 def parse(document, revision=0):

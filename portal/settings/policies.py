@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 
 TIERS = ("key", "standard", "risky")
-CHANNELS = ("email", "letter", "call")  # "sms" comes with an SMS provider
+CHANNELS = ("email", "sms", "letter", "call")  # sms: sent where the creditor has a provider
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Templates the accountant writes, rendered in Jinja's sandbox with a declared set of variables.
 
 Every reminder is worded by a template of the settings: per template key (a level's `template`)
-and language, an e-mail `subject`, `text` and `html`, and a `letter` body where a level sends a
-letter. The legal sentence of each debtor category is a template too (`legal-business`, ...),
+and language, an e-mail `subject`, `text` and `html`, a `letter` body where a level sends a
+letter and an `sms` text where it sends an SMS (there `link` is the short link). The legal sentence of each debtor category is a template too (`legal-business`, ...),
 given the penalty facts computed by the code: a template states facts through variables, never
 through figures written into it.
 
@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from ..i18n import day, money
 
 LANGUAGES = ("fr", "en")
-PARTS = ("subject", "text", "html", "letter")  # letter: only where a level sends a letter
+PARTS = ("subject", "text", "html", "letter", "sms")  # letter, sms: where a level sends one
 EMAIL_PARTS = ("subject", "text", "html")
 
 # The variables a template may use, with what they hold (listed in the editor and the README).
@@ -55,7 +55,7 @@ VARIABLES = {
     "restarted": "true when the debtor said an invoice never arrived and got a copy",
     "promise_missed": "the invoices whose promised payment date passed unpaid",
     "payment_failed": "the invoices whose payment failed (debit refused)",
-    "link": "the debtor's personal portal link",
+    "link": "the debtor's personal portal link (in an SMS, its short form)",
     "link_max_age_days": "how many days the link stays valid",
     "as_of": "the day of the run",
     "level": "the level's number",
@@ -241,7 +241,22 @@ def render(source, part, context):
         raise TemplateProblem(f"the template writes more than {MAX_OUTPUT:,} characters")
     if part == "subject":
         out = re.sub(r"\s+", " ", out).strip()  # one header line, whatever the template says
+    elif part == "sms":
+        out = sms_text(out)
     return out
+
+
+# Typography the GSM alphabet lacks, written plainly so one character does not turn the whole
+# SMS into UCS-2 (70 characters a segment instead of 160): French amounts carry no-break spaces.
+_PLAIN = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2019": "'",
+                        "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
+                        "\u2014": "-", "\u2026": "..."})
+
+
+def sms_text(out):
+    """An SMS on one paragraph per line, trimmed, in plain typography."""
+    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in out.translate(_PLAIN).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 class Both:

@@ -35,6 +35,11 @@ def test_demo_builds_data_sends_and_prints_a_working_link(tmp_path):
         assert days >= 20
         first, last = db.session.execute(select(func.min(Event.at), func.max(Event.at))).one()
         assert (last - first).days >= 100
+        # Level 2 sends an SMS too where the debtor gave a mobile number (into a folder).
+        from portal.models import SmsMessage
+        texts = db.session.scalars(select(SmsMessage)).all()
+        assert len(texts) >= 3 and {t.to_number[:4] for t in texts} == {"+336"}
+        assert len({t.sent_at.date() for t in texts if t.sent_at}) >= 3
         db.session.remove()
         db.engine.dispose()
 

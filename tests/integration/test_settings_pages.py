@@ -109,12 +109,16 @@ def test_a_level_gets_a_variant_b_in_the_editor(app, client, accountant):
     refused = client.post("/admin/settings/policies/default", data=policy_form(
         page, **{"levels-1-variant_template": "firm", "action": "save"}))
     assert "templates.firm.fr.text : at level 1" in refused.get_data(as_text=True)
-    saved = client.post("/admin/settings/policies/default", data=policy_form(
+    # Level 2 also sends an SMS: its variant must have an SMS text, which "cordial" has not.
+    refused = client.post("/admin/settings/policies/default", data=policy_form(
         page, **{"levels-2-variant_template": "cordial", "action": "save"}))
+    assert "templates.cordial.fr.sms : missing" in refused.get_data(as_text=True)
+    saved = client.post("/admin/settings/policies/default", data=policy_form(
+        page, **{"levels-3-variant_template": "cordial", "action": "save"}))
     assert saved.status_code == 302
     settings.forget()
     levels = settings.current().policy_for().levels
-    assert [lv.variant_template for lv in levels] == ["", "", "cordial", "", ""]
+    assert [lv.variant_template for lv in levels] == ["", "", "", "cordial", ""]
     page = client.get("/admin/settings/policies/default").get_data(as_text=True)
-    assert re.search(r'name="levels-2-variant_template">(?:(?!</select>).)*'
+    assert re.search(r'name="levels-3-variant_template">(?:(?!</select>).)*'
                      r'<option value="cordial" selected', page, re.S)
