@@ -216,7 +216,8 @@ def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
 
 _MARK_SENT = (update(Reminder).where(Reminder.id == bindparam("rid"))
               .values(state="sent", claimed_by=None, sent_at=bindparam("at"),
-                      message_id=bindparam("mid"), variant=bindparam("var")))
+                      message_id=bindparam("mid"), variant=bindparam("var"),
+                      channel=bindparam("ch")))
 _INSERT_MESSAGE = insert(SentMessage)
 _RECORDS = "relance_records"
 
@@ -267,7 +268,12 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
         if not emailed else composed.text,
         body_html=composed.html))
     variant = composed.variant or None
-    pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id, var=variant) for r in rows)
+    # What reached the debtor, for "what gets paid": "email", "email+sms", "sms", "letter"...
+    channel = "+".join(c for c, used in (("email", emailed), ("sms", composed.sms),
+                                         ("letter", pdf is not None),
+                                         ("call", composed.call_invoices)) if used) or "email"
+    pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id, var=variant, ch=channel)
+                            for r in rows)
     numbers = [i.number for i in items]
     if emailed:
         _pending_event(customer.id, "reminder_sent", now, channel="email",

@@ -1,4 +1,5 @@
-"""Text messages: the SMS queue, short links, the debtor's opt-out, the creditor's provider.
+"""Text messages: the SMS queue, short links, the debtor's opt-out, the creditor's provider,
+and a reminder's channels as sent ("email+sms").
 
 Revision ID: a6c1e5f0b927
 Revises: d4f7a2c9e813
@@ -48,6 +49,9 @@ def upgrade():
         sa.Column("created_at", UTCDateTime, nullable=False),
     )
     op.create_index("ix_short_link_customer_id", "short_link", ["customer_id"])
+    with op.batch_alter_table("reminder") as batch:  # "email+sms+letter+call" at most
+        batch.alter_column("channel", type_=sa.String(32), existing_type=sa.String(16),
+                           existing_nullable=False)
     with op.batch_alter_table("customer") as batch:
         batch.add_column(sa.Column("sms_opt_out_at", UTCDateTime, nullable=True))
         batch.add_column(sa.Column("sms_opt_out_by", sa.String(16), nullable=True))
@@ -65,6 +69,9 @@ def downgrade():
     with op.batch_alter_table("customer") as batch:
         batch.drop_column("sms_opt_out_by")
         batch.drop_column("sms_opt_out_at")
+    with op.batch_alter_table("reminder") as batch:
+        batch.alter_column("channel", type_=sa.String(16), existing_type=sa.String(32),
+                           existing_nullable=False)
     op.drop_table("short_link")
     op.drop_index("ix_sms_waiting", table_name="sms_message")
     op.drop_table("sms_message")

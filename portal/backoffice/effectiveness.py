@@ -30,7 +30,7 @@ def _period():
 
 
 def _channel(outcome):
-    return channels_label((outcome.channel,))
+    return channels_label(outcome.channel.split("+"))  # "email+sms": e-mail + SMS
 
 
 @bp.get("/effectiveness")

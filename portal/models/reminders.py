@@ -17,7 +17,8 @@ class Reminder(db.Model):
     cycle = db.Column(db.Integer, nullable=False, default=0)
     level = db.Column(db.Integer, nullable=False)
     reason = db.Column(db.String(24))  # None, or "broken_promise"
-    channel = db.Column(db.String(16), nullable=False, default="email")
+    # What reached the debtor once sent: "email", "email+sms", "email+call", "letter+email"...
+    channel = db.Column(db.String(32), nullable=False, default="email")
     state = db.Column(db.String(16), nullable=False, default="pending")  # pending, sending, sent
     scheduled_for = db.Column(db.Date, nullable=False)
     claimed_by = db.Column(db.String(120))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal import clock
 from portal.extensions import db
-from portal.models import Customer, Event, SmsMessage
+from portal.models import Customer, Event, Reminder, SmsMessage
 from portal.sms.text import length
 from tests.conftest import make_customer, make_invoice
 
@@ -64,6 +64,9 @@ def test_the_level_that_asks_for_it_sends_an_sms_with_its_email(any_app, smtp, t
     [row] = db.session.scalars(select(SmsMessage)).all()
     assert (row.state, row.level, row.provider_id) == ("sent", 2, sms["sid"])
     assert kinds(girard)[-1] == "sms_sent"
+    # "What gets paid" tells the reminders that went with an SMS from the others.
+    assert db.session.scalars(select(Reminder.channel).order_by(Reminder.level)).all() == [
+        "email", "email+sms"]
     # The same day again: nothing new, by e-mail or SMS.
     smtp.clear()
     assert run(any_app, LEVEL_2, at(LEVEL_2, 11)).exit_code == 0
