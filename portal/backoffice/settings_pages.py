@@ -7,7 +7,7 @@ come back named by their path, shown beside the field they concern."""
 from collections import Counter
 from dataclasses import fields
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -22,7 +22,6 @@ from ..models import PAID_CENTS, Customer, Invoice
 from ..settings.defaults import default_template
 from ..settings.document import SettingsInvalid, parse
 from ..settings.policies import CHANNELS, POLICY_ATTRIBUTES, TIERS, Policy
-from ..settings.document import SAMPLE_SHORT_LINK
 from ..settings.templates import LANGUAGES, PARTS, VARIABLES, TemplateProblem, render
 from ..sms.text import length as sms_length
 from . import bp
@@ -281,7 +280,8 @@ def template_page(key, lang):
         try:
             preview = template_preview(candidate, key, lang, customer, rows, clock.today())
             if preview is not None and parts.get("sms"):
-                text = render(parts["sms"], "sms", dict(preview.facts, link=SAMPLE_SHORT_LINK))
+                link = current_app.config["PORTAL_BASE_URL"].rstrip("/") + "/s/AbCd1234"
+                text = render(parts["sms"], "sms", dict(preview.facts, link=link))
                 sms = dict(text=text, length=sms_length(text))
         except TemplateProblem as exc:
             problem = str(exc)

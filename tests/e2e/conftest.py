@@ -11,7 +11,7 @@ from portal import create_app
 from portal.config import TestConfig
 from portal.extensions import db
 from portal.settings import ensure_creditor
-from tests.conftest import free_port
+from tests.conftest import _overrides, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -38,12 +38,14 @@ def browser():
 
 
 @pytest.fixture
-def live_app(tmp_path, smtp):
-    """(app, base URL): the portal served by werkzeug in a thread, on its own SQLite file."""
+def live_app(request, tmp_path, smtp):
+    """(app, base URL): the portal served by werkzeug in a thread, on its own SQLite file (with
+    SMS through the Twilio stand-in when the test asks for `twilio`)."""
     port = free_port()
     app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e2e.db'}",
                                   "MAIL_PORT": smtp.port,
-                                  "PORTAL_BASE_URL": f"http://127.0.0.1:{port}"})
+                                  "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
+                                  **_overrides(request)})
     with app.app_context():
         db.create_all()
         ensure_creditor()

@@ -258,7 +258,7 @@ def test_the_editor_shows_the_sms_and_its_segments_and_refuses_a_long_one(
     page = client.get(url).get_data(as_text=True)
     assert 'name="sms"' in page and "160 caractères" in page
     assert "1 segment (GSM-7, 160 caractères par segment)" in page
-    assert "https://relance.example/s/AbCd1234" in page  # the short link, as an example
+    assert "http://portal.test/s/AbCd1234" in page  # a short link of this installation
     cordial = client.get("/admin/settings/templates/cordial/fr").get_data(as_text=True)
     assert 'name="sms"' not in cordial  # no level sends an SMS with it
     fields = dict(settings.current().template("firm", "fr"), csrf_token=csrf(page),
