@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from portal import clock
+from portal import clock, tenancy
 from portal.extensions import db
 from portal.models import Customer, Event, Reminder, SmsMessage
 from portal.sms.text import length
@@ -266,3 +266,56 @@ def test_the_editor_shows_the_sms_and_its_segments_and_refuses_a_long_one(
     refused = client.post(url, data=fields).get_data(as_text=True)
     assert "the SMS takes" in refused and "keep it within 3" in refused
     assert not settings.revisions()
+
+
+def test_an_email_refused_by_the_relay_still_gets_its_sms(any_app, smtp, twilio):
+    customer = make_customer(name="Garage Roux", email="bounce@example.org",
+                             phone="07 81 23 45 67")
+    make_invoice(customer, DUE, 20_000, number="R-1")
+    db.session.commit()
+    run(any_app, LEVEL_1, at(LEVEL_1, 10))
+    result = run(any_app, LEVEL_2, at(LEVEL_2, 10))
+    assert result.exit_code == 0, result.output
+    assert "refused by the mail server" in result.output
+    [sms] = twilio.messages
+    assert sms["to"] == "+33781234567" and "R-1" in sms["body"]
+
+
+def test_each_creditor_sends_through_its_own_twilio_account(any_app, smtp, twilio):
+    """A second creditor set up from the command line: its own account, sender and callback
+    address; the first keeps the installation's SMS_* settings."""
+    from portal.models import Creditor
+    other_account, other_token = "AC" + "1" * 32, "other-token"
+    twilio.add_account(other_account, other_token)
+    runner = any_app.test_cli_runner()
+    made = runner.invoke(args=["creditors", "create", "bistro", "--name", "Bistro Lyonnais",
+                               "--sms-provider", "twilio", "--sms-account", other_account,
+                               "--sms-token", other_token, "--sms-sender", "BISTRO"])
+    assert made.exit_code == 0, made.output
+    bad = runner.invoke(args=["creditors", "set", "bistro", "--sms-provider", "carrier"])
+    assert bad.exit_code == 1 and "--sms-provider: one of twilio, outbox" in bad.output
+    listed = runner.invoke(args=["creditors", "list"]).output
+    assert "SMS by twilio (callbacks http://portal.test/sms/twilio/bistro/status" in listed
+    bistro = db.session.scalar(select(Creditor).where(Creditor.slug == "bistro"))
+    for creditor_id, name in ((None, "Menuiserie Girard"), (bistro.id, "Primeurs Zanetti")):
+        customer = make_customer(name=name, email=f"{name[:4].lower()}@example.org",
+                                 phone="06 12 34 56 78",
+                                 **({"creditor_id": creditor_id} if creditor_id else {}))
+        make_invoice(customer, DUE, 10_000)
+    db.session.commit()
+    run(any_app, LEVEL_1, at(LEVEL_1, 10))
+    assert run(any_app, LEVEL_2, at(LEVEL_2, 10)).exit_code == 0
+    mine, theirs = sorted(twilio.messages, key=lambda m: m["account_sid"])
+    assert mine["account_sid"] == twilio.account and mine["from"] == twilio.sender
+    assert mine["body"].startswith("Atelier Martin SARL :")
+    assert theirs["account_sid"] == other_account and theirs["from"] == "BISTRO"
+    assert theirs["body"].startswith("Bistro Lyonnais :")
+    assert theirs["status_callback"] == "http://portal.test/sms/twilio/bistro/status"
+    path, form, headers = twilio.status_callback(theirs["sid"], "delivered")
+    client = any_app.test_client()
+    # The first creditor's token does not sign for the second's address.
+    forged = twilio._signed("http://portal.test/sms/twilio/bistro/status", form, twilio.account)
+    assert client.post(path, data=form, headers=forged[2]).status_code == 403
+    assert client.post(path, data=form, headers=headers).status_code == 200
+    with tenancy.scope(bistro.id):
+        assert db.session.scalar(select(SmsMessage.state)) == "delivered"

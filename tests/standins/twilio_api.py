@@ -34,6 +34,7 @@ class _Quiet(WSGIRequestHandler):
 class TwilioStandIn:
     def __init__(self, account="AC" + "0" * 32, token="twilio-test-token", sender="+33700000000"):
         self.account, self.token, self.sender = account, token, sender
+        self.accounts = {account: token}  # more with add_account (one per creditor)
         self.messages = []  # every accepted message, as posted
         self.requests = 0
         self.stopped = set()  # numbers that replied STOP
@@ -44,24 +45,29 @@ class TwilioStandIn:
     def __call__(self, environ, start_response):
         request = Request(environ)
         self.requests += 1
-        path = f"/2010-04-01/Accounts/{self.account}/Messages.json"
         if self.outage:
             return self._error(503, 20500, "Service unavailable")(environ, start_response)
-        if not self._authorised(request):
+        account = self._authorised(request)
+        if account is None:
             return self._error(401, 20003, "Authenticate")(environ, start_response)
+        path = f"/2010-04-01/Accounts/{account}/Messages.json"
         if request.method != "POST" or request.path != path:
             return self._error(404, 20404, "The requested resource was not found")(
                 environ, start_response)
-        return self._create(request.form)(environ, start_response)
+        return self._create(account, request.form)(environ, start_response)
+
+    def add_account(self, account, token):
+        self.accounts[account] = token
 
     def _authorised(self, request):
+        """The account SID whose credentials the request carries, or None."""
         header = request.headers.get("Authorization", "")
         if not header.startswith("Basic "):
-            return False
+            return None
         user, _, password = b64decode(header[6:]).decode().partition(":")
-        return (user, password) == (self.account, self.token)
+        return user if self.accounts.get(user) == password else None
 
-    def _create(self, form):
+    def _create(self, account, form):
         to, body = form.get("To", ""), form.get("Body", "")
         if not E164.match(to):
             return self._error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
@@ -71,11 +77,11 @@ class TwilioStandIn:
             return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
         sid = "SM" + uuid.uuid4().hex
         now = format_datetime(datetime.now(timezone.utc))
-        message = dict(sid=sid, account_sid=self.account, to=to, body=body,
+        message = dict(sid=sid, account_sid=account, to=to, body=body,
                        status="queued", direction="outbound-api", num_segments="1",
                        date_created=now, date_updated=now, date_sent=None, price=None,
                        error_code=None, error_message=None, api_version="2010-04-01",
-                       uri=f"/2010-04-01/Accounts/{self.account}/Messages/{sid}.json",
+                       uri=f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
                        status_callback=form.get("StatusCallback"))
         message["from"] = form.get("From")
         self.messages.append(message)
@@ -88,8 +94,9 @@ class TwilioStandIn:
                         status=status, mimetype="application/json")
 
     # -- the callbacks ------------------------------------------------------------------------
-    def _signed(self, url, form):
-        signature = RequestValidator(self.token).compute_signature(url, form)
+    def _signed(self, url, form, account=None):
+        token = self.accounts[account or self.account]
+        signature = RequestValidator(token).compute_signature(url, form)
         parts = urlsplit(url)
         return parts.path, form, {"X-Twilio-Signature": signature}
 
@@ -97,12 +104,12 @@ class TwilioStandIn:
         """What Twilio posts to the message's StatusCallback when its status changes."""
         message = next(m for m in self.messages if m["sid"] == sid)
         message["status"] = status
-        form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": self.account,
+        form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": message["account_sid"],
                 "MessageStatus": status, "SmsStatus": status, "To": message["to"],
                 "From": message["from"]}
         if error_code:
             form["ErrorCode"] = str(error_code)
-        return self._signed(message["status_callback"], form)
+        return self._signed(message["status_callback"], form, message["account_sid"])
 
     def inbound(self, url, from_, body, to=None):
         """What Twilio posts to the number's messaging webhook (`url`) when a debtor replies;
