@@ -45,12 +45,14 @@ def create_app(config=None, overrides=None):
     from .backoffice import bp as backoffice_bp
     from .payments.webhook import bp as payments_bp
     from .sms.webhooks import bp as sms_bp
+    from .post.webhooks import bp as post_bp
 
     app.register_blueprint(debtor_bp)
     app.register_blueprint(backoffice_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(sms_bp)
+    app.register_blueprint(post_bp)
     csrf.exempt(api_bp)
     csrf.exempt(payments_bp)  # Stripe signs its webhooks instead
 

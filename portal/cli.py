@@ -329,6 +329,11 @@ CREDITOR_FIELDS = [
     ("--sms-account", "sms_account", "Its Twilio account SID (AC...)."),
     ("--sms-token", "sms_token", "Its Twilio auth token (also checks Twilio's callbacks)."),
     ("--sms-sender", "sms_sender", "Its SMS sender: a Twilio number (+33...) or a name."),
+    ("--post-provider", "post_provider", "Its registered-mail provider: maileva."),
+    ("--post-client-id", "post_client_id", "Its Maileva API client id."),
+    ("--post-client-secret", "post_client_secret", "Its Maileva API client secret."),
+    ("--post-username", "post_username", "Its Maileva user name."),
+    ("--post-password", "post_password", "Its Maileva password."),
 ]
 
 
@@ -350,7 +355,8 @@ def _apply_fields(row, values):
                 identity_errors({k: v for k, v in given.items() if k in IDENTITY})]
     for key in ("mail_server", "mail_username", "mail_password",
                 "stripe_secret_key", "stripe_webhook_secret", "sms_account", "sms_token",
-                "sms_sender"):
+                "sms_sender", "post_client_id", "post_client_secret", "post_username",
+                "post_password"):
         value = given.get(key)
         if value and (len(value) > (20 if key == "sms_sender" else 64 if key == "sms_account"
                                     else 255) or any(ord(c) < 32 for c in value)):
@@ -358,6 +364,9 @@ def _apply_fields(row, values):
     from .sms.providers import PROVIDERS
     if given.get("sms_provider") not in (None, *PROVIDERS):
         problems.append(f"--sms-provider: one of {', '.join(PROVIDERS)}")
+    from .post.tracking import PROVIDERS as POSTAL
+    if given.get("post_provider") not in (None, *POSTAL):
+        problems.append(f"--post-provider: one of {', '.join(POSTAL)}")
     if given.get("mail_port") is not None and not 0 < given["mail_port"] < 65536:
         problems.append("--mail-port: a port is 1-65535")
     if "logo" in given:
@@ -423,6 +432,7 @@ def list_creditors_command():
     from .models import Customer, Invoice
     from sqlalchemy import func
     base = current_app.config["PORTAL_BASE_URL"].rstrip("/")
+    first = db.session.scalar(select(func.min(Creditor.id)))
     for row in find_creditors(every=True):
         customers = db.session.scalar(select(func.count(Customer.id))
                                       .where(Customer.creditor_id == row.id))
@@ -431,6 +441,9 @@ def list_creditors_command():
         stripe = "own Stripe account" if row.stripe_secret_key else "no Stripe keys of its own"
         sms = (f"; SMS by {row.sms_provider} (callbacks {base}/sms/twilio/{row.slug}/status, "
                f"replies {base}/sms/twilio/{row.slug}/inbound)" if row.sms_provider else "")
+        if row.post_provider or (row.id == first and current_app.config.get("POST_PROVIDER")):
+            from .post.webhooks import callback_url
+            sms += f"; registered letters by Maileva (callbacks {callback_url(row.slug)})"
         click.echo(f"{row.slug}\t{row.name}\t{customers} customer(s), {open_invoices} open "
                    f"invoice(s)\t{stripe}; webhook {base}/stripe/webhook/{row.slug}{sms}")
 

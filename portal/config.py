@@ -78,6 +78,16 @@ class Config:
     SMS_OUTBOX_DIR = os.environ.get("SMS_OUTBOX_DIR")
     TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE")
 
+    # Registered letters by API (portal/post): "maileva" with its API credentials; the letters
+    # of the levels that send one go through it instead of the accountant's desk.
+    POST_PROVIDER = os.environ.get("POST_PROVIDER")
+    POST_CLIENT_ID = os.environ.get("POST_CLIENT_ID")
+    POST_CLIENT_SECRET = os.environ.get("POST_CLIENT_SECRET")
+    POST_USERNAME = os.environ.get("POST_USERNAME")
+    POST_PASSWORD = os.environ.get("POST_PASSWORD")
+    MAILEVA_API_BASE = os.environ.get("MAILEVA_API_BASE")  # default https://api.maileva.com
+    MAILEVA_AUTH_URL = os.environ.get("MAILEVA_AUTH_URL")  # default Maileva's token URL
+
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")

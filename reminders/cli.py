@@ -72,6 +72,8 @@ def _why(result):
         return "mail relay failed"
     if result.report.unwritten:
         return "messages not written"
+    if result.report.post and result.report.post.failure:
+        return "postal provider failed"
     return "SMS provider failed"
 
 

@@ -12,6 +12,7 @@ from portal.links import portal_url, short_url
 from portal.models import Hold, InstalmentPlan, Reminder, SentMessage, Task, utcnow
 from portal.plans import progress
 from portal.settings import current as current_settings, mail_identity, outside_parts
+from portal.post import tracking as post_tracking
 from portal.sms import queue as sms_queue
 from portal.settings import logo as logo_bytes
 
@@ -294,8 +295,11 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
 
 
 def _task(customer, kind, level, msg_id, as_of, report, pdf=None, **details):
+    # A letter goes through the creditor's postal provider where it has one (reminders.post).
+    by_post = kind == "letter" and post_tracking.configured()
     db.session.add(Task(customer_id=customer.id, kind=kind, level=level, due_on=as_of,
-                        message_id=msg_id, details=details, pdf=pdf))
+                        message_id=msg_id, details=details, pdf=pdf,
+                        state="to_send" if by_post else "open"))
     _pending_event(customer.id, f"{kind}_task_queued", utcnow(), level=level,
-                   message_id=msg_id, **details)  # after the reminder's own event
-    report.by_level[(level, kind)] += 1
+                   message_id=msg_id, by_post=by_post or None, **details)
+    report.by_level[(level, "post" if by_post else kind)] += 1

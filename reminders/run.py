@@ -33,6 +33,7 @@ from .deliver import active_holds, deliver_group, deliver_instalments
 from .plan import Due, book, due_instalment_reminders, due_reminders, due_reminders_of
 from .profiles import refresh_profiles
 from .senders import SenderPool, Serial
+from .post import send_letters
 from .sms import send_due as send_due_sms
 from .transport import DeliveryError, SmtpTransport, transport_for
 
@@ -54,16 +55,19 @@ class RunReport:
     unwritten: list = field(default_factory=list)  # (debtor, why) a template failed on
     held_back: list = field(default_factory=list)  # their reminder ids, released at the end
     sms: object = None  # reminders.sms.SmsReport: the SMS sent at the end of the run
+    post: object = None  # reminders.post.PostReport: registered letters handed over
 
     def lines(self):
         verb = "would send" if self.dry_run else "sent"
         yield f"Reminder run for {self.as_of.isoformat()}: {self.planned} reminder(s) due."
         for (level, channel), count in sorted(self.by_level.items()):
-            what = verb if "mail" in channel else "queued" if channel == "sms" else \
-                "queued for the accountant"
+            what = verb if "mail" in channel else "queued" if channel in ("sms", "post") \
+                else "queued for the accountant"
             yield f"  level {level} {channel}: {count} {what}"
         if self.sms is not None:
             yield from self.sms.lines()
+        if self.post is not None:
+            yield from self.post.lines()
         if self.to_review:
             yield (f"  {self.to_review} reminder(s) wait for the accountant's review "
                    "(back office, Preview): released ones go out at the next run")
@@ -232,6 +236,7 @@ def _send(as_of, owner, report):
         select(func.count(Reminder.id)).where(Reminder.state == "review")) or 0
     send_claimed(as_of, owner, report)
     report.sms = send_due_sms(owner)
+    report.post = send_letters(owner)
 
 
 @dataclass
@@ -246,7 +251,8 @@ class CreditorRun:
     @property
     def ok(self):
         return self.failure is None and not (self.report and self.report.unwritten) \
-            and not (self.report and self.report.sms and self.report.sms.failure)
+            and not (self.report and self.report.sms and self.report.sms.failure) \
+            and not (self.report and self.report.post and self.report.post.failure)
 
 
 def run_creditors(as_of=None, dry_run=False, progress=None, only=None):

@@ -162,12 +162,30 @@ def twilio():
     standin.stop()
 
 
+@pytest.fixture
+def maileva():
+    """A local stand-in of Maileva's registered-mail API (tests/standins/maileva_api.py); a
+    test that asks for it gets an app whose first creditor sends its letters through it."""
+    from tests.standins.maileva_api import MailevaStandIn
+    standin = MailevaStandIn()
+    standin.base = standin.start()
+    yield standin
+    standin.stop()
+
+
 def _overrides(request):
-    if "twilio" not in request.fixturenames:
-        return {}
-    twilio = request.getfixturevalue("twilio")
-    return dict(SMS_PROVIDER="twilio", SMS_ACCOUNT=twilio.account, SMS_TOKEN=twilio.token,
-                SMS_SENDER=twilio.sender, TWILIO_API_BASE=twilio.base)
+    found = {}
+    if "twilio" in request.fixturenames:
+        twilio = request.getfixturevalue("twilio")
+        found.update(SMS_PROVIDER="twilio", SMS_ACCOUNT=twilio.account, SMS_TOKEN=twilio.token,
+                     SMS_SENDER=twilio.sender, TWILIO_API_BASE=twilio.base)
+    if "maileva" in request.fixturenames:
+        maileva = request.getfixturevalue("maileva")
+        found.update(POST_PROVIDER="maileva", POST_CLIENT_ID=maileva.client[0],
+                     POST_CLIENT_SECRET=maileva.client[1], POST_USERNAME=maileva.user[0],
+                     POST_PASSWORD=maileva.user[1], MAILEVA_API_BASE=maileva.base,
+                     MAILEVA_AUTH_URL=maileva.base + "/auth/token")
+    return found
 
 
 @pytest.fixture

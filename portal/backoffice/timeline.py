@@ -188,6 +188,9 @@ def _other(kind, d, number):
         "invoice_imported": _l("Invoice %(number)s imported: %(amount)s due on %(day)s"),
         "invoice_updated": _l("Invoice %(number)s updated: %(amount)s"),
     }
+    if kind == "letter_task_queued" and d.get("by_post"):
+        return _("Letter prepared for the postal provider — %(invoices)s",
+                 invoices=_invoices(d, number)), _message_link(d)
     if kind == "reminders_paused":
         until = d.get("until")
         return (_("Reminders suspended until %(day)s", day=_day(until)) if until
@@ -230,8 +233,40 @@ def _sms(kind, d, number):
                         "number": d.get("number", ""), "text": d.get("text", "")}, []
 
 
+LETTER_STATUS = {"PENDING": _l("waiting to be printed"), "ACCEPTED": _l("accepted for printing"),
+                 "PROCESSED": _l("printed and handed to La Poste"),
+                 "PROCESSED_WITH_ERRORS": _l("processed with errors"),
+                 "REJECTED": _l("rejected by the provider"), "CANCELED": _l("cancelled")}
+
+
+def _letter(kind, d, number):
+    """A registered letter sent through the postal provider, and what became of it."""
+    texts = {
+        "letter_posted": _l("Registered letter handed to %(provider)s (level %(level)s) — "
+                            "%(invoices)s"),
+        "letter_not_posted": _l("Letter not sent by the postal provider: %(reason)s — to post "
+                                "by hand"),
+        "letter_status": _l("Registered letter %(number)s: %(status)s"),
+        "letter_delivery": _l("Registered letter %(number)s: %(status)s"),
+        "letter_deposit_proof": _l("Deposit proof of registered letter %(number)s"),
+    }
+    text = texts.get(kind)
+    if text is None:
+        return None
+    links = [(_("deposit proof: %(file)s", file=d["filename"]),
+              url_for("backoffice.attachment", attachment_id=d["attachment_id"]))
+             ] if d.get("attachment_id") else []
+    status = d.get("status", "")
+    return str(text) % {
+        "provider": (d.get("provider") or "").capitalize(), "level": d.get("level", ""),
+        "invoices": _invoices(d, number), "reason": d.get("reason", ""),
+        "number": d.get("registered_number") or "", "status": str(LETTER_STATUS.get(
+            status, status))}, links
+
+
 def _group(kind, actor):
-    if kind.startswith(("reminder_", "call_task_queued", "letter_task_queued", "sms_sent",
+    if kind.startswith(("reminder_", "call_task_queued", "letter_task_queued", "letter_",
+                        "sms_sent",
                         "sms_delivered", "sms_undelivered", "sms_failed", "sms_not_sent")):
         return "messages"
     if kind.startswith(("payment_", "collection_", "mandate_")):
@@ -256,7 +291,8 @@ def describe(event, number=None):
                    _payment if kind.startswith(("payment_", "collection_", "mandate_")) else None,
                    _hold if kind.startswith("hold_") else None,
                    _plan if kind.startswith("plan_") else None,
-                   _sms if kind.startswith("sms_") else None, _other):
+                   _sms if kind.startswith("sms_") else None,
+                   _letter if kind.startswith("letter_") else None, _other):
         if family is None:
             continue
         found = family(kind, d, number)

@@ -61,7 +61,10 @@ class SentMessage(db.Model):
 
 
 class Task(db.Model):
-    """Work queued for the accountant by the run: a phone call (level 3) or a letter (level 4)."""
+    """Work queued by the run: a phone call (level 3) or a letter (level 4). A letter is posted
+    by the accountant ("open", then "done"), or, where the creditor has a registered-mail
+    provider (portal.post), sent through its API: "to_send", "submitting" while the run hands it
+    over, "sent" while the provider tracks it, "done" once it is processed."""
 
     __tablename__ = "task"
     id = db.Column(db.Integer, primary_key=True)

@@ -50,6 +50,13 @@ class Creditor(db.Model):
     sms_account = db.Column(db.String(64))
     sms_token = db.Column(db.String(255))
     sms_sender = db.Column(db.String(20))
+    # Its registered-mail provider (portal.post): "maileva" with its API credentials; None:
+    # the installation's POST_* variables for the first creditor, letters posted by hand else.
+    post_provider = db.Column(db.String(16))
+    post_client_id = db.Column(db.String(255))
+    post_client_secret = db.Column(db.String(255))
+    post_username = db.Column(db.String(255))
+    post_password = db.Column(db.String(255))
     # The accountant releases each planned reminder before it goes out.
     review_before_sending = db.Column(db.Boolean, nullable=False, default=False,
                                       server_default=db.false())

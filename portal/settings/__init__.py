@@ -117,11 +117,14 @@ class OutsideParts:
     stripe_secret_key: str
     stripe_webhook_secret: str
     sms: dict | None = None  # provider, account, token, sender (None: no SMS)
+    post: dict | None = None  # provider, client_id, client_secret, username, password
 
 
 OWN = ("mail_server", "mail_port", "mail_username", "mail_password", "mail_use_tls",
        "stripe_secret_key", "stripe_webhook_secret", "sms_provider", "sms_account", "sms_token",
-       "sms_sender")
+       "sms_sender", "post_provider", "post_client_id", "post_client_secret", "post_username",
+       "post_password")
+POST_KEYS = ("client_id", "client_secret", "username", "password")
 
 
 def _load_statement(one):
@@ -158,7 +161,19 @@ def _outside(own, first):
         config.get("STRIPE_SECRET_KEY") if first else "") or ""
     webhook = own.get("stripe_webhook_secret") or (
         config.get("STRIPE_WEBHOOK_SECRET") if first else "") or ""
-    return OutsideParts(mail, stripe_key, webhook, _sms(own, first, config))
+    return OutsideParts(mail, stripe_key, webhook, _sms(own, first, config),
+                        _post(own, first, config))
+
+
+def _post(own, first, config):
+    """The creditor's registered-mail provider: its own, else (first creditor) POST_*."""
+    if own.get("post_provider"):
+        return {"provider": own["post_provider"],
+                **{k: own[f"post_{k}"] or "" for k in POST_KEYS}}
+    if first and config.get("POST_PROVIDER"):
+        return {"provider": config["POST_PROVIDER"],
+                **{k: config.get(f"POST_{k.upper()}") or "" for k in POST_KEYS}}
+    return None
 
 
 def _sms(own, first, config):

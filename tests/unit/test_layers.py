@@ -10,7 +10,8 @@ PURE = {"reminders.schedule", "reminders.penalties"}
 # The web layer: blueprints, commands, the demo and the app factory that wires them.
 WEB_PACKAGES = ("portal.debtor", "portal.backoffice", "portal.api")
 WEB_MODULES = {"portal", "portal.cli", "portal.demo", "portal.web", "portal.errors",
-               "portal.payments.webhook", "portal.sms.webhooks"}
+               "portal.payments.webhook", "portal.sms.webhooks",
+               "portal.post.webhooks"}
 RUN_ENTRY = {"reminders.cli"}  # the run's own commands, registered by the factory
 
 

@@ -1,0 +1,94 @@
+"""What a registered letter's progress makes of its task and of the debtor's timeline. Plain
+functions of the provider's answers; the caller commits.
+
+- submitted: the task becomes "sent" with the provider's sending id; "Lettre recommandée
+  confiée à Maileva" on the timeline;
+- each new status of the sending or of its delivery (accepted, processed, delivered, returned):
+  one timeline entry, never twice for the same status;
+- each deposit proof: kept as an attachment of the timeline (downloadable, in the hand-off
+  dossier), once;
+- refused by the provider: the task is the accountant's again ("open": to post by hand), with
+  the reason on the timeline."""
+import re
+
+from flask import current_app
+
+from .. import settings
+from ..extensions import db
+from ..ledger import record_event
+from ..models import Attachment
+from .maileva import FINAL, Maileva, PostUnavailable
+
+PROVIDERS = ("maileva",)
+
+
+def provider_for(parts=None):
+    """The creditor's registered-mail provider, or None (letters are posted by hand)."""
+    post = (parts or settings.outside_parts()).post
+    if not post:
+        return None
+    if post["provider"] != "maileva":
+        raise PostUnavailable(f"unknown postal provider {post['provider']!r}: use maileva")
+    config = current_app.config
+    return Maileva(post["client_id"], post["client_secret"], post["username"],
+                   post["password"], config.get("MAILEVA_API_BASE"),
+                   config.get("MAILEVA_AUTH_URL"))
+
+
+def configured():
+    return settings.outside_parts().post is not None
+
+
+def submitted(task, provider, sending_id):
+    task.state = "sent"
+    task.details = dict(task.details, provider=provider.name, sending_id=sending_id,
+                        statuses=[])
+    record_event(task.customer_id, "letter_posted", provider=provider.name,
+                 sending_id=sending_id, task_id=task.id, level=task.level,
+                 invoices=task.details.get("invoices", []),
+                 formal_notice=task.details.get("formal_notice", False))
+
+
+def refused(task, reason):
+    """The provider will not send it: the accountant posts it by hand."""
+    task.state = "open"
+    task.details = dict(task.details, refused=reason)
+    record_event(task.customer_id, "letter_not_posted", task_id=task.id, level=task.level,
+                 reason=reason)
+
+
+def progressed(task, progress, proofs=()):
+    """Apply a Progress (portal.post.maileva) and the deposit proofs [(id, pdf)] to the task:
+    new statuses on the timeline, new proofs kept; "done" once the sending is final."""
+    details = dict(task.details)
+    seen = list(details.get("statuses", []))
+    for status, kind in ((progress.status, "letter_status"),
+                         (progress.delivery, "letter_delivery")):
+        if status and status not in seen:
+            seen.append(status)
+            record_event(task.customer_id, kind, task_id=task.id, status=status,
+                         registered_number=progress.registered_number,
+                         date=progress.delivery_date if kind == "letter_delivery" else None)
+    kept = list(details.get("proofs", []))
+    for proof_id, pdf in proofs:
+        if proof_id in kept:
+            continue
+        attachment = Attachment(customer_id=task.customer_id, size=len(pdf), data=pdf,
+                                media_type="application/pdf",
+                                filename=_safe(f"preuve-de-depot-{proof_id}.pdf"))
+        db.session.add(attachment)
+        db.session.flush()
+        kept.append(proof_id)
+        record_event(task.customer_id, "letter_deposit_proof", task_id=task.id,
+                     attachment_id=attachment.id, filename=attachment.filename,
+                     registered_number=progress.registered_number)
+    details.update(statuses=seen, proofs=kept, status=progress.status,
+                   registered_number=progress.registered_number, delivery=progress.delivery)
+    task.details = details
+    if progress.status in FINAL and (progress.status == "REJECTED" or kept):
+        task.state = "open" if progress.status == "REJECTED" else "done"
+    return task
+
+
+def _safe(name):
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:200]
