@@ -14,6 +14,7 @@ ZIP is made of safe characters: an invoice number or a file name cannot climb ou
 folder. The facts come from `portal.handoff.Claim` and `portal.dossier_facts`."""
 import io
 import re
+import unicodedata
 import zipfile
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -30,7 +31,8 @@ RECIPIENT_WORDS = {"bailiff": "commissaire de justice (huissier)",
 
 def safe_name(text, fallback="fichier", limit=80):
     """A file name of letters, digits, dots, dashes and underscores only, never "." or ".."."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._")[:limit]
+    ascii_ = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_).strip("._")[:limit]
     return name or fallback
 
 

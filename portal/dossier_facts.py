@@ -78,7 +78,7 @@ def _reminders(customer_id, messages):
         sent = found.get(message_id)
         if sent is None:
             emailed = message_id in messages and messages[message_id].recipients
-            channels = ["email"] if emailed else (["email (refused)"] if state == "failed"
+            channels = ["email"] if emailed else (["refused"] if state == "failed"
                                                   else [])
             channels += sorted(tasks.get(message_id, ()))
             subject = messages[message_id].subject if message_id in messages else ""

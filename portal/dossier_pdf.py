@@ -52,6 +52,10 @@ LEGAL = {
            "consumer": "Legal interest from the formal notice on (Code civil 1231-6), computed "
                        "to the day; no fixed indemnity."},
 }
+CHANNELS = {"fr": {"email": "e-mail", "letter": "lettre recommandée", "call": "appel",
+                   "refused": "e-mail refusé par le serveur"},
+            "en": {"email": "e-mail", "letter": "registered letter", "call": "phone call",
+                   "refused": "e-mail refused by the server"}}
 WIDTHS = (26, 19, 19, 22, 20, 22, 12, 24, 24)
 
 
@@ -142,8 +146,8 @@ def _notice(pdf, claim, facts, paths, w):
     numbers = {line.invoice.id: line.invoice.number for line in claim.lines}
     for notice in claim.notices or ():
         named = ", ".join(sorted(numbers[i] for i in notice.invoice_ids if i in numbers)) or "—"
-        _para(pdf, w["notice_line"].format(day(notice.on, lang), day(notice.deadline, lang),
-                                           named))
+        _para(pdf, w["notice_line"].format(day(notice.on, lang, "short"),
+                                           day(notice.deadline, lang, "short"), named))
     if not claim.notices:
         _para(pdf, w["no_notice"])
     letters = [p for p in paths if p.startswith("mise-en-demeure/")]
@@ -156,8 +160,9 @@ def _history(pdf, claim, facts, w):
     lang = claim.lang
     _heading(pdf, w["reminders"])
     for sent in facts.reminders:
+        channels = " + ".join(CHANNELS[lang].get(c, c) for c in sent.channels) or "—"
         _para(pdf, f"{day(sent.on, lang, 'short')} — {w['level'].format(sent.level)} — "
-                   f"{' + '.join(sent.channels) or '—'} — {', '.join(sent.invoices) or '—'}"
+                   f"{channels} — {', '.join(sent.invoices) or '—'}"
                    + (f" — {sent.subject}" if sent.subject else ""))
     if not facts.reminders:
         _para(pdf, w["none"])
