@@ -15,7 +15,7 @@ The ZIP itself is laid out by `portal.dossier` (`dossier_zip(customer, as_of)` h
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _
 from sqlalchemy import select
 
 from reminders.penalties import penalty_for
@@ -23,7 +23,6 @@ from reminders.penalties import penalty_for
 from . import settings as relance_settings
 from .dossier import build_zip, zip_name
 from .extensions import db
-from .i18n import current_lang, day
 from .ledger import lock_customer, record_event
 from .models import Attachment, Event, Invoice, Reminder, Task
 from .settings.templates import LANGUAGES
@@ -133,7 +132,7 @@ def eligible(customer, as_of):
 
 
 def _day(value):
-    return day(value, current_lang(), "short")
+    return value.strftime("%d/%m/%Y")  # as both languages write it (fr, en_GB)
 
 
 def language_of(customer):
