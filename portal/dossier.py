@@ -124,43 +124,56 @@ def _euros(cents):
 def injonction_sheet(claim, creditor, documents):
     """The fields the request for an injonction de payer asks for (Cerfa 12948), in French,
     pre-filled from the ledger; what Relance cannot know is marked "À COMPLÉTER"."""
-    customer, todo = claim.customer, "À COMPLÉTER"
-    principal, interest = claim.total("balance_cents"), claim.total("interest_cents")
-    indemnity = claim.total("indemnity_cents")
     lines = [
         "REQUÊTE EN INJONCTION DE PAYER (Cerfa 12948) — champs pré-remplis par Relance",
         f"Arrêté au {claim.as_of.strftime('%d/%m/%Y')}", "",
         "1. JURIDICTION COMPÉTENTE",
-        f"   {todo} (tribunal de commerce si le débiteur est commerçant, sinon tribunal "
-        "judiciaire ; celui du domicile ou du siège du débiteur)", "",
+        f"   {TODO} (tribunal de commerce si le débiteur est commerçant, sinon tribunal "
+        "judiciaire ; celui du domicile ou du siège du débiteur)", ""]
+    lines += _parties(claim, creditor) + _amounts(claim)
+    lines += ["", "6. PIÈCES JOINTES (bordereau)"]
+    lines += [f"   {n}. {path} — {what}" for n, (path, what) in enumerate(documents, start=1)]
+    lines += ["", f"Fait à {TODO}, le {TODO}", f"Signature : {TODO}", ""]
+    return "\n".join(lines)
+
+
+TODO = "À COMPLÉTER"
+
+
+def _parties(claim, creditor):
+    customer = claim.customer
+    siren = customer.siren or (TODO if customer.debtor_type != "consumer" else "-")
+    return [
         "2. DEMANDEUR (créancier)",
         f"   Dénomination : {creditor.name}",
-        f"   Siège social : {creditor.address or todo}",
-        f"   SIREN : {creditor.siren or todo}",
-        f"   Forme juridique et représentant légal : {todo}",
+        f"   Siège social : {creditor.address or TODO}",
+        f"   SIREN : {creditor.siren or TODO}",
+        f"   Forme juridique et représentant légal : {TODO}",
         f"   Courriel : {creditor.email}    Téléphone : {creditor.phone or '-'}", "",
         "3. DÉFENDEUR (débiteur)",
         f"   Nom ou dénomination : {customer.name}",
-        f"   Adresse : {(customer.address or todo).replace(chr(10), ', ')}",
-        f"   SIREN : {customer.siren or (todo if customer.debtor_type != 'consumer' else '-')}",
-        f"   Référence client : {customer.ref}", "",
+        f"   Adresse : {(customer.address or TODO).replace(chr(10), ', ')}",
+        f"   SIREN : {siren}",
+        f"   Référence client : {customer.ref}", ""]
+
+
+def _amounts(claim):
+    principal, interest = claim.total("balance_cents"), claim.total("interest_cents")
+    indemnity = claim.total("indemnity_cents")
+    lines = [
         "4. MONTANT DE LA DEMANDE",
         f"   Principal : {_euros(principal)}",
         f"   Intérêts de retard au {claim.as_of.strftime('%d/%m/%Y')} : {_euros(interest)}",
         f"   Indemnité forfaitaire pour frais de recouvrement : {_euros(indemnity)}",
-        f"   Frais accessoires : {todo}",
+        f"   Frais accessoires : {TODO}",
         f"   Total (hors frais) : {_euros(principal + interest + indemnity)}", "",
-        "5. FONDEMENT DE LA CRÉANCE",
-        "   Factures impayées :"]
+        "5. FONDEMENT DE LA CRÉANCE", "   Factures impayées :"]
     for line in claim.lines:
-        notice = line.notice
+        invoice, notice = line.invoice, line.notice
         lines.append(
-            f"   - {line.invoice.number} émise le {line.invoice.issue_date.strftime('%d/%m/%Y')}"
-            f", échue le {line.invoice.due_date.strftime('%d/%m/%Y')}, montant "
-            f"{_euros(line.invoice.total_cents)}, reste dû {_euros(line.balance_cents)}"
+            f"   - {invoice.number} émise le {invoice.issue_date.strftime('%d/%m/%Y')}, échue "
+            f"le {invoice.due_date.strftime('%d/%m/%Y')}, montant {_euros(invoice.total_cents)}"
+            f", reste dû {_euros(line.balance_cents)}"
             + (f", mise en demeure du {notice.on.strftime('%d/%m/%Y')} (délai au "
                f"{notice.deadline.strftime('%d/%m/%Y')})" if notice else ""))
-    lines += ["", "6. PIÈCES JOINTES (bordereau)"]
-    lines += [f"   {n}. {path} — {what}" for n, (path, what) in enumerate(documents, start=1)]
-    lines += ["", f"Fait à {todo}, le {todo}", f"Signature : {todo}", ""]
-    return "\n".join(lines)
+    return lines

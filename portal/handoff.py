@@ -70,7 +70,8 @@ class Claim:
 @dataclass(frozen=True)
 class Eligibility:
     ok: bool
-    reason: str = ""
+    reason: str = ""  # why not, in words
+    code: str = ""  # why not: handed_over, no_notice, nothing_owed, not_noticed, deadline
 
 
 def formal_notice_level(customer):
@@ -114,20 +115,23 @@ def eligible(customer, as_of):
     """Whether `customer` can be handed over on `as_of`, and if not, why (in words)."""
     if customer.handed_over_on is not None:
         return Eligibility(False, _("Already handed over on %(day)s.",
-                                    day=_day(customer.handed_over_on)))
+                                    day=_day(customer.handed_over_on)), "handed_over")
     notices = formal_notices(customer)
     if not notices:
-        return Eligibility(False, _("No formal notice has been sent to this debtor yet."))
+        return Eligibility(False, _("No formal notice has been sent to this debtor yet."),
+                           "no_notice")
     owed = owed_invoices(customer, as_of)
     if not owed:
-        return Eligibility(False, _("This debtor owes nothing overdue any more."))
-    deadlines = [n.deadline for n in map(lambda i: _latest_notice(i, notices), owed) if n]
+        return Eligibility(False, _("This debtor owes nothing overdue any more."),
+                           "nothing_owed")
+    deadlines = [n.deadline for n in (_latest_notice(i, notices) for i in owed) if n]
     if not deadlines:
-        return Eligibility(False, _("No invoice still owed has had a formal notice."))
+        return Eligibility(False, _("No invoice still owed has had a formal notice."),
+                           "not_noticed")
     if min(deadlines) >= as_of:
         return Eligibility(False, _("The formal notice gives until %(day)s to pay: the file "
                                     "can be handed over from the day after.",
-                                    day=_day(min(deadlines))))
+                                    day=_day(min(deadlines))), "deadline")
     return Eligibility(True)
 
 

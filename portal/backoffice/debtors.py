@@ -25,9 +25,8 @@ from ..settings import creditor, logo
 from ..settings import current as current_settings
 from . import bp
 from .timeline import GROUPS, describe
-from ..handoff import eligible, status as handoff_status
-from .forms import (CallOutcomeForm, HandoffForm, HoldForm, NoteForm, PauseForm, PostForm,
-                    TierForm)
+from .forms import CallOutcomeForm, HoldForm, NoteForm, PauseForm, PostForm, TierForm
+from .handoff import handoff_facts
 
 
 def _customer(customer_id):
@@ -71,14 +70,6 @@ def customer(customer_id):
                                               policy=found.policy or "default"
                                               ).with_policies(current_settings()),
                            action_form=PostForm(), **handoff_facts(found))
-
-
-def handoff_facts(found):
-    """The hand-over's status, whether it is possible today (and why not), and its form."""
-    state, facts = handoff_status(found)
-    return dict(handoff_state=state, handoff=facts or {},
-                handoff_verdict=None if state == "open" else eligible(found, clock.today()),
-                handoff_form=HandoffForm(siren=found.siren, address=found.address))
 
 
 @bp.get("/messages/<path:message_id>")

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (DateField, EmailField, HiddenField, IntegerField, PasswordField,
                      SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 # Each language in its own name, whatever the page's language (the switch in the header).
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -106,5 +106,5 @@ class HandoffForm(FlaskForm):
     def validate_siren(self, field):
         digits = "".join((field.data or "").split())
         if digits and not (digits.isascii() and digits.isdigit() and len(digits) == 9):
-            raise ValueError(_("A SIREN is 9 digits."))
+            raise ValidationError(_("A SIREN is 9 digits."))
         field.data = digits

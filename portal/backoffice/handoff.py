@@ -6,10 +6,19 @@ from flask_login import current_user
 
 from .. import clock
 from ..extensions import db
-from ..handoff import HandoffRefused, hand_over
+from ..handoff import HandoffRefused, eligible, hand_over, status
 from ..models import Customer
 from . import bp
 from .forms import HandoffForm
+
+
+def handoff_facts(found):
+    """For the debtor page: the hand-over's status, whether it is possible today (and why
+    not), and its form."""
+    state, facts = status(found)
+    return dict(handoff_state=state, handoff=facts,
+                handoff_verdict=None if state == "open" else eligible(found, clock.today()),
+                handoff_form=HandoffForm(siren=found.siren, address=found.address))
 
 
 @bp.post("/customers/<id:customer_id>/handoff")

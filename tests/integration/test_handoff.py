@@ -102,6 +102,9 @@ def test_handed_over_dossier_then_paid_closes(any_app, smtp, noticed, today):
         content_type="multipart/form-data").status_code == 302
     assert "Hand the file over" in _page(client, customer) or \
         "Transmettre le dossier" in _page(client, customer)
+    bad = _hand_over(client, customer, siren="55210055").get_data(as_text=True)
+    assert "9 digits" in bad or "9 chiffres" in bad
+    assert db.session.get(Customer, customer.id).handed_over_on is None
     done = _hand_over(client, customer).get_data(as_text=True)
     assert 'id="handoff-status"' in done and "Download the dossier" in done or \
         "Télécharger le dossier" in done
