@@ -150,7 +150,13 @@ def test_handed_over_dossier_then_paid_closes(any_app, smtp, noticed, today):
     next_day = CAL.next_business_day(today + timedelta(days=1))
     assert run(any_app, smtp, next_day) == []
     listed = client.get("/admin/debtors?handed_over=yes").get_data(as_text=True)
-    assert "Girard SARL" in listed
+    assert "Girard SARL" in listed and "transmis (injonction de payer) le" in listed
+    assert "Girard SARL" not in client.get("/admin/debtors?handed_over=yes&q=zzz").get_data(
+        as_text=True)
+    invoices = client.get("/admin/invoices?q=Girard").get_data(as_text=True)
+    assert "transmis le" in invoices and "plus de relances" in invoices
+    page = _page(client, customer)
+    assert "Dossier transmis (pour une injonction de payer)" in page
     preview = client.get(f"/admin/preview?date={next_day.isoformat()}").get_data(as_text=True)
     assert 'id="handed-over"' in preview and "Girard SARL" in preview
     # A payment afterwards still counts; once both invoices are paid the case closes.

@@ -4,13 +4,15 @@ notice), safe names in the ZIP, and the case closing when the claimed invoices a
 any source (here the CSV/bank path through `record_payment`)."""
 import io
 import zipfile
+
+from pypdf import PdfReader
 from datetime import timedelta
 
 import pytest
 from portal.dossier import safe_name
 from portal.extensions import db
-from portal.handoff import HandoffRefused, claim, eligible, hand_over
-from portal.ledger import record_payment
+from portal.handoff import HandoffRefused, claim, dossier_zip, eligible, hand_over
+from portal.ledger import place_hold, record_event, record_payment
 from portal.models import Reminder, utcnow
 from portal.settings import current as current_settings
 from reminders.penalties import penalty_for
@@ -103,3 +105,25 @@ def test_names_in_the_zip_are_safe_and_a_paid_claim_closes(any_app, today):
                    received_on=today, invoices=[other])
     assert customer.handed_over_on is None and customer.handover["closed_on"] == \
         today.isoformat()
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_answers_and_broken_promises_in_the_summary(any_app, today, language):
+    customer, invoice = _debtor(today)
+    customer.language = language
+    place_hold(invoice, "promise", today - timedelta(days=60), until=today - timedelta(days=45),
+               actor="debtor")
+    record_event(customer.id, "message", actor="debtor", invoice_id=invoice.id,
+                 reason="other", text="Nous payerons bientôt")
+    _notice(customer, invoice, today - timedelta(days=20))
+    archive = zipfile.ZipFile(io.BytesIO(dossier_zip(customer, today)))
+    summary = "\n".join(p.extract_text() for p in PdfReader(
+        io.BytesIO(archive.read("resume.pdf"))).pages)
+    promised = (today - timedelta(days=45)).strftime("%d/%m/%Y")
+    if language == "fr":
+        assert f"Promesse de paiement pour le {promised} (R-1)" in summary
+        assert f"pour le {promised} (R-1) : non tenue" in summary
+        assert "Nous payerons bient" in summary and "Dossier de recouvrement" in summary
+    else:
+        assert f"Promised to pay on {promised} (R-1)" in summary
+        assert f"for {promised} (R-1): broken" in summary and "Collection file" in summary
