@@ -33,6 +33,7 @@ def handoff(customer_id):
         return back
     found.siren = form.siren.data or found.siren
     found.address = (form.address.data or "").strip() or found.address
+    db.session.flush()  # before hand_over's lock reads the customer again
     try:
         kept = hand_over(found, clock.today(), by=current_user.email, to=form.to.data)
     except HandoffRefused as exc:
