@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import tenancy
+from . import clock, tenancy
 from .changes import UNCHANGED
 from .extensions import db
 from .models import Allocation, Customer, Event, Hold, Invoice, Payment, utcnow
@@ -69,13 +69,37 @@ def record_event(customer_id, kind, actor="system", invoice_id=None, at=None, **
 
 
 def settle(invoice):
-    """Bring the invoice's status in line with its balance (derived from allocations)."""
+    """Bring the invoice's status in line with its balance (derived from allocations). Every
+    payment, whatever its source, passes here: a handed-over debtor's case closes here too."""
     db.session.flush()
     db.session.refresh(invoice, ["paid_cents"])
     if invoice.status == "cancelled":
         return invoice
+    before = invoice.status
     invoice.status = "paid" if invoice.total_cents - invoice.paid_cents <= 0 else "open"
+    if invoice.status == "paid" and before != "paid":
+        close_handover_when_paid(invoice.customer_id)
     return invoice
+
+
+def close_handover_when_paid(customer_id):
+    """A debtor handed over (`portal.handoff`) whose claimed invoices are all paid (or
+    cancelled) now: the case closes, with an event on the timeline. True if it closed."""
+    customer = db.session.get(Customer, customer_id)
+    if customer is None or customer.handed_over_on is None:
+        return False
+    claimed = (customer.handover or {}).get("invoice_ids") or []
+    db.session.flush()
+    if db.session.scalar(select(Invoice.id).where(Invoice.id.in_(claimed),
+                                                  Invoice.status == "open").limit(1)):
+        return False
+    today = clock.today()
+    customer.handover = dict(customer.handover or {}, closed_on=today.isoformat())
+    customer.handed_over_on = None
+    record_event(customer_id, "handover_closed", to=customer.handover.get("to"),
+                 handed_over_on=customer.handover.get("on"),
+                 invoices=customer.handover.get("invoices") or [])
+    return True
 
 
 @dataclass

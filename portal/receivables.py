@@ -33,6 +33,7 @@ class Filters:
     plan: str = ""  # "yes": an instalment plan asked for or running
     paused: str = ""  # "yes": reminders suspended by the accountant
     credit: str = ""  # "yes": money received beyond the invoices
+    handed_over: str = ""  # "yes": handed over to a bailiff / for an injonction de payer
     status: str = ""  # invoices list: open (default), paid, cancelled, all
     sort: str = ""
     page: int = 1
@@ -134,7 +135,7 @@ SORTS = {  # name -> (column label, descending?)
 
 def debtors_query(filters, as_of):
     """One row per debtor matching `filters`: id, ref, name, email, phone, tier, debtor_type,
-    paused_until, balance (open invoices), open_count, oldest_due, highest_level, last_contact,
+    paused_until, handed_over_on, handover, balance (open invoices), open_count, oldest_due, highest_level, last_contact,
     last_payment, credit; sorted as asked."""
     paid = _paid_per_invoice()
     open_invoices = (
@@ -157,6 +158,7 @@ def debtors_query(filters, as_of):
     query = (
         select(Customer.id, Customer.ref, Customer.name, Customer.email, Customer.phone,
                Customer.tier, Customer.debtor_type, Customer.paused_until,
+               Customer.handed_over_on, Customer.handover,
                func.coalesce(open_invoices.c.balance, 0).label("balance"),
                func.coalesce(open_invoices.c.open_count, 0).label("open_count"),
                open_invoices.c.oldest_due.label("oldest_due"),
@@ -187,6 +189,8 @@ def debtors_query(filters, as_of):
         query = query.where(Customer.paused_until >= as_of)
     if filters.credit == "yes":
         query = query.where(credit > 0)
+    if filters.handed_over == "yes":
+        query = query.where(Customer.handed_over_on.is_not(None))
     label, descending = SORTS.get(filters.sort, SORTS["balance"])
     column = query.selected_columns[label]
     order = column.desc() if descending else column.asc()
@@ -238,6 +242,8 @@ def invoices_query(filters, as_of):
         query = query.where(exists().where(held))
     if filters.paused == "yes":
         query = query.where(Customer.paused_until >= as_of)
+    if filters.handed_over == "yes":
+        query = query.where(Customer.handed_over_on.is_not(None))
     label, descending = INVOICE_SORTS.get(filters.sort, INVOICE_SORTS["oldest_due"])
     column = query.selected_columns[label]
     nulls = case((column.is_(None), 1), else_=0)

@@ -25,7 +25,7 @@ from portal.settings import habit_shift
 
 from .collect import in_collection
 from .schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_on_business_day,
-                       instalment_due_action, upcoming)
+                       handed_over, instalment_due_action, upcoming)
 
 CHUNK = 5000
 NEVER = (None, None, None)  # (last level, its run date, when it went out) before any reminder
@@ -93,7 +93,7 @@ def _invoice_rows(creditor_ids, customer_ids=None):
                Invoice.total_cents - PAID_CENTS, Customer.tier, Customer.policy,
                Customer.median_days_late, Customer.paused_until,
                sent.c.cycle, sent.c.last_level, sent.c.last_on, sent.c.last_at,
-               Invoice.creditor_id)
+               Invoice.creditor_id, Customer.handed_over_on)
         .join(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(sent, sent.c.invoice_id == Invoice.id)
         .where(Invoice.status == "open", Invoice.creditor_id.in_(creditor_ids))
@@ -116,7 +116,7 @@ def _decide(row, cycles, holds, policies, calendar, as_of, settings):
     action = due_on_business_day(InvoiceFacts(due_date, balance, last_level, last_on,
                                               invoice_holds, last_at),
                                  policy, calendar, as_of, habit_shift(policy, median),
-                                 paused_until)
+                                 paused_until, row[13])
     if action is not None:
         return Due(customer_id, invoice_id, cycle, action.level, action.reason, action.on)
     return None
@@ -188,7 +188,8 @@ def upcoming_of(customer_ids, as_of):
             key, mine.settings.policy_for(tier, policy_name))
         found[invoice_id] = (customer_id, upcoming(
             InvoiceFacts(due_date, balance, last_level, last_on, invoice_holds, last_at),
-            policy, mine.calendar, as_of, habit_shift(policy, median), paused_until))
+            policy, mine.calendar, as_of, habit_shift(policy, median), paused_until,
+            group[0][13]))
     return found
 
 
@@ -207,7 +208,8 @@ def due_instalment_reminders(as_of):
         .where(Reminder.instalment_id.in_(ids)).group_by(Reminder.instalment_id)).all())
     for plan in plans:
         paused = plan.customer.paused_until
-        if paused is not None and as_of <= paused:
+        if paused is not None and as_of <= paused or \
+                handed_over(plan.customer.handed_over_on, as_of):
             continue
         policy = settings.policy_for(plan.customer.tier, plan.customer.policy)
         auto = plan.mandate_payment_method is not None

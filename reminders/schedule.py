@@ -168,7 +168,7 @@ def _restart_on(facts, policy, calendar, as_of):
 
 def _broken_on(promise, policy, calendar):
     """The last day a promise can still be kept (its date and the policy's grace)."""
-    return calendar.add_business_days(promise.until, policy.promise_grace_days)
+    return promise_broken_on(promise.until, policy, calendar)
 
 
 def _latest_failure(holds, as_of):
@@ -194,18 +194,24 @@ def _latest_promise(holds, as_of):
     return max(promises, key=lambda h: h.starts_on) if promises else None
 
 
-def due_action(facts, policy, calendar, as_of, shift=0, paused_until=None):
+def due_action(facts, policy, calendar, as_of, shift=0, paused_until=None,
+               handed_over_on=None):
     """The reminder the run must send for this invoice on `as_of`, or None.
 
-    Nothing is sent on a weekend or public holiday, while the customer is paused, or while a
-    blocking hold (instalment request, dispute, pending payment, manual pause) is active."""
+    Nothing is sent on a weekend or public holiday, while the customer is paused or handed over
+    (to a bailiff, for an injonction de payer: `portal.handoff`), or while a blocking hold
+    (instalment request, dispute, pending payment, manual pause) is active."""
     if not calendar.is_business_day(as_of):
         return None
-    return due_on_business_day(facts, policy, calendar, as_of, shift, paused_until)
+    return due_on_business_day(facts, policy, calendar, as_of, shift, paused_until,
+                               handed_over_on)
 
 
-def due_on_business_day(facts, policy, calendar, as_of, shift=0, paused_until=None):
+def due_on_business_day(facts, policy, calendar, as_of, shift=0, paused_until=None,
+                        handed_over_on=None):
     """`due_action` for an `as_of` already known to be a business day (the run's hot loop)."""
+    if handed_over(handed_over_on, as_of):
+        return None
     if paused_until is not None and as_of <= paused_until:
         return None
     if facts.holds and _blocked(facts.holds, as_of):
@@ -219,7 +225,7 @@ def due_on_business_day(facts, policy, calendar, as_of, shift=0, paused_until=No
 class Upcoming(NamedTuple):
     """What happens next to an invoice, as the lists show it: a reminder (its level, from when),
     a hold or a pause (its last day; None: until released)."""
-    kind: str  # "reminder", "hold", "paused"
+    kind: str  # "reminder", "hold", "paused", "handed_over" (on: the day it was)
     on: date | None
     level: int | None = None
     hold: str | None = None
@@ -227,10 +233,23 @@ class Upcoming(NamedTuple):
     heads_up: bool = False  # the reminder is a word before the due date
 
 
-def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None):
+def handed_over(handed_over_on, as_of):
+    """Whether the debtor's case is with a bailiff or the court on `as_of`: from the day it was
+    handed over until the case closes (the caller passes None once it has), nothing goes out."""
+    return handed_over_on is not None and handed_over_on <= as_of
+
+
+def promise_broken_on(until, policy, calendar):
+    """The last day a promise to pay on `until` can still be kept: after it, it is broken."""
+    return calendar.add_business_days(until, policy.promise_grace_days)
+
+
+def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None, handed_over_on=None):
     """The next thing the schedule will do for this invoice, seen on `as_of`, or None (every
     level sent). A reminder already due goes out at the next run: its date is then the next
     business day from `as_of`."""
+    if handed_over(handed_over_on, as_of):
+        return Upcoming("handed_over", handed_over_on)
     if paused_until is not None and as_of <= paused_until:
         return Upcoming("paused", paused_until)
     held = _blocking(facts.holds, as_of) if facts.holds else None

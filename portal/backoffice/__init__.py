@@ -86,5 +86,5 @@ def admin_required(view):
     return wrapper
 
 
-from . import (bank, debtors, effectiveness, lists, preview, settings_pages, upload,  # noqa: E402,F401
-               views)
+from . import (bank, debtors, effectiveness, handoff, lists, preview, settings_pages,  # noqa: E402,F401
+               upload, views)

@@ -27,6 +27,7 @@ from ..sms import queue as sms_queue
 from . import bp
 from .timeline import GROUPS, describe
 from .forms import CallOutcomeForm, HoldForm, NoteForm, PauseForm, PostForm, TierForm
+from .handoff import handoff_facts
 
 
 def _customer(customer_id):
@@ -69,7 +70,8 @@ def customer(customer_id):
                            tier_form=TierForm(tier=found.tier, debtor_type=found.debtor_type,
                                               policy=found.policy or "default"
                                               ).with_policies(current_settings()),
-                           action_form=PostForm(), sms=sms_state(found))
+                           action_form=PostForm(), sms=sms_state(found),
+                           **handoff_facts(found))
 
 
 def sms_state(customer):

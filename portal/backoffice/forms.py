@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (DateField, EmailField, HiddenField, IntegerField, PasswordField,
                      SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 # Each language in its own name, whatever the page's language (the switch in the header).
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -92,3 +92,19 @@ class CallOutcomeForm(FlaskForm):
                                                   SelectChoice("not_reached", _l("Not reached"))])
     promise_date = DateField(_l("Promised payment date"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Length(max=2000)])
+
+
+class HandoffForm(FlaskForm):
+    """Hand the file over: to whom, and the debtor's identity the dossier names."""
+    to = SelectField(_l("Hand the file over to"), choices=[
+        SelectChoice("bailiff", _l("a bailiff (commissaire de justice)")),
+        SelectChoice("injonction", _l("the injonction de payer procedure"))],
+        validators=[DataRequired()])
+    siren = StringField(_l("Debtor's SIREN (9 digits)"), validators=[Length(max=20)])
+    address = TextAreaField(_l("Debtor's postal address"), validators=[Length(max=300)])
+
+    def validate_siren(self, field):
+        digits = "".join((field.data or "").split())
+        if digits and not (digits.isascii() and digits.isdigit() and len(digits) == 9):
+            raise ValidationError(_("A SIREN is 9 digits."))
+        field.data = digits

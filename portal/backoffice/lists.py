@@ -50,6 +50,8 @@ def next_words(next_one):
         return _("heads-up before the due date on %(day)s", day=when)
     if next_one.kind == "reminder":
         return _("level %(level)d reminder on %(day)s", level=next_one.level, day=when)
+    if next_one.kind == "handed_over":
+        return _("handed over on %(day)s: no more reminders", day=when)
     if next_one.kind == "paused":
         return _("reminders suspended until %(day)s", day=when)
     reason = next_one.note or say("hold", next_one.hold)
@@ -81,7 +83,7 @@ def debtors_csv():
     upcoming = _next_per_debtor(upcoming_of([r.id for r in rows], today))
     out = [["customer_ref", "customer_name", "email", "phone", "tier", "debtor_type",
             "balance", "open_invoices", "oldest_due_date", "highest_level", "last_contact",
-            "last_payment", "credit", "next_action"]]
+            "last_payment", "credit", "handed_over_on", "next_action"]]
     for r in rows:
         out.append([csv_safe(r.ref), csv_safe(r.name), csv_safe(r.email), csv_safe(r.phone or ""),
                     r.tier, r.debtor_type, plain_amount(r.balance), r.open_count,
@@ -89,7 +91,9 @@ def debtors_csv():
                     "" if r.highest_level is None else r.highest_level,
                     r.last_contact.isoformat() if r.last_contact else "",
                     r.last_payment.isoformat() if r.last_payment else "",
-                    plain_amount(max(0, r.credit)), next_words(upcoming.get(r.id))])
+                    plain_amount(max(0, r.credit)),
+                    r.handed_over_on.isoformat() if r.handed_over_on else "",
+                    next_words(upcoming.get(r.id))])
     return _csv(out, "debtors.csv")
 
 

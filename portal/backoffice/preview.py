@@ -126,10 +126,13 @@ def preview_page():
         .order_by(Reminder.scheduled_for, Customer.name)).all()
     rows, summary = kept_preview(as_of)
     shown, page, pages = page_of(rows, PREVIEW_PAGE)
+    handed_over = db.session.execute(  # not reminded: with a bailiff or the court
+        select(Customer.id, Customer.name, Customer.handed_over_on)
+        .where(Customer.handed_over_on.is_not(None)).order_by(Customer.name)).all()
     return render_template("backoffice/preview.html", as_of=as_of, total=len(rows),
                            summary=summary, page=page, pages=pages, rows=shown,
                            review=review_before_sending(), waiting=waiting,
-                           form=PostForm())
+                           form=PostForm(), handed_over=handed_over)
 
 
 def _checked():

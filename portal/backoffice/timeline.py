@@ -22,6 +22,8 @@ HOLDS = {"promise": _l("promised payment"), "not_received": _l("invoice not rece
          "instalment_request": _l("instalment request"),
          "payment_failed": _l("failed direct debit")}
 
+HANDED_TO = {"bailiff": _l("to a bailiff"), "injonction": _l("for an injonction de payer")}
+
 
 @dataclass
 class Line:
@@ -191,6 +193,16 @@ def _other(kind, d, number):
     if kind == "letter_task_queued" and d.get("by_post"):
         return _("Letter prepared for the postal provider — %(invoices)s",
                  invoices=_invoices(d, number)), _message_link(d)
+    if kind == "handed_over":
+        to = HANDED_TO.get(d.get("to"), d.get("to"))
+        links = [(_("the dossier (ZIP)"), url_for("backoffice.attachment",
+                                                  attachment_id=d["attachment_id"]))
+                 ] if d.get("attachment_id") else []
+        return _("File handed over (%(to)s) for %(amount)s — %(invoices)s: reminders stopped",
+                 to=to, amount=_money(d.get("amount_cents")), invoices=_invoices(d)), links
+    if kind == "handover_closed":
+        return _("Case closed: the invoices handed over are paid — %(invoices)s",
+                 invoices=_invoices(d)), []
     if kind == "reminders_paused":
         until = d.get("until")
         return (_("Reminders suspended until %(day)s", day=_day(until)) if until
@@ -327,6 +339,7 @@ WORDS = {
                "import": _l("import")},
     "method": {"card": _l("card"), "sepa_debit": _l("SEPA Direct Debit")},
     "hold": HOLDS,
+    "handover": {"bailiff": _l("bailiff"), "injonction": _l("injonction de payer")},
     "role": {"accountant": _l("accountant"), "admin": _l("administrator")},
     "tier": {"key": _l("key account"), "standard": _l("standard"), "risky": _l("at risk")},
     "debtor_type": {"business": _l("business"), "consumer": _l("consumer"),

@@ -29,6 +29,7 @@ class Customer(db.Model):
     email = db.Column(db.String(320), nullable=False)
     phone = db.Column(db.String(40))
     address = db.Column(db.String(300))  # postal address for the formal-notice letter
+    siren = db.Column(db.String(9))  # a business debtor's, for the hand-over dossier
     language = db.Column(db.String(2), nullable=False, default="fr")
     tier = db.Column(db.String(16), nullable=False, default="standard")
     # business, consumer or public (buyer): which late-payment rules and wording apply.
@@ -42,6 +43,11 @@ class Customer(db.Model):
     # The debtor asked for no more text messages (a STOP reply, or the accountant): when, and how.
     sms_opt_out_at = db.Column(UTCDateTime)
     sms_opt_out_by = db.Column(db.String(16))  # debtor (STOP), accountant, provider
+    # Handed over to a bailiff or for an injonction de payer (portal.handoff): the day, while the
+    # case is open (no reminder goes out); None otherwise. `handover` keeps to whom, by whom,
+    # the invoices claimed, the dossier's attachment and, once they are paid, the day it closed.
+    handed_over_on = db.Column(db.Date)
+    handover = db.Column(db.JSON)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     # Loaded only when asked for: a link check loads the customer, not every invoice.

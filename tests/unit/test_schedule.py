@@ -203,3 +203,16 @@ def test_what_comes_next_agrees_with_what_the_run_will_send():
     assert (restart.on.isoformat(), restart.level) == sent[0][:2]
     assert upcoming(InvoiceFacts(D("2026-03-02"), 0, None, None, ()), policy, CAL,
                     D("2026-03-03")) is None  # paid: nothing more
+
+
+def test_a_handed_over_debtor_is_not_reminded_and_the_lists_say_so():
+    from reminders.schedule import upcoming
+    policy = policy_for()
+    facts = InvoiceFacts(date(2026, 3, 2), 100_000, 1, date(2026, 3, 9))
+    day = date(2026, 3, 23)  # a Monday: level 2 due (due + 21)
+    assert due_action(facts, policy, CAL, day).level == 2
+    assert due_action(facts, policy, CAL, day, handed_over_on=date(2026, 3, 20)) is None
+    # Handed over later than that day: not yet (a preview of an earlier date still shows it).
+    assert due_action(facts, policy, CAL, day, handed_over_on=date(2026, 3, 24)).level == 2
+    seen = upcoming(facts, policy, CAL, day, handed_over_on=date(2026, 3, 20))
+    assert (seen.kind, seen.on) == ("handed_over", date(2026, 3, 20))
