@@ -11,7 +11,7 @@ from reminders.schedule import calendar_for, promise_broken_on
 
 from . import clock, settings as relance_settings
 from .extensions import db
-from .models import Event, Hold, Invoice, Reminder, SentMessage, Task
+from .models import Event, Hold, Invoice, Reminder, SentMessage, SmsMessage, Task
 
 # The debtor's answers (portal or phone): the kinds the dossier lists, with their words.
 ANSWERS = {
@@ -73,6 +73,10 @@ def _reminders(customer_id, messages):
     for message_id, kind in db.session.execute(select(Task.message_id, Task.kind).where(
             Task.customer_id == customer_id)):
         tasks[message_id].add(kind)
+    for message_id in db.session.scalars(select(SmsMessage.message_id).where(  # SMS that went
+            SmsMessage.customer_id == customer_id,
+            SmsMessage.state.in_(("sent", "delivered", "undelivered")))):
+        tasks[message_id].add("sms")
     found = {}
     for message_id, level, state, on, number in rows:
         sent = found.get(message_id)

@@ -53,9 +53,9 @@ LEGAL = {
                        "to the day; no fixed indemnity."},
 }
 CHANNELS = {"fr": {"email": "e-mail", "letter": "lettre recommandée", "call": "appel",
-                   "refused": "e-mail refusé par le serveur"},
+                   "refused": "e-mail refusé par le serveur", "sms": "SMS"},
             "en": {"email": "e-mail", "letter": "registered letter", "call": "phone call",
-                   "refused": "e-mail refused by the server"}}
+                   "refused": "e-mail refused by the server", "sms": "SMS"}}
 WIDTHS = (26, 19, 19, 22, 20, 22, 12, 24, 24)
 
 

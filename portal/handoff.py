@@ -175,11 +175,14 @@ def notice_letters(customer):
 
 def proofs(customer):
     """The files the accountant attached to notes on the timeline (proofs of posting, of
-    delivery, letters received), with the note's text, oldest first: [(Attachment, text)]."""
+    delivery, letters received), with the note's text, and the deposit proofs of registered
+    letters sent through the postal provider (portal.post), oldest first: [(Attachment, text)]."""
     notes = db.session.scalars(select(Event).where(
-        Event.customer_id == customer.id, Event.kind == "note").order_by(Event.at, Event.id))
-    texts = {e.details["attachment_id"]: e.details.get("text", "") for e in notes
-             if e.details.get("attachment_id")}
+        Event.customer_id == customer.id,
+        Event.kind.in_(("note", "letter_deposit_proof"))).order_by(Event.at, Event.id))
+    texts = {e.details["attachment_id"]: e.details.get("text") or
+             f"La Poste {e.details.get('registered_number') or ''}".strip()
+             for e in notes if e.details.get("attachment_id")}
     kept = db.session.scalars(select(Attachment).where(
         Attachment.id.in_(list(texts))).order_by(Attachment.id)).all()
     return [(a, texts[a.id]) for a in kept]

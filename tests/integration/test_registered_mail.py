@@ -84,6 +84,10 @@ def test_the_formal_notice_goes_by_registered_letter_and_comes_back_with_its_pro
     assert proof.data.startswith(b"%PDF") and proof.filename.startswith("preuve-de-depot-")
     assert kinds(girard).count("letter_deposit_proof") == 1
     assert kinds(girard).count("letter_delivery") == 1
+    # The hand-over dossier takes the deposit proof with the formal notice.
+    from portal.handoff import proofs
+    assert proofs(db.session.get(type(girard), girard.id)) == [(proof, "La Poste 1A 123 456 "
+                                                                      "7890 1")]
 
 
 def test_the_callback_is_only_a_hint(any_app, smtp, maileva, girard):

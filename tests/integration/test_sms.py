@@ -64,6 +64,11 @@ def test_the_level_that_asks_for_it_sends_an_sms_with_its_email(any_app, smtp, t
     [row] = db.session.scalars(select(SmsMessage)).all()
     assert (row.state, row.level, row.provider_id) == ("sent", 2, sms["sid"])
     assert kinds(girard)[-1] == "sms_sent"
+    # The hand-over dossier lists the SMS with the e-mail of level 2.
+    from portal.dossier_facts import history
+    from portal.handoff import claim
+    sent = history(claim(db.session.get(Customer, girard.id), LEVEL_2)).reminders
+    assert [(s.level, s.channels) for s in sent] == [(1, ["email"]), (2, ["email", "sms"])]
     # "What gets paid" tells the reminders that went with an SMS from the others.
     assert db.session.scalars(select(Reminder.channel).order_by(Reminder.level)).all() == [
         "email", "email+sms"]
