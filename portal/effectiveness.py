@@ -6,7 +6,7 @@ invoices counts three reminders; instalment reminders are not counted). For each
 D the day it went out (in the creditor's time zone):
 
 - the reminded amount: the invoice's total less what succeeded payments received on or before
-  D had paid of it;
+  D had paid of it (money: an early-payment discount granted with a payment is not counted);
 - paid within N days (7, 14, 30): what succeeded payments received after D and at most N days
   after it paid of the invoice, never more than the reminded amount. The shares count only the
   reminders at least 30 days old (a reminder of yesterday has not had its 30 days), the same
@@ -113,7 +113,8 @@ def outcomes(since, until, as_of):
     for invoice_id, received_on, cents in db.session.execute(
             select(Allocation.invoice_id, Payment.received_on, Allocation.amount_cents)
             .join(Payment, Payment.id == Allocation.payment_id)
-            .where(Payment.state == "succeeded", Allocation.invoice_id.in_(invoice_ids))
+            .where(Payment.state == "succeeded", Allocation.invoice_id.in_(invoice_ids),
+                   Allocation.kind != "discount")  # money got, not early-payment discounts
             .order_by(Payment.received_on)):
         paid[invoice_id].append((received_on, cents))
     revisions = db.session.execute(select(SettingsRevision.created_at, SettingsRevision.number)

@@ -61,7 +61,11 @@ class Filters:
 
 
 def _paid_per_invoice():
-    return (select(Allocation.invoice_id, func.sum(Allocation.amount_cents).label("cents"))
+    """Per invoice: what succeeded payments settled (`cents`, money and early-payment
+    discounts) and, of it, the discounts (`discount_cents`)."""
+    discount = case((Allocation.kind == "discount", Allocation.amount_cents), else_=0)
+    return (select(Allocation.invoice_id, func.sum(Allocation.amount_cents).label("cents"),
+                   func.sum(discount).label("discount_cents"))
             .join(Payment, Payment.id == Allocation.payment_id)
             .where(Payment.state == "succeeded").group_by(Allocation.invoice_id).subquery())
 
@@ -102,7 +106,8 @@ def _credit_per_customer():
                 .where(Payment.state == "succeeded").group_by(Payment.customer_id).subquery())
     allocated = (select(Payment.customer_id, func.sum(Allocation.amount_cents).label("cents"))
                  .join(Allocation, Allocation.payment_id == Payment.id)
-                 .where(Payment.state == "succeeded").group_by(Payment.customer_id).subquery())
+                 .where(Payment.state == "succeeded", Allocation.kind != "discount")
+                 .group_by(Payment.customer_id).subquery())
     return received, allocated
 
 
@@ -223,7 +228,8 @@ def invoices_query(filters, as_of):
         select(Invoice.id, Invoice.number, Invoice.customer_id, Customer.name, Customer.ref,
                Invoice.issue_date, Invoice.due_date, Invoice.total_cents,
                cast(balance, BigInteger).label("balance"), Invoice.status, Invoice.currency,
-               levels.c.level.label("highest_level"), levels.c.at.label("last_contact"))
+               levels.c.level.label("highest_level"), levels.c.at.label("last_contact"),
+               cast(func.coalesce(paid.c.discount_cents, 0), BigInteger).label("discount"))
         .join(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(paid, paid.c.invoice_id == Invoice.id)
         .outerjoin(levels, levels.c.invoice_id == Invoice.id))

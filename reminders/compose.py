@@ -17,6 +17,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from portal import settings as relance_settings
+from portal.discounts import discount_for
 from portal.settings.templates import LANGUAGES, Both, Prepared, TemplateProblem, render
 
 from .penalties import business_rate, consumer_rate, penalty_for, public_rate, semester_of
@@ -125,12 +126,17 @@ def _percent(rate, lang):
     return format_decimal(rate, format="0.00##", locale="fr_FR" if lang == "fr" else "en_GB")
 
 
-def _invoice_facts(item, as_of):
+def _invoice_facts(item, as_of, policy, lang):
+    discount = discount_for(policy, item.total_cents, item.total_cents - item.balance_cents,
+                            item.issue_date, item.due_date, as_of)
     return dict(number=item.number, issue_date=item.issue_date, due_date=item.due_date,
                 total_cents=item.total_cents, balance_cents=item.balance_cents,
                 currency=item.currency, days_late=item.days_late(as_of),
                 penalty_cents=item.penalty.total_cents if item.penalty else 0,
-                promise_date=item.promise_date)
+                promise_date=item.promise_date,
+                discount=dict(percent=discount.percent_text(lang), cents=discount.cents,
+                              pay_cents=discount.pay_cents, last_day=discount.last_day)
+                if discount else None)
 
 
 def message_facts(customer, items, as_of, link, level, settings, creditor_row, policy):
@@ -146,7 +152,7 @@ def message_facts(customer, items, as_of, link, level, settings, creditor_row, p
     upcoming = [] if level.before_due else [i for i in items if i.due_date > as_of]
     listed = [i for i in items if i not in upcoming] or items
     upcoming = [i for i in upcoming if i not in listed]
-    invoices = [_invoice_facts(i, as_of) for i in listed]
+    invoices = [_invoice_facts(i, as_of, policy, lang) for i in listed]
     interest = sum(i.penalty.interest_cents for i in listed if i.penalty)
     indemnity = sum(i.penalty.indemnity_cents for i in listed if i.penalty)
     rate_text, rates = _rates(listed, category, as_of, legal, lang)
@@ -173,7 +179,9 @@ def message_facts(customer, items, as_of, link, level, settings, creditor_row, p
         payment_failed=[v for v, i in zip(invoices, listed) if i.reason == "payment_failed"],
         link=link, link_max_age_days=current_app.config["LINK_MAX_AGE_DAYS"], as_of=as_of,
         level=level.number, lang=lang)
-    facts["facts"] = _facts_block(facts, [_invoice_facts(i, as_of) for i in upcoming])
+    facts["facts"] = _facts_block(facts, [_invoice_facts(i, as_of, policy, lang)
+                                          for i in upcoming])
+    facts["discount_offer"] = _discount_offer(invoices, lang)
     shown = states and facts["penalties_cents"] > 0  # a column of zeros says nothing
     table = {k: facts[k] for k in ("invoices", "lang", "total_cents", "penalties_cents")}
     facts["invoice_table"] = Both(
@@ -190,6 +198,16 @@ def _facts_block(facts, upcoming):
     lines = [line for line in text.splitlines() if line.strip()]
     return Both("\n".join(lines), _render("emails/_facts.html", lines=lines)
                 if lines else "")
+
+
+def _discount_offer(invoices, lang):
+    """The ready sentence of the early-payment discounts the listed invoices get (empty: none),
+    one line per invoice: its discounted amount, its last day and the percent."""
+    offered = [i for i in invoices if i["discount"]]
+    if not offered:
+        return Both()
+    text = _render("emails/_discount.txt", invoices=offered, lang=lang).strip()
+    return Both(text, _render("emails/_discount.html", invoices=offered, lang=lang).strip())
 
 
 def _legal_notice(settings, category, lang, facts):

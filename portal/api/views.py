@@ -11,6 +11,7 @@ from ..i18n import plain_amount
 from ..imports import clean_text, import_rows, parse_amount, parse_date, validate
 from ..ledger import LedgerError, ReplayConflict, invoice_by_number, record_payment
 from ..models import Customer, Event
+from ..payments.ledger import invoice_allocations
 from . import api_error, bp
 
 # Invoices per POST: a batch is written in one transaction, which holds SQLite's write lock
@@ -45,11 +46,20 @@ def _scalar_fields(record):
 
 
 def _invoice_json(invoice):
+    """The invoice, with what settled it: `amount_paid` is money received, `discount` the
+    early-payment discount granted (each also in `allocations`); together with `balance` they
+    make `amount`."""
+    settled = invoice_allocations(invoice.id)
+    discount = sum(a.amount_cents for a, _p in settled if a.kind == "discount")
     return {"number": invoice.number, "customer_ref": invoice.customer.ref,
             "issue_date": invoice.issue_date.isoformat(), "due_date": invoice.due_date.isoformat(),
             "currency": invoice.currency, "amount": plain_amount(invoice.total_cents),
-            "amount_paid": plain_amount(invoice.paid_cents), "balance": plain_amount(invoice.balance_cents),
-            "status": invoice.status}
+            "amount_paid": plain_amount(invoice.paid_cents - discount),
+            "discount": plain_amount(discount), "balance": plain_amount(invoice.balance_cents),
+            "status": invoice.status,
+            "allocations": [{"kind": a.kind, "amount": plain_amount(a.amount_cents),
+                             "source": p.source, "external_id": p.external_id,
+                             "date": p.received_on.isoformat()} for a, p in settled]}
 
 
 @bp.post("/invoices")

@@ -115,7 +115,7 @@ def invoices_csv():
     upcoming = upcoming_of(sorted({r.customer_id for r in rows}), today)
     out = [["invoice_number", "customer_ref", "customer_name", "issue_date", "due_date",
             "days_late", "amount", "balance", "status", "highest_level", "last_contact",
-            "next_action"]]
+            "next_action", "discount"]]
     for r in rows:
         next_one = upcoming.get(r.id, (None, None))[1] if r.status == "open" else None
         out.append([csv_safe(r.number), csv_safe(r.ref), csv_safe(r.name),
@@ -124,7 +124,8 @@ def invoices_csv():
                     plain_amount(r.balance), r.status,
                     "" if r.highest_level is None else r.highest_level,
                     r.last_contact.isoformat() if r.last_contact else "",
-                    next_words(next_one) if r.status == "open" else ""])
+                    next_words(next_one) if r.status == "open" else "",
+                    plain_amount(r.discount)])
     return _csv(out, "invoices.csv")
 
 

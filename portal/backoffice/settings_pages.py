@@ -42,6 +42,8 @@ ATTRIBUTE_LABELS = {
     "instalment_first_within_days": _l("First instalment at the latest within (days)"),
     "instalment_grace_days": _l("Instalment unpaid for (days): plan broken"),
     "sepa_prenotice_days": _l("SEPA Direct Debit announced (days before)"),
+    "discount_days": _l("Early-payment discount: paid within (days of the issue date; empty "
+                        "or 0: by the due date)"),
 }
 MAX_LEVELS = 20  # rows a policy form may send
 NUMBER_ATTRIBUTES = [a for a in POLICY_ATTRIBUTES if a in ATTRIBUTE_LABELS]
@@ -93,6 +95,11 @@ def _policy_from_form(raw, form):
     """The policy as the form describes it (every value as typed; save() checks it all)."""
     policy = {k: v for k, v in raw.items() if k not in ("levels", "tiers")}
     policy["label"] = form.get("label", policy.get("label", "")).strip()
+    percent = form.get("discount_percent", "").strip()
+    if percent:  # kept as text ("1.5"): the check reads it as a Decimal, never a float
+        policy["discount_percent"] = percent
+    else:  # empty: no early-payment discount
+        policy.pop("discount_percent", None)
     for attribute in NUMBER_ATTRIBUTES:
         value = form.get(attribute, "").strip()
         if value:

@@ -101,7 +101,13 @@ def _payment(kind, d, number):
     if kind == "mandate_signed":
         return _("SEPA mandate signed: the instalments will be debited"), _plan_link(d)
     text = texts.get(kind)
-    return (str(text) % {"amount": amount, "invoices": invoices}, []) if text else None
+    if not text:
+        return None
+    text = str(text) % {"amount": amount, "invoices": invoices}
+    if d.get("discount_cents"):  # granted with the payment (portal.discounts)
+        text += " " + _("(early-payment discount of %(amount)s)",
+                        amount=_money(d["discount_cents"]))
+    return text, []
 
 
 def _hold(kind, d, number):

@@ -25,6 +25,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Integer, and_, bindparam, func, select, true
 
 from ..changes import Kept
+from ..discounts import discount_for
 from ..extensions import db
 from ..models import (PAID_CENTS, BooksVersion, Event, Hold, Instalment, InstalmentPlan,
                       Invoice, plan_invoice)
@@ -44,6 +45,7 @@ class Card(NamedTuple):
     balance_cents: int
     days_late: int
     held: tuple  # ((hold kind, until), ...) in force, sorted
+    discount: object = None  # the early-payment discount if paid today (portal.discounts)
 
     @property
     def holds(self):
@@ -133,16 +135,20 @@ def state(customer_id):
     return row.version or 0, row.last_visit
 
 
-def read(customer_id, today):
+def read(customer_id, today, policy=None):
     """What the customer's page shows: one statement, three when a plan is in force, whatever
-    the number of invoices."""
+    the number of invoices. `policy`: the customer's, for the early-payment discount."""
     cards, current, held = [], None, []
 
     def close():
         if current is not None:
+            paid = int(current.paid_cents)
+            discount = policy and discount_for(policy, current.total_cents, paid,
+                                               current.issue_date, current.due_date, today)
             cards.append(Card(current.id, current.number, current.issue_date, current.due_date,
-                              current.total_cents, current.total_cents - int(current.paid_cents),
-                              max(0, (today - current.due_date).days), tuple(held)))
+                              current.total_cents, current.total_cents - paid,
+                              max(0, (today - current.due_date).days), tuple(held),
+                              discount or None))
 
     rows = _read(_FACTS, customer_id=customer_id).all()
     for row in rows:

@@ -8,7 +8,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
-from ..settings import creditor
+from ..discounts import invoice_discount
+from ..i18n import current_lang
+from ..settings import creditor, policy_for
 from ..extensions import db
 from ..models import Payment, utcnow
 from ..payments.events import handle
@@ -49,18 +51,18 @@ def pay():
         flash(_("Choose at least one invoice to pay."), "error")
         return redirect(url_for(".landing"))
     plan = instalment = None
+    discounts = []
     if form.instalment.data == "next":
         plan, instalment, allocations, lines = _next_instalment_lines()
     else:
         chosen = [i for i in invoices if i.id in set(form.invoice_ids.data)]
-        allocations = [(i, i.balance_cents) for i in chosen]
-        lines = [(_("Invoice %(number)s", number=i.number), i.balance_cents) for i in chosen]
+        allocations, lines, discounts = _invoice_lines(chosen)
     reuse = _same_open_checkout(allocations)
     if reuse is not None:  # a second click, or the back button: the same checkout again
         return redirect(reuse.checkout_url, code=303)
     replaced = overlapping_checkouts(g.customer, allocations)
     payment = start_checkout(g.customer, allocations, gateway.name, f"new:{uuid.uuid4()}",
-                             plan_id=plan.id if plan else None)
+                             plan_id=plan.id if plan else None, discounts=discounts)
     payment.instalment_id = instalment.id if instalment else None
     try:
         checkout = gateway.create_checkout(
@@ -81,6 +83,26 @@ def pay():
         except GatewayError as exc:  # already expired or paid: its webhook will say which
             current_app.logger.info("checkout %s not expired: %s", older.external_id, exc)
     return redirect(checkout.url, code=303)
+
+
+def _invoice_lines(chosen):
+    """(allocations, checkout lines, discounts) for paying the chosen invoices today: each one's
+    balance, less its early-payment discount where one holds today (portal.discounts)."""
+    policy = policy_for(g.customer.tier, g.customer.policy)
+    today = clock.today()
+    allocations, lines, discounts = [], [], []
+    for invoice in chosen:
+        discount = invoice_discount(invoice, today, policy)
+        if discount is None:
+            allocations.append((invoice, invoice.balance_cents))
+            lines.append((_("Invoice %(number)s", number=invoice.number), invoice.balance_cents))
+            continue
+        allocations.append((invoice, discount.pay_cents))
+        discounts.append((invoice, discount.cents))
+        lines.append((_("Invoice %(number)s, early-payment discount of %(percent)s %% "
+                        "deducted", number=invoice.number,
+                        percent=discount.percent_text(current_lang())), discount.pay_cents))
+    return allocations, lines, discounts
 
 
 def _same_open_checkout(allocations, max_age=timedelta(hours=23)):

@@ -136,13 +136,13 @@ def _landing(promise_form=None, message_forms=None, plan_form=None, status=200, 
     """The landing page, drawn from the debtor's facts (`page.py`). The plain page (no form
     errors, no flash message) is rendered once per set of facts and kept."""
     customer, today = g.customer, _today()
-    read = facts or page.read(customer.id, today)
+    policy = policy_for(customer.tier, customer.policy)
+    read = facts or page.read(customer.id, today, policy)
     cards = read.cards
     online = bool(gateway_for())
     facts = Facts(token=g.token, lang=current_lang(), today=today, name=customer.name,
                   creditor=creditor(), online=online, cards=cards, plan=read.plan,
-                  credit_cents=read.credit_cents,
-                  promise_days=policy_for(customer.tier, customer.policy).promise_max_days)
+                  credit_cents=read.credit_cents, promise_days=policy.promise_max_days)
     plain = (promise_form is None and message_forms is None and plan_form is None
              and not session.get("_flashes"))
     if plain:
@@ -211,7 +211,7 @@ def landing():
     today = _today()
     facts_key = ("facts", customer.id, version, today)
     facts = kept.get(facts_key, max_age=KEEP_SECONDS) or kept.put(
-        facts_key, page.read(customer.id, today))
+        facts_key, page.read(customer.id, today, policy_for(customer.tier, customer.policy)))
     _record_visit(last_visit)
     return _landing(facts=facts)
 

@@ -148,12 +148,16 @@ class Allocation(db.Model):
     payment_id = db.Column(db.ForeignKey("payment.id"), nullable=False, index=True)
     invoice_id = db.Column(db.ForeignKey("invoice.id"), nullable=False, index=True)
     amount_cents = db.Column(Money, nullable=False)
+    # "payment": money of the payment; "discount": the early-payment discount (escompte) granted
+    # with it, which settles the invoice with the money but was never received (portal.discounts).
+    kind = db.Column(db.String(16), nullable=False, default="payment", server_default="payment")
 
     payment = db.relationship("Payment", back_populates="allocations")
     invoice = db.relationship("Invoice")
 
 
-# The balance is derived from allocations of succeeded payments, never stored.
+# The balance is derived from allocations of succeeded payments (their money and the discounts
+# granted with them), never stored.
 PAID_CENTS = (
     select(cast(func.coalesce(func.sum(Allocation.amount_cents), 0), BigInteger))
     .join(Payment, Payment.id == Allocation.payment_id)

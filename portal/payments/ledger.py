@@ -62,29 +62,43 @@ def overlapping_checkouts(customer, invoices_and_amounts):
 
 
 def start_checkout(customer, invoices_and_amounts, source, external_id, plan_id=None,
-                   received_on=None, checkout=True):
+                   received_on=None, checkout=True, discounts=()):
     """A payment the debtor is about to make: its amount and allocations are computed here, on
-    the server, from the balances (never from the form). For a checkout (not a debit by the
-    run), an open checkout for any of these invoices is cancelled first: two checkouts never
-    both charge one invoice (the caller also closes it at the provider)."""
+    the server, from the balances (never from the form). `discounts`: [(invoice, cents)] of
+    early-payment discount (portal.discounts) granted with it, each its own allocation of kind
+    "discount", not part of the amount charged. For a checkout (not a debit by the run), an
+    open checkout for any of these invoices is cancelled first: two checkouts never both charge
+    one invoice (the caller also closes it at the provider)."""
     if checkout:
         for older in overlapping_checkouts(customer, invoices_and_amounts):
             transition(older, "cancelled", clock.today(), actor="debtor",
                        reason="replaced by a newer checkout")
-    payment = Payment(creditor_id=customer.creditor_id, customer_id=customer.id, source=source, external_id=external_id,
-                      state="created", received_on=received_on or clock.today(),
-                      instalment_plan_id=plan_id,
+    payment = Payment(creditor_id=customer.creditor_id, customer_id=customer.id, source=source,
+                      external_id=external_id, state="created",
+                      received_on=received_on or clock.today(), instalment_plan_id=plan_id,
                       checkout_key=checkout_key(customer, invoices_and_amounts) if checkout
                       else None,
                       amount_cents=sum(a for _, a in invoices_and_amounts))
     payment.allocations = [Allocation(invoice=i, amount_cents=a) for i, a in invoices_and_amounts
-                           if a > 0]
+                           if a > 0] + [Allocation(invoice=i, amount_cents=a, kind="discount")
+                                        for i, a in discounts if a > 0]
     db.session.add(payment)
     db.session.flush()
+    extra = {"discount_cents": discount_cents(payment)} if discounts else {}
     record_event(customer.id, "payment_started", actor="debtor", payment_id=payment.id,
                  source=source, amount_cents=payment.amount_cents,
-                 invoices=[i.number for i, _ in invoices_and_amounts])
+                 invoices=[i.number for i, _ in invoices_and_amounts], **extra)
     return payment
+
+
+def money_allocations(payment):
+    """The allocations of the payment's money (not the discounts granted with it)."""
+    return [a for a in payment.allocations if a.kind != "discount"]
+
+
+def discount_cents(payment):
+    """The early-payment discount the payment's allocations grant, in all."""
+    return sum(a.amount_cents for a in payment.allocations if a.kind == "discount")
 
 
 def transition(payment, state, as_of, actor="stripe", **details):
@@ -112,7 +126,10 @@ def transition(payment, state, as_of, actor="stripe", **details):
     if state == "failed" and before != "review":
         for invoice in invoices:
             place_hold(invoice, "payment_failed", as_of, actor=actor, payment_id=payment.id)
-    allocated = sum(a.amount_cents for a in payment.allocations)
+    allocated = sum(a.amount_cents for a in money_allocations(payment))
+    discount = discount_cents(payment)
+    if discount and state in ("pending", "succeeded", "review"):  # on the timeline, apart
+        details["discount_cents"] = discount
     record_event(payment.customer_id, f"payment_{state}", actor=actor, payment_id=payment.id,
                  amount_cents=payment.amount_cents, credit_cents=payment.amount_cents - allocated
                  if state == "succeeded" else 0, invoices=[i.number for i in invoices], **details)
@@ -147,34 +164,58 @@ def resolve_review(payment, accept, as_of, by):
 
 def _fit_allocations(payment):
     """When money arrives, no invoice takes more than it still owes and all of them together no
-    more than the money received: what the invoices do not take is credit. Called once the
-    payment is `succeeded` in the database, so each invoice's paid amount includes it."""
+    more than the money received: what the invoices do not take is credit. A discount granted
+    with the payment settles no more than what its invoice still owes after the money, and
+    nothing when the invoice's money was cut (less received than asked, or the invoice paid
+    from elsewhere meanwhile beyond the discount). Allocations never exceed the total. Called once
+    the payment is `succeeded` in the database, so each invoice's paid amount includes it."""
     budget = payment.amount_cents - payment.refunded_cents
     lock_invoices([a.invoice_id for a in payment.allocations])
+    owed = {}  # invoice id -> what it owes besides this payment, then after its money
     for allocation in payment.allocations:
         invoice = allocation.invoice
-        db.session.refresh(invoice, ["paid_cents"])  # counts this payment already (succeeded)
-        owed = invoice.total_cents - (invoice.paid_cents - allocation.amount_cents)
-        allocation.amount_cents = max(0, min(allocation.amount_cents, budget, owed))
-        budget -= allocation.amount_cents
+        if invoice.id not in owed:
+            db.session.refresh(invoice, ["paid_cents"])  # counts this payment already (succeeded)
+            mine = sum(a.amount_cents for a in payment.allocations if a.invoice_id == invoice.id)
+            owed[invoice.id] = invoice.total_cents - (invoice.paid_cents - mine)
+    short = set()  # invoices whose money was cut: less money than asked earns no discount
+    for allocation in money_allocations(payment):
+        fitted = max(0, min(allocation.amount_cents, budget, owed[allocation.invoice_id]))
+        if fitted < allocation.amount_cents:
+            short.add(allocation.invoice_id)
+        allocation.amount_cents = fitted
+        budget -= fitted
+        owed[allocation.invoice_id] -= fitted
+    for allocation in payment.allocations:
+        if allocation.kind == "discount":
+            allocation.amount_cents = 0 if allocation.invoice_id in short else max(
+                0, min(allocation.amount_cents, owed[allocation.invoice_id]))
+            owed[allocation.invoice_id] -= allocation.amount_cents
 
 
 def refund(payment, refunded_total_cents, as_of, actor="stripe"):
     """The provider says `refunded_total_cents` of this payment went back: credit goes first,
-    then the allocations from the last invoice, which reopen."""
+    then the allocations from the last invoice, which reopen. An invoice that loses money this
+    way loses its early-payment discount too: it owes its full total again, less what it kept."""
     if payment.state != "succeeded" or refunded_total_cents <= payment.refunded_cents:
         return False
     if refunded_total_cents >= payment.amount_cents:
         payment.refunded_cents = payment.amount_cents
         return transition(payment, "refunded", as_of, actor, refunded_cents=refunded_total_cents)
     to_take = refunded_total_cents - payment.refunded_cents
-    credit = payment.amount_cents - payment.refunded_cents - sum(
-        a.amount_cents for a in payment.allocations)
+    money = money_allocations(payment)
+    credit = payment.amount_cents - payment.refunded_cents - sum(a.amount_cents for a in money)
     to_take -= min(credit, to_take)
-    for allocation in reversed(payment.allocations):
+    reopened = set()
+    for allocation in reversed(money):
         take = min(allocation.amount_cents, to_take)
         allocation.amount_cents -= take
         to_take -= take
+        if take:
+            reopened.add(allocation.invoice_id)
+    for allocation in payment.allocations:
+        if allocation.kind == "discount" and allocation.invoice_id in reopened:
+            allocation.amount_cents = 0
     payment.refunded_cents = refunded_total_cents
     db.session.flush()
     for allocation in payment.allocations:
@@ -201,9 +242,20 @@ def credit_cents_of(customer_id):
                 .scalar_subquery())
     allocated = (select(func.coalesce(func.sum(allocation.c.amount_cents), 0))
                  .join(payment, payment.c.id == allocation.c.payment_id)
-                 .where(payment.c.customer_id == customer_id, payment.c.state == "succeeded")
+                 .where(payment.c.customer_id == customer_id, payment.c.state == "succeeded",
+                        allocation.c.kind != "discount")  # a discount is no money received
                  .scalar_subquery())
     return received - allocated
+
+
+def invoice_allocations(invoice_id):
+    """What settled an invoice, oldest first: [(allocation, payment)] of succeeded payments,
+    money and early-payment discounts alike (kind "payment" or "discount")."""
+    return db.session.execute(
+        select(Allocation, Payment).join(Payment, Payment.id == Allocation.payment_id)
+        .where(Allocation.invoice_id == invoice_id, Payment.state == "succeeded",
+               Allocation.amount_cents > 0)
+        .order_by(Payment.received_on, Allocation.id)).all()
 
 
 def customer_credit_cents(customer_id):

@@ -8,8 +8,8 @@ from decimal import Decimal, InvalidOperation
 
 from reminders.penalties import RateTable, SemesterRates
 
-from .policies import POLICY_ATTRIBUTES, TIER_ATTRIBUTES, TIERS, Level, Policy, for_tier, \
-    level_problems
+from .policies import POLICY_ATTRIBUTES, TIER_ATTRIBUTES, TIERS, Level, Policy, discount_rate, \
+    for_tier, level_problems
 from .templates import EMAIL_PARTS, LANGUAGES, PARTS, TemplateProblem, render, samples
 
 SEMESTER = re.compile(r"^(19|20)\d\d-H[12]$")
@@ -207,6 +207,7 @@ def _policy(raw, path, errors):
             errors.append((f"{path}.{key}", "unknown key"))
         elif _typed(value, _POLICY_DEFAULTS[key], f"{path}.{key}", errors):
             attributes[key] = tuple(value) if isinstance(value, list) else value
+    _discount_problems(attributes, path, errors)
     raw_levels = raw.get("levels")
     if not isinstance(raw_levels, list) or not raw_levels:
         errors.append((f"{path}.levels", "a policy needs its levels ([[policies.levels]])"))
@@ -227,6 +228,21 @@ def _policy(raw, path, errors):
         for index, key, message in level_problems(list(for_tier(policy, tier).levels)):
             errors.append((f"{path}.tiers.{tier}.offsets", f"level {index}: {message}"))
     return policy
+
+
+def _discount_problems(attributes, path, errors):
+    """The early-payment discount: a percent written as text ("2", "1.5": no float), more than 0
+    and less than 100, at most two decimals; a number of days only with a percent."""
+    if "discount_percent" in attributes:
+        text = attributes["discount_percent"].strip()
+        if text and discount_rate(text) is None:
+            errors.append((f"{path}.discount_percent", "a percent more than 0 and less than 100 "
+                           f"with at most two decimals, as text such as \"2\" or \"1.5\", "
+                           f"not {text!r}"))
+        elif not text and attributes.get("discount_days"):
+            errors.append((f"{path}.discount_days", "a discount period needs a discount_percent"))
+    elif attributes.get("discount_days"):
+        errors.append((f"{path}.discount_days", "a discount period needs a discount_percent"))
 
 
 def _legal(raw, errors):

@@ -10,6 +10,7 @@ tier (key, standard, risky) by the policy's own `tiers` overrides. Everything he
 data plus small pure functions; the documents come from `portal.settings.document`.
 """
 from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
 TIERS = ("key", "standard", "risky")
@@ -56,6 +57,10 @@ class Policy:
     instalment_auto_tiers: tuple = ("key", "standard")  # risky customers always wait for a human
     instalment_grace_days: int = 10  # an instalment unpaid this long after its date breaks the plan
     sepa_prenotice_days: int = 5  # automatic debits are announced this many days before (mandate)
+    # Early-payment discount (escompte), portal.discounts: this percent of the invoice ("2",
+    # "1.5"; "": none) off when paid within `discount_days` of the issue date (0: by the due date).
+    discount_percent: str = ""
+    discount_days: int = 0
     tiers: tuple = ()  # ((tier, {attribute: value, "offsets": {number: days}}), ...)
 
     def level(self, number):
@@ -92,6 +97,18 @@ class Policy:
     def channels(self):
         """Every channel some level of this policy uses."""
         return {c for lv in self.levels for c in lv.channels}
+
+
+def discount_rate(text):
+    """The discount's percent written as text ("2", "1,5"), as a Decimal; None when it is not a
+    percent more than 0 and less than 100 with at most two decimals."""
+    try:
+        rate = Decimal(str(text).strip().replace(",", "."))
+    except InvalidOperation:
+        return None
+    if not rate.is_finite() or not 0 < rate < 100 or rate != rate.quantize(Decimal("0.01")):
+        return None
+    return rate
 
 
 # Attributes a tier may override (plus "offsets": {level number: offset days}).

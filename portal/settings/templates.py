@@ -36,7 +36,8 @@ VARIABLES = {
                 ".phone, .signature (a line under the messages, may be empty), .colour",
     "invoices": "the invoices of this message, each with .number, .issue_date, .due_date, "
                 ".total_cents, .balance_cents, .currency, .days_late, .penalty_cents, "
-                ".promise_date",
+                ".promise_date, .discount (none, or the early-payment discount if paid today: "
+                ".percent, .cents, .pay_cents, .last_day)",
     "invoice_count": "how many invoices the message lists",
     "what": "\"facture F-1\" or \"3 factures\" (\"invoice F-1\", \"3 invoices\")",
     "total_cents": "what is left to pay on them, in cents (use |money)",
@@ -60,6 +61,8 @@ VARIABLES = {
     "as_of": "the day of the run",
     "level": "the level's number",
     "facts": "a ready sentence about missed promises and failed payments (empty when none)",
+    "discount_offer": "a ready sentence per invoice with an early-payment discount: the amount "
+                      "that settles it and its last day (empty when none)",
     "invoice_table": "the ready table of the invoices (with penalties where stated)",
     "legal_notice": "the legal sentence on penalties for the debtor's category (may be empty)",
     "call_planned": "true when this level also queues a phone call to the debtor",
@@ -337,9 +340,11 @@ def sample_context(lang="fr", legal=False, category="business", level=None, answ
         return facts
     first = dict(number="F-2026-001", issue_date=date(2026, 1, 1), due_date=date(2026, 1, 31),
                  total_cents=120_000, balance_cents=120_000, currency="EUR", days_late=30,
-                 penalty_cents=5732, promise_date=date(2026, 2, 20) if answers else None)
+                 penalty_cents=5732, promise_date=date(2026, 2, 20) if answers else None,
+                 discount=dict(percent="2", cents=2400, pay_cents=117_600,
+                               last_day=date(2026, 3, 10)) if answers else None)
     second = dict(first, number="F-2026-002", total_cents=30_000, balance_cents=30_000,
-                  days_late=12, penalty_cents=0, promise_date=None)
+                  days_late=12, penalty_cents=0, promise_date=None, discount=None)
     deadline_days = 8 if level is None else level.deadline_days
     return dict(
         facts,
@@ -362,6 +367,7 @@ def sample_context(lang="fr", legal=False, category="business", level=None, answ
         payment_failed=[second] if answers else [], link="https://relance.example/p/exemple",
         link_max_age_days=60, level=1 if level is None else level.number,
         facts=Both("(facts)", "<p>(facts)</p>") if answers else Both(),
+        discount_offer=Both("(discount)", "<p>(discount)</p>") if answers else Both(),
         invoice_table=Both("(table)", "<table></table>"),
         legal_notice=Both("(legal)", "(legal)") if states else Both())
 

@@ -108,3 +108,22 @@ def test_days_late_and_deadlines_come_from_the_data(app):
     notice = texts("business", "formal_notice")
     assert "au plus tard le 29 juillet 2025" in notice  # 2025-07-21 + 8 days
     assert not re.search(r"cinquante|fifty", notice + text)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_a_heads_up_with_an_early_payment_discount_matches_its_saved_copy(app, lang):
+    """The discount's sentence where an invoice gets one (A-3, wholly unpaid), none for A-2's
+    neighbour A-1 (part-paid): 1.5 % of 1,000.00 until the due date."""
+    from portal.settings.document import parse
+    document = settings.default_document()
+    document["policies"][0].update(discount_percent="1.5")
+    with_discount = parse(document)
+    listed = [Item("A-1", date(2025, 6, 20), date(2025, 7, 24), 120_000, 100_000, 0),
+              Item("A-3", date(2025, 7, 15), date(2025, 7, 24), 100_000, 100_000, 0)]
+    composed = compose(debtor("business", lang), listed, AS_OF, LINK, settings=with_discount)
+    path = COPIES / f"0-heads-up-discount.{lang}.business.txt"
+    if os.environ.get("RELANCE_UPDATE_EMAILS") == "1":
+        path.write_text(rendered(composed), encoding="utf-8")
+    assert path.exists(), f"no saved copy {path.name}: run with RELANCE_UPDATE_EMAILS=1"
+    assert rendered(composed) == path.read_text(encoding="utf-8")
+    assert composed.text.count("985,00" if lang == "fr" else "985.00") == 1
