@@ -77,6 +77,7 @@ class Config:
     SMS_SENDER = os.environ.get("SMS_SENDER", "")
     SMS_OUTBOX_DIR = os.environ.get("SMS_OUTBOX_DIR")
     TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE")
+    SMS_TIMEOUT = _int("SMS_TIMEOUT", 15)  # seconds the provider may take to accept one SMS
 
     # Registered letters by API (portal/post): "maileva" with its API credentials; the letters
     # of the levels that send one go through it instead of the accountant's desk.

@@ -1,6 +1,9 @@
 """The run's SMS sender: the queued SMS (portal.sms.queue) whose instant came go to the
 creditor's provider one at a time, each row committed as soon as the provider answered, so a
-crash re-sends at most the one in flight. Claims work as the e-mail reminders' do (a process
+crash re-sends at most the one in flight (a provider that does not answer in time is not asked
+again: the SMS is marked "unknown" for the accountant rather than risk a second one). Before
+each SMS goes, its reminder is checked again (paid or put on hold since: it does not go), and
+outside the allowed hours nothing goes. Claims work as the e-mail reminders' do (a process
 that died leaves rows "sending" that the next run queues again; PostgreSQL's SKIP LOCKED keeps
 two runs apart). A provider that cannot take messages stops this creditor's SMS: they stay
 queued and the run says what to do."""
@@ -11,12 +14,15 @@ from sqlalchemy import func, select, update
 from portal import clock
 from portal.extensions import db
 from portal.ledger import record_event
-from portal.models import SmsMessage, utcnow
-from portal.sms.providers import SmsRefused, SmsUnavailable, provider_for
+from portal.models import PAID_CENTS, Invoice, Reminder, SmsMessage, utcnow
+from portal.settings import creditor
+from portal.sms.providers import SmsRefused, SmsUncertain, SmsUnavailable, provider_for
 from portal.sms.queue import opt_out
+from portal.sms.rules import allowed, next_allowed
 from portal.sms.text import length
 
 from .claims import _is_dead
+from .deliver import active_holds
 
 BATCH = 50
 
@@ -78,33 +84,26 @@ def reclaim_stale(me):
 
 
 def send_due(owner, now=None, report=None):
-    """Send this creditor's queued SMS whose instant came; commit each. A provider that cannot
-    take them stops the loop (report.failure): the SMS stay queued for the next run."""
+    """Send this creditor's queued SMS whose instant came; commit each. Outside the allowed
+    hours nothing goes (a run late in the evening, on a Sunday): what is due waits for the next
+    allowed instant. A provider that cannot take them stops the loop (report.failure): the SMS
+    stay queued for the next run."""
     now, report = now or clock.now(), report or SmsReport()
     reclaim_stale(owner)
     try:
         provider = provider_for()
     except SmsUnavailable as exc:
         provider, report.failure = None, str(exc)
+    if provider is not None and not _hours_allow(now):
+        provider = None
     while provider is not None:
         claimed = _claim(owner, now)
         if not claimed:
             break
         for sms in claimed:
-            try:
-                accepted = provider.send(sms.to_number, sms.body)
-            except SmsUnavailable as exc:
-                report.failure = str(exc)
-                release(owner)
+            if not _send_one(provider, sms, now, report, owner):
                 provider = None
                 break
-            except SmsRefused as exc:
-                _refused(sms, exc, now)
-                report.refused += 1
-            else:
-                _sent(sms, accepted, provider.name, now)
-                report.sent += 1
-                report.by_level[sms.level] = report.by_level.get(sms.level, 0) + 1
             db.session.commit()
     report.waiting, first = db.session.execute(
         select(func.count(SmsMessage.id), func.min(SmsMessage.send_after))
@@ -112,6 +111,66 @@ def send_due(owner, now=None, report=None):
     if first is not None:
         report.next_at = first.astimezone(clock.zone())
     return report
+
+
+def _hours_allow(now):
+    """Whether SMS may go out at `now`; if not, those already due wait for the next allowed
+    instant (their send_after moves; they are never dropped)."""
+    facts = creditor()
+    zone = clock.zone(facts.timezone)
+    if allowed(now.astimezone(zone), facts.holiday_country):
+        return True
+    db.session.execute(update(SmsMessage).where(SmsMessage.state == "queued",
+                                                SmsMessage.send_after <= now)
+                       .values(send_after=next_allowed(now, zone, facts.holiday_country)))
+    db.session.commit()
+    return False
+
+
+def _send_one(provider, sms, now, report, owner):
+    """Send one claimed SMS and record the outcome; False when the provider cannot be used
+    (the rest stays queued)."""
+    if not still_due(sms.message_id):
+        sms.state, sms.claimed_by, sms.error = "cancelled", None, "paid or on hold since"
+        record_event(sms.customer_id, "sms_not_sent", at=now, level=sms.level,
+                     reason="paid or on hold since the reminder")
+        return True
+    try:
+        accepted = provider.send(sms.to_number, sms.body)
+    except SmsUnavailable as exc:
+        report.failure = str(exc)
+        release(owner)
+        return False
+    except SmsUncertain as exc:  # it may have gone: never sent twice, the accountant checks
+        sms.state, sms.claimed_by, sms.error = "unknown", None, str(exc)[:300]
+        record_event(sms.customer_id, "sms_failed", at=now, level=sms.level,
+                     to=sms.to_number, message_id=sms.message_id, reason=str(exc))
+        db.session.commit()
+        report.failure = str(exc)
+        release(owner)
+        return False
+    except SmsRefused as exc:
+        _refused(sms, exc, now)
+        report.refused += 1
+    else:
+        _sent(sms, accepted, provider.name, now)
+        report.sent += 1
+        report.by_level[sms.level] = report.by_level.get(sms.level, 0) + 1
+    return True
+
+
+def still_due(message_id):
+    """Whether the reminder an SMS goes with still stands: one of its invoices is open, owes
+    something and is not on hold (paid or held since: the SMS would state what is no longer
+    true)."""
+    rows = db.session.execute(
+        select(Invoice.id, Invoice.status, (Invoice.total_cents - PAID_CENTS).label("due"))
+        .join(Reminder, Reminder.invoice_id == Invoice.id)
+        .where(Reminder.message_id == message_id)).all()
+    if not rows:
+        return True  # an SMS of its own (instalments have none today): nothing to check
+    blocked = active_holds([r.id for r in rows], clock.today())[0]
+    return any(r.status == "open" and r.due > 0 and r.id not in blocked for r in rows)
 
 
 def _sent(sms, accepted, provider, now):

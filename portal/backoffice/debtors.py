@@ -86,7 +86,7 @@ def sms_state(customer):
 @bp.post("/customers/<id:customer_id>/sms-off")
 def sms_off(customer_id):
     found = _act(customer_id)[0]
-    sms_queue.opt_out(found.id, current_user.email)
+    sms_queue.opt_out(found.id, "accountant", user=current_user.email)
     db.session.commit()
     flash(_("No more SMS to this debtor."), "success")
     return redirect(url_for(".customer", customer_id=found.id))
@@ -95,7 +95,7 @@ def sms_off(customer_id):
 @bp.post("/customers/<id:customer_id>/sms-on")
 def sms_on(customer_id):
     found = _act(customer_id)[0]
-    sms_queue.opt_in(found.id, current_user.email)
+    sms_queue.opt_in(found.id, "accountant", user=current_user.email)
     db.session.commit()
     flash(_("SMS allowed again for this debtor."), "success")
     return redirect(url_for(".customer", customer_id=found.id))

@@ -245,6 +245,8 @@ def _sms(kind, d, number):
     how = {"debtor": _("the debtor replied STOP"), "provider": _("the provider refuses the "
                                                                   "number: STOP sent earlier"),
            }.get(d.get("by"), _("decided by %(who)s", who=d.get("by") or ""))
+    if kind == "sms_not_sent" and d.get("reason") == "paid or on hold since the reminder":
+        why = _("paid or put on hold since the reminder")
     return str(text) % {"to": d.get("to", ""), "level": d.get("level", ""),
                         "segments": d.get("segments", 1), "reason": d.get("reason", ""),
                         "error": d.get("error_code") or "—", "why": why, "how": how,

@@ -44,19 +44,27 @@ class SmsUnavailable(Exception):
     """The provider cannot take messages now; say what to do in the message."""
 
 
-# Twilio's error codes that concern the recipient (https://www.twilio.com/docs/api/errors).
+class SmsUncertain(Exception):
+    """The provider got the message but did not answer in time: it may have been sent."""
+
+
+# Twilio's error codes that concern the recipient (https://www.twilio.com/docs/api/errors); any
+# other refusal is about the account or the sender (not SMS-capable, region not enabled...):
+# the SMS stays queued until it is fixed.
 TWILIO_OPTED_OUT = 21610  # "Attempt to send to unsubscribed recipient"
-TWILIO_BAD_NUMBER = {21211, 21214, 21217, 21401, 21407, 21408, 21612, 21614}
+TWILIO_BAD_NUMBER = {21211, 21214, 21217, 21401, 21407, 21612, 21614}
 
 
 class TwilioProvider:
     name = "twilio"
 
-    def __init__(self, account, token, sender, api_base=None, status_url=None):
+    def __init__(self, account, token, sender, api_base=None, status_url=None,
+                 timeout=TIMEOUT):
         if not (account and token and sender):
             raise SmsUnavailable("the Twilio account SID, auth token and sender are all needed "
                                  "(flask creditors set --sms-account ... or SMS_* variables)")
-        self.client = Client(account, token, http_client=TwilioHttpClient(timeout=TIMEOUT))
+        self.client = Client(account, token, http_client=TwilioHttpClient(timeout=timeout))
+        self.timeout = timeout
         if api_base:
             self.client.api.base_url = api_base.rstrip("/")
         self.sender, self.status_url = sender, status_url
@@ -70,12 +78,16 @@ class TwilioProvider:
             if exc.code == TWILIO_OPTED_OUT:
                 raise SmsRefused(f"the debtor replied STOP to the sender ({exc.code})",
                                  exc.code, opted_out=True) from None
-            if exc.code in TWILIO_BAD_NUMBER or (400 <= exc.status < 500 and exc.status not in
-                                                 (401, 403, 404, 429)):
+            if exc.code in TWILIO_BAD_NUMBER:
                 raise SmsRefused(f"Twilio refused the number: {exc.msg} ({exc.code})",
                                  exc.code) from None
-            raise SmsUnavailable(f"Twilio answered {exc.status}: {exc.msg}; check the account "
-                                 "SID, auth token and sender, or try again later") from None
+            raise SmsUnavailable(f"Twilio answered {exc.status}: {exc.msg} (error {exc.code}); "
+                                 "check the account SID, auth token and sender, or try again "
+                                 "later") from None
+        except requests.ReadTimeout:
+            raise SmsUncertain(f"Twilio did not answer within {self.timeout} s: the SMS may have "
+                               "been sent; check Twilio's message log before sending it again"
+                               ) from None
         except (TwilioException, requests.RequestException) as exc:
             raise SmsUnavailable(f"Twilio cannot be reached ({exc.__class__.__name__}); the "
                                  "SMS stay queued for the next run") from None
@@ -118,7 +130,8 @@ def provider_for(parts=None):
         return OutboxProvider(directory, sms["sender"])
     if sms["provider"] == "twilio":
         return TwilioProvider(sms["account"], sms["token"], sms["sender"],
-                              config.get("TWILIO_API_BASE"), status_url=callback_url("status"))
+                              config.get("TWILIO_API_BASE"), status_url=callback_url("status"),
+                              timeout=config.get("SMS_TIMEOUT") or TIMEOUT)
     raise SmsUnavailable(f"unknown SMS provider {sms['provider']!r}: use twilio or outbox")
 
 

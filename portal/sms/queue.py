@@ -41,31 +41,38 @@ def queue(customer_id, number, message_id, level, body, now=None):
     return sms
 
 
-def opt_out(customer_id, by, now=None, **details):
-    """The debtor gets no more SMS (a STOP reply, the provider's refusal, the accountant): the
-    queued ones are cancelled, the timeline says so. Nothing when already opted out."""
+SOURCES = ("debtor", "provider", "accountant")  # who stopped the SMS (sms_opt_out_by)
+
+
+def opt_out(customer_id, source, now=None, user=None, **details):
+    """The debtor gets no more SMS: `source` is the debtor (a STOP reply), the provider (it
+    refuses the number) or the accountant (`user`, their e-mail, kept on the timeline). The
+    queued SMS are cancelled. Nothing when already opted out."""
     now = now or clock.now()
     done = db.session.execute(update(Customer).where(Customer.id == customer_id,
                                                      Customer.sms_opt_out_at.is_(None))
-                              .values(sms_opt_out_at=now, sms_opt_out_by=by)).rowcount
+                              .values(sms_opt_out_at=now, sms_opt_out_by=source)).rowcount
     if done:
         db.session.execute(update(SmsMessage).where(SmsMessage.customer_id == customer_id,
                                                     SmsMessage.state == "queued")
                            .values(state="cancelled", error="the debtor opted out"))
-        record_event(customer_id, "sms_opted_out", actor="debtor" if by == "debtor" else
-                     "accountant" if by == "accountant" else "system", at=now, by=by, **details)
+        record_event(customer_id, "sms_opted_out", actor=_actor(source), at=now,
+                     by=user or source, **details)
     return bool(done)
 
 
-def opt_in(customer_id, by):
-    """SMS again: the debtor replied START, or the accountant lifts the opt-out."""
+def opt_in(customer_id, source, user=None):
+    """SMS again: the debtor replied START, or the accountant (`user`) lifts the opt-out."""
     done = db.session.execute(update(Customer).where(Customer.id == customer_id,
                                                      Customer.sms_opt_out_at.is_not(None))
                               .values(sms_opt_out_at=None, sms_opt_out_by=None)).rowcount
     if done:
-        record_event(customer_id, "sms_opted_in", actor="debtor" if by == "debtor" else
-                     "accountant", by=by)
+        record_event(customer_id, "sms_opted_in", actor=_actor(source), by=user or source)
     return bool(done)
+
+
+def _actor(source):
+    return {"debtor": "debtor", "accountant": "accountant"}.get(source, "system")
 
 
 # Twilio's MessageStatus values and what they make of the SMS (later states win).

@@ -25,16 +25,24 @@ class Length:
 
 
 def length(message):
-    """The message's encoding, counted length and number of segments."""
+    """The message's encoding, counted length and number of segments. Segments are filled as
+    phones fill them: an escaped GSM character (two septets) or a UTF-16 surrogate pair is
+    never split across two segments, so a long message may need one more than units / 153."""
     if all(c in GSM7 or c in GSM7_EXTENDED for c in message):
-        units = sum(2 if c in GSM7_EXTENDED else 1 for c in message)
+        sizes = [2 if c in GSM7_EXTENDED else 1 for c in message]
         single, multi, encoding = 160, 153, "GSM-7"
     else:
-        units = sum(2 if ord(c) > 0xFFFF else 1 for c in message)  # UTF-16 code units
+        sizes = [2 if ord(c) > 0xFFFF else 1 for c in message]  # UTF-16 code units
         single, multi, encoding = 70, 67, "UCS-2"
+    units = sum(sizes)
     if units <= single:
         return Length(encoding, units, 1 if units else 0, single)
-    return Length(encoding, units, -(-units // multi), multi)
+    segments, room = 1, multi
+    for size in sizes:
+        if size > room:
+            segments, room = segments + 1, multi
+        room -= size
+    return Length(encoding, units, segments, multi)
 
 
 def non_gsm(message):

@@ -15,7 +15,7 @@ from ..extensions import csrf, db
 from ..ledger import record_event
 from ..links import short_token
 from ..models import Creditor, SmsMessage
-from .providers import TwilioProvider, callback_url, provider_for
+from .providers import SmsUnavailable, TwilioProvider, callback_url, provider_for
 from .queue import delivery_report, opt_in, opt_out
 
 bp = Blueprint("sms", __name__)
@@ -42,7 +42,10 @@ def _verified(slug, kind):
     if found is None:
         abort(404)
     tenancy.enter(found)
-    provider = provider_for()
+    try:
+        provider = provider_for()
+    except SmsUnavailable:  # set up incompletely: nothing to check the signature with
+        abort(404)
     if not isinstance(provider, TwilioProvider):
         abort(404)
     if not provider.authentic(callback_url(kind), request.form.to_dict(),

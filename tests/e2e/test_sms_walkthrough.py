@@ -52,5 +52,5 @@ def test_sms_from_the_run_to_the_portal_and_the_back_office(live_app, twilio, br
         if name == "phone":  # last: stop SMS for this debtor
             page.goto(f"{base}/admin/customers/{customer_id}")
             submit(page, page.get_by_role("button", name="Ne plus envoyer de SMS"))
-            expect(page.get_by_text("Pas de SMS : arrêtés par compta@atelier.example")
+            expect(page.get_by_text("Pas de SMS : arrêtés par le service comptable")
                    ).to_be_visible()

@@ -226,8 +226,11 @@ def test_without_a_provider_level_2_is_an_email_as_before(any_app, smtp):
 
 # -- the accountant's side ---------------------------------------------------------------------
 
-def test_the_debtor_page_shows_and_switches_sms(app, client, accountant, smtp, twilio):
-    from tests.helpers import csrf, login
+def test_the_debtor_page_shows_and_switches_sms(any_app, smtp, twilio):
+    from portal.users import create_user
+    from tests.helpers import PASSWORD, csrf, login
+    app, client = any_app, any_app.test_client()
+    create_user("compta@atelier.example", PASSWORD, "accountant")
     customer = make_customer(name="Menuiserie Girard", email="girard@example.org",
                              phone="06 12 34 56 78")
     make_invoice(customer, DUE, 123_456, number="G-1")
@@ -243,7 +246,9 @@ def test_the_debtor_page_shows_and_switches_sms(app, client, accountant, smtp, t
     answer = client.post(f"{url}/sms-off", data={"csrf_token": csrf(page)})
     assert answer.status_code == 302
     page = client.get(url).get_data(as_text=True)
-    assert "Pas de SMS : arrêtés par compta@atelier.example" in page
+    assert "Pas de SMS : arrêtés par le service comptable le" in page
+    db.session.expire_all()
+    assert db.session.get(Customer, customer.id).sms_opt_out_by == "accountant"
     assert "Plus de SMS (décidé par compta@atelier.example)" in page
     client.post(f"{url}/sms-on", data={"csrf_token": csrf(page)})
     page = client.get(url).get_data(as_text=True)
@@ -324,3 +329,60 @@ def test_each_creditor_sends_through_its_own_twilio_account(any_app, smtp, twili
     assert client.post(path, data=form, headers=headers).status_code == 200
     with tenancy.scope(bistro.id):
         assert db.session.scalar(select(SmsMessage.state)) == "delivered"
+
+
+def test_outside_the_allowed_hours_nothing_goes_even_what_was_due(any_app, smtp, twilio,
+                                                                   girard):
+    run(any_app, LEVEL_1, at(LEVEL_1, 10))
+    twilio.outage = True  # due at 10:00 on Monday, held back by the outage
+    assert run(any_app, LEVEL_2, at(LEVEL_2, 10)).exit_code == 1
+    twilio.outage = False
+    sunday = date(2026, 3, 29)
+    with clock.pin_instant(at(sunday, 23, 30)):
+        result = any_app.test_cli_runner().invoke(args=["reminders", "sms"])
+    assert result.exit_code == 0 and twilio.messages == []
+    assert "from 2026-03-30 08:00" in result.output
+    with clock.pin_instant(at(date(2026, 3, 30), 8)):
+        assert "SMS: 1 sent" in any_app.test_cli_runner().invoke(args=["reminders", "sms"]).output
+
+
+def test_an_sms_waiting_for_the_morning_does_not_go_once_paid(any_app, smtp, twilio, girard):
+    from portal.ledger import record_payment
+    from portal.models import Invoice
+    run(any_app, LEVEL_1, at(LEVEL_1, 10))
+    run(any_app, LEVEL_2, at(LEVEL_2, 21))
+    invoice = db.session.scalar(select(Invoice).where(Invoice.number == "G-1"))
+    record_payment(customer=db.session.get(Customer, girard.id), source="api",
+                   external_id="paid-at-22", amount_cents=123_456, received_on=LEVEL_2,
+                   invoices=[invoice])
+    db.session.commit()
+    with clock.pin_instant(at(date(2026, 3, 24), 8, 5)):
+        result = any_app.test_cli_runner().invoke(args=["reminders", "sms"])
+    assert result.exit_code == 0 and twilio.messages == []
+    assert db.session.scalar(select(SmsMessage.state)) == "cancelled"
+    assert db.session.scalar(select(Event).where(Event.kind == "sms_not_sent")
+                             ).details["reason"] == "paid or on hold since the reminder"
+
+
+def test_a_refusal_about_the_sender_keeps_the_sms_queued(any_app, smtp, twilio, girard):
+    twilio.refuse_sender = 21606  # "From" is not SMS-capable: the account's setup, not the debtor
+    run(any_app, LEVEL_1, at(LEVEL_1, 10))
+    result = run(any_app, LEVEL_2, at(LEVEL_2, 10))
+    assert result.exit_code == 1 and "error 21606" in result.output
+    assert db.session.scalar(select(SmsMessage.state)) == "queued"
+    twilio.refuse_sender = None
+    with clock.pin_instant(at(LEVEL_2, 11)):
+        any_app.test_cli_runner().invoke(args=["reminders", "sms"])
+    assert len(twilio.messages) == 1
+
+
+def test_no_answer_in_time_is_never_sent_twice(any_app, smtp, twilio, girard):
+    any_app.config["SMS_TIMEOUT"] = 1
+    twilio.slow_once = 3  # Twilio takes it, answers too late
+    run(any_app, LEVEL_1, at(LEVEL_1, 10))
+    result = run(any_app, LEVEL_2, at(LEVEL_2, 10))
+    assert result.exit_code == 1 and "may have been sent" in result.output
+    with clock.pin_instant(at(LEVEL_2, 11)):
+        any_app.test_cli_runner().invoke(args=["reminders", "sms"])
+    assert len(twilio.messages) == 1
+    assert db.session.scalar(select(SmsMessage.state)) == "unknown"

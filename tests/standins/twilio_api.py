@@ -13,6 +13,7 @@ localstripe does for Stripe.
 import json
 import re
 import threading
+import time
 import uuid
 from base64 import b64decode
 from email.utils import format_datetime
@@ -39,6 +40,8 @@ class TwilioStandIn:
         self.requests = 0
         self.stopped = set()  # numbers that replied STOP
         self.outage = False
+        self.refuse_sender = None  # a Twilio error code about the sender/account, e.g. 21606
+        self.slow_once = 0  # seconds to wait before answering the next message (once)
         self._server = None
 
     # -- the API ------------------------------------------------------------------------------
@@ -75,6 +78,9 @@ class TwilioStandIn:
             return self._error(400, 21602, "Message body is required.")
         if to in self.stopped:
             return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
+        if self.refuse_sender:
+            return self._error(400, self.refuse_sender, "The From phone number is not a "
+                               "valid, SMS-capable inbound phone number or short code")
         sid = "SM" + uuid.uuid4().hex
         now = format_datetime(datetime.now(timezone.utc))
         message = dict(sid=sid, account_sid=account, to=to, body=body,
@@ -85,6 +91,9 @@ class TwilioStandIn:
                        status_callback=form.get("StatusCallback"))
         message["from"] = form.get("From")
         self.messages.append(message)
+        if self.slow_once:  # accepted, but the answer comes after the client gave up
+            delay, self.slow_once = self.slow_once, 0
+            time.sleep(delay)
         return Response(json.dumps(message), status=201, mimetype="application/json")
 
     @staticmethod

@@ -27,6 +27,9 @@ def paris(text):
     ("ê" + "a" * 69, ("UCS-2", 70, 1, 70)),  # ê is not: the whole message becomes UCS-2
     ("ê" + "a" * 70, ("UCS-2", 71, 2, 67)),
     ("🙂" * 35, ("UCS-2", 70, 1, 70)),  # an emoji takes two UTF-16 units
+    # An escape is never split: 152 + € (2) cannot fill the first 153, so three segments.
+    ("a" * 152 + "€" + "a" * 152, ("GSM-7", 306, 3, 153)),
+    ("a" * 151 + "€" + "a" * 153, ("GSM-7", 306, 2, 153)),
 ])
 def test_length_counts_as_networks_do(message, expected):
     found = length(message)
