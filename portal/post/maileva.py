@@ -10,9 +10,12 @@ Errors: `PostRefused` when Maileva will not take this letter (4xx about its cont
 address: posting it by hand is the way out), `PostUnavailable` when it cannot be reached or
 refuses the credentials (the letter waits for the next run)."""
 import json
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import requests
+from babel import Locale
 
 TIMEOUT = 30
 PRODUCTION_API = "https://api.maileva.com"
@@ -25,7 +28,10 @@ class PostRefused(Exception):
 
 
 class PostUnavailable(Exception):
-    """The provider cannot be used now (down, credentials refused): try again later."""
+    """The provider cannot be used now (down, credentials refused): try again later.
+    `sending_id`: set when it happened after the sending was created (it may have gone)."""
+
+    sending_id = None
 
 
 @dataclass(frozen=True)
@@ -83,17 +89,29 @@ class Maileva:
         return answer
 
     # -- a letter -------------------------------------------------------------------------
-    def send(self, pdf, filename, recipient, sender, reference):
+    def send(self, pdf, filename, recipient, sender, reference, created=None):
         """Create, fill and submit a sending; returns its id. `recipient` and `sender` are
-        (name, address) with the address as the debtor gave it; `reference` our own id."""
+        (name, address) with the address as people write it; `reference` our own id;
+        `created(sending_id)` is called as soon as the sending exists (the caller keeps it: a
+        failure after that point must not lead to a second letter)."""
         to_lines, to_country = address_lines(*recipient)
-        from_lines, from_country = address_lines(*sender)
+        from_lines, from_country = address_lines(*sender, whose="your company's (the sender's)")
         sending = self._call("post", f"{self.base}/sendings", json={
             "name": reference, "custom_id": reference, "acknowledgement_of_receipt": True,
             "color_printing": False, "duplex_printing": True,
             "optional_address_sheet": True, "envelope_windows_type": "DOUBLE",
             **{f"sender_address_line_{i}": v for i, v in enumerate(from_lines, start=1)},
             "sender_country_code": from_country}).json()["id"]
+        if created is not None:
+            created(sending)
+        try:
+            self._fill_and_submit(sending, pdf, filename, reference, to_lines, to_country)
+        except (PostUnavailable, PostRefused) as exc:
+            exc.sending_id = sending
+            raise
+        return sending
+
+    def _fill_and_submit(self, sending, pdf, filename, reference, to_lines, to_country):
         self._call("post", f"{self.base}/sendings/{sending}/documents", files={
             "document": (filename, pdf, "application/pdf"),
             "metadata": ("metadata", json.dumps({"priority": 1, "name": filename}),
@@ -102,7 +120,6 @@ class Maileva:
             "custom_id": reference, "country_code": to_country,
             **{f"address_line_{i}": v for i, v in enumerate(to_lines, start=1)}})
         self._call("post", f"{self.base}/sendings/{sending}/submit")
-        return sending
 
     def status(self, sending_id):
         sending = self._call("get", f"{self.base}/sendings/{sending_id}").json()
@@ -131,17 +148,23 @@ def _said(answer):
         return answer.text[:200]
 
 
-def address_lines(name, address):
+def address_lines(name, address, whose="the debtor's"):
     """(six address lines, country code) from a name and an address as people write it
-    ("12 rue des Tanneurs, 69002 Lyon"): line 1 the name, line 6 the postcode and town, the
-    rest in between, each cut to 38 characters. PostRefused when there is no address."""
+    ("12 rue des Tanneurs, 69002 Lyon", "Hauptstr. 1, 10115 Berlin, Allemagne"): line 1 the
+    name, line 6 the postcode and town, the rest in between, each cut to 38 characters; the
+    country from its name in French or English (France when none is written). PostRefused when
+    there is no address or a French one has no "postcode town" line."""
     parts = [p.strip() for p in (address or "").replace("\n", ",").split(",") if p.strip()]
     if not parts:
-        raise PostRefused("no postal address on file: add one (the debtor's page) or post the "
-                          "letter by hand")
+        raise PostRefused(f"no postal address on file for {whose} letter: add one, or post "
+                          "the letter by hand")
     country = "FR"
-    if len(parts) > 1 and parts[-1].upper() in COUNTRIES:
-        country = COUNTRIES[parts.pop().upper()]
+    if len(parts) > 1 and _country(parts[-1]):
+        country = _country(parts.pop())
+    if country == "FR" and not re.match(r"\d{5} +\S", parts[-1]):
+        raise PostRefused(f"cannot read {whose} postal address {address!r}: write it as "
+                          "\"12 rue des Tanneurs, 69002 Lyon\" (street, then postcode and town, "
+                          "separated by a comma), or post the letter by hand")
     middle = parts[:-1]
     # NF Z10-011: 1 the name, 2-3 what comes before the street (a building...), 4 the street,
     # 5 a locality or PO box (none here), 6 the postcode and town.
@@ -154,5 +177,18 @@ def address_lines(name, address):
     return [line[:LINE] for line in lines], country
 
 
-COUNTRIES = {"FRANCE": "FR", "BELGIQUE": "BE", "BELGIUM": "BE", "SUISSE": "CH",
-             "SWITZERLAND": "CH", "LUXEMBOURG": "LU", "MONACO": "MC"}
+@lru_cache(maxsize=1)
+def _countries():
+    """{country name in French or English, upper case: ISO code}, from Babel's territories."""
+    names = {}
+    for language in ("en", "fr"):
+        for code, name in Locale.parse(language).territories.items():
+            if len(code) == 2 and code.isalpha():
+                names[name.upper()] = code
+    names.update({"UK": "GB", "ROYAUME UNI": "GB", "USA": "US", "DEUTSCHLAND": "DE",
+                  "ITALIA": "IT", "ESPAÑA": "ES", "NEDERLAND": "NL", "SCHWEIZ": "CH"})
+    return names
+
+
+def _country(text):
+    return _countries().get(text.strip().upper())

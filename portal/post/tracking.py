@@ -10,6 +10,7 @@ functions of the provider's answers; the caller commits.
 - refused by the provider: the task is the accountant's again ("open": to post by hand), with
   the reason on the timeline."""
 import re
+from datetime import date
 
 from flask import current_app
 
@@ -39,10 +40,13 @@ def configured():
     return settings.outside_parts().post is not None
 
 
-def submitted(task, provider, sending_id):
+FOLLOW_DAYS = 45  # after this, a processed letter with its proof is no longer followed
+
+
+def submitted(task, provider, sending_id, as_of):
     task.state = "sent"
     task.details = dict(task.details, provider=provider.name, sending_id=sending_id,
-                        statuses=[])
+                        statuses=[], submitted_on=as_of.isoformat())
     record_event(task.customer_id, "letter_posted", provider=provider.name,
                  sending_id=sending_id, task_id=task.id, level=task.level,
                  invoices=task.details.get("invoices", []),
@@ -57,9 +61,12 @@ def refused(task, reason):
                  reason=reason)
 
 
-def progressed(task, progress, proofs=()):
+def progressed(task, progress, proofs, as_of):
     """Apply a Progress (portal.post.maileva) and the deposit proofs [(id, pdf)] to the task:
-    new statuses on the timeline, new proofs kept; "done" once the sending is final."""
+    new statuses on the timeline, new proofs kept. Followed until the delivery (the
+    acknowledgement of receipt comes days after the deposit proof) or FOLLOW_DAYS; a sending
+    that ends without being posted (rejected, cancelled, in error) goes back to the
+    accountant."""
     details = dict(task.details)
     seen = list(details.get("statuses", []))
     for status, kind in ((progress.status, "letter_status"),
@@ -85,9 +92,16 @@ def progressed(task, progress, proofs=()):
     details.update(statuses=seen, proofs=kept, status=progress.status,
                    registered_number=progress.registered_number, delivery=progress.delivery)
     task.details = details
-    if progress.status in FINAL and (progress.status == "REJECTED" or kept):
-        task.state = "open" if progress.status == "REJECTED" else "done"
+    if progress.status in NOT_POSTED:
+        refused(task, f"Maileva: {progress.status}")
+    elif progress.status in FINAL and kept:
+        started = date.fromisoformat(details.get("submitted_on") or as_of.isoformat())
+        if progress.delivery or (as_of - started).days > FOLLOW_DAYS:
+            task.state = "done"
     return task
+
+
+NOT_POSTED = ("REJECTED", "CANCELED", "PROCESSED_WITH_ERRORS")
 
 
 def _safe(name):

@@ -51,7 +51,7 @@ def maileva_callback(slug, key):
         provider = tracking.provider_for()
         if provider is None:
             abort(404)
-        follow(task, provider)
+        follow(task.id, provider)
     except PostUnavailable as exc:
         db.session.rollback()
         return {"status": "retry later", "reason": str(exc)}, 503

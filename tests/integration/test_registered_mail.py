@@ -171,3 +171,57 @@ def test_the_accountant_reads_the_letter_and_downloads_its_proof(app, client, ac
     listed = app.test_cli_runner().invoke(args=["creditors", "list"]).output
     assert "registered letters by Maileva (callbacks http://portal.test/post/maileva/default/" \
         in listed
+
+
+def test_an_answer_lost_after_submitting_never_makes_a_second_letter(any_app, smtp, maileva,
+                                                                      girard):
+    maileva.fail_submit_once = True  # Maileva takes the letter, its answer is lost
+    result = run(any_app, NOTICE)
+    assert result.exit_code == 1 and "Maileva answered 504" in result.output
+    task = db.session.scalar(select(Task).where(Task.kind == "letter"))
+    assert task.state == "submitting" and task.details["sending_id"] in maileva.sendings
+    assert run(any_app, date(2026, 3, 9)).exit_code == 0  # Maileva says it is PENDING
+    assert len(maileva.sendings) == 1
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).state == "sent"
+
+
+def test_the_delivery_is_followed_after_the_deposit_proof(any_app, smtp, maileva, girard):
+    run(any_app, NOTICE)
+    [sending_id] = maileva.sendings
+    maileva.advance(sending_id, "PROCESSED")
+    assert run(any_app, date(2026, 3, 9)).exit_code == 0
+    assert db.session.scalar(select(Task.state).where(Task.kind == "letter")) == "sent"
+    maileva.deliver(sending_id, "Avisé et non réclamé")  # the receipt comes back days later
+    assert run(any_app, date(2026, 3, 23)).exit_code == 0
+    delivery = db.session.scalar(select(Event).where(Event.kind == "letter_delivery"))
+    assert delivery.details["status"] == "Avisé et non réclamé"
+    assert db.session.scalar(select(Task.state).where(Task.kind == "letter")) == "done"
+
+
+def test_a_sending_cancelled_or_forgotten_goes_back_to_the_accountant(any_app, smtp, maileva,
+                                                                       girard):
+    from portal.backoffice.inbox import inbox_items
+    run(any_app, NOTICE)
+    [sending_id] = maileva.sendings
+    maileva.advance(sending_id, "CANCELED")
+    assert run(any_app, date(2026, 3, 9)).exit_code == 0
+    assert db.session.scalar(select(Task.state).where(Task.kind == "letter")) == "open"
+    assert [i for i in inbox_items(date(2026, 3, 9)) if i.kind == "letter"]
+    reason = db.session.scalar(select(Event).where(Event.kind == "letter_not_posted"))
+    assert reason.details["reason"] == "Maileva: CANCELED"
+
+
+def test_a_sending_maileva_no_longer_knows_stops_nothing(any_app, smtp, maileva, girard):
+    run(any_app, NOTICE)
+    [sending_id] = maileva.sendings
+    del maileva.sendings[sending_id]  # purged on Maileva's side
+    from portal.post.webhooks import callback_key
+    url = f"/post/maileva/default/{callback_key('default', any_app.config['SECRET_KEY'])}"
+    task_id = db.session.scalar(select(Task.id).where(Task.kind == "letter"))
+    answer = any_app.test_client().post(url, json=maileva.notification(sending_id, "X"))
+    assert answer.status_code == 200
+    db.session.expire_all()
+    task = db.session.get(Task, task_id)
+    assert task.state == "open" and "no longer answers" in task.details["refused"]
+    assert run(any_app, date(2026, 3, 9)).exit_code == 0

@@ -42,6 +42,7 @@ class MailevaStandIn:
         self.sendings = {}  # id -> dict with documents, recipients, status, proofs
         self.proofs = {}  # id -> (sending id, pdf)
         self.outage = False
+        self.fail_submit_once = False  # take the next submit, then answer 503 (a lost answer)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -104,6 +105,9 @@ class MailevaStandIn:
                 return _json({"code": "SENDING_INCOMPLETE", "message": "a sending needs a "
                               "document and a recipient"}, 400)
             sending["status"] = "PENDING"
+            if self.fail_submit_once:
+                self.fail_submit_once = False
+                return _json({"code": "GATEWAY_TIMEOUT", "message": "upstream timeout"}, 504)
             return Response(status=202)
         return _json({"code": "NOT_FOUND", "message": "resource not found"}, 404)
 
