@@ -15,7 +15,7 @@ from flask_migrate import upgrade
 from reminders.run import run
 from reminders.schedule import calendar_for
 
-from . import clock, tenancy
+from . import clock, settings, tenancy
 from .extensions import db
 from .imports import InvoiceRow, import_rows
 from .ledger import place_hold, record_event, record_payment
@@ -197,6 +197,30 @@ def _pay(day, payments):
             db.session.commit()
 
 
+def _offer_discount(creditor_id):
+    """Atelier Martin grants 2 % to invoices paid by their due date: the heads-ups and the
+    portal show the discounted amount and its last day."""
+    with tenancy.scope(creditor_id):
+        document = settings.editable()
+        for policy in document["policies"]:
+            if policy["name"] == "default":
+                policy.update(discount_percent="2", discount_days=0)
+        settings.save(document, author="demo", note="escompte de 2 % avant l'échéance")
+        db.session.commit()
+
+
+def _hand_over_one(today, customers):
+    """The first debtor whose formal notice went unanswered past its deadline is handed over
+    for an injonction de payer: its status, the dossier and the closed reminders show."""
+    from .handoff import eligible, hand_over
+    for customer in customers[1:]:
+        if eligible(customer, today).ok:
+            hand_over(customer, today, DEMO_USER, "injonction")
+            db.session.commit()
+            return customer
+    return None
+
+
 def _restamp(since, day):
     """What a past day's run wrote carries that day's date, as if it had run then (the demo
     builds 200 days of history in a minute; the timeline should not say "all today")."""
@@ -257,6 +281,7 @@ def build_demo(app, port=5000):
             db.session.commit()
             ledgers.append((creditor_id, db.session.query(Customer).order_by(Customer.id).all()))
     customers = ledgers[0][1]
+    _offer_discount(ledgers[0][0])
     # Atelier Martin sends the SMS of level 2 too, into a folder (an "outbox" provider).
     db.session.execute(Creditor.__table__.update().where(Creditor.id == ledgers[0][0])
                        .values(sms_provider="outbox", sms_sender="AtelierM"))
@@ -289,6 +314,8 @@ def build_demo(app, port=5000):
                     run(day)
         _restamp(mark, day)
         day += timedelta(days=1)
+    with tenancy.scope(ledgers[0][0]):
+        _hand_over_one(today, customers)
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(outbox, exist_ok=True)
     for old in glob.glob(os.path.join(outbox, "*.eml")) + glob.glob(

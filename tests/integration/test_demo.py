@@ -40,6 +40,14 @@ def test_demo_builds_data_sends_and_prints_a_working_link(tmp_path):
         texts = db.session.scalars(select(SmsMessage)).all()
         assert len(texts) >= 3 and {t.to_number[:4] for t in texts} == {"+336"}
         assert len({t.sent_at.date() for t in texts if t.sent_at}) >= 3
+        # A debtor handed over for an injonction de payer, its dossier kept; a 2 % discount.
+        from portal.models import Attachment, Customer
+        [handed] = db.session.scalars(select(Customer).where(
+            Customer.handed_over_on.is_not(None))).all()
+        zipped = db.session.get(Attachment, handed.handover["attachment_id"])
+        assert zipped.data.startswith(b"PK")
+        from portal import settings
+        assert settings.current().policy_for().discount_percent is not None
         db.session.remove()
         db.engine.dispose()
 
