@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from portal.extensions import db
 from portal.ledger import INSERT_EVENT, record_event
 from portal.links import portal_url, short_url
-from portal.models import Hold, InstalmentPlan, Reminder, SentMessage, Task, utcnow
+from portal.models import Event, Hold, InstalmentPlan, Reminder, SentMessage, Task, utcnow
 from portal.plans import progress
 from portal.settings import current as current_settings, mail_identity, outside_parts
 from portal.post import tracking as post_tracking
@@ -176,11 +176,19 @@ def _sms(customer, items, composed, as_of, link, settings):
     number, why_not = sms_queue.why_not(customer, parts)
     level = max(i.level for i in items)
     if number is None:
-        if parts:
+        if parts and _last_sms_gap(customer.id) != why_not:  # once, not at every reminder
             record_event(customer.id, "sms_not_sent", level=level, reason=why_not)
         return None
     message = composed or compose(customer, items, as_of, link, settings)
     return number, compose_sms(message, settings, short_url(customer)), level
+
+
+def _last_sms_gap(customer_id):
+    """Why the debtor's last SMS could not go, as the timeline said it (None: never said)."""
+    details = db.session.scalar(select(Event.details).where(
+        Event.customer_id == customer_id, Event.kind == "sms_not_sent")
+        .order_by(Event.id.desc()).limit(1))
+    return (details or {}).get("reason")
 
 
 def _queue_sms(customer, composed, msg_id, report):

@@ -210,6 +210,15 @@ def test_no_mobile_no_sms_and_the_timeline_says_why(any_app, smtp, twilio):
     assert len(smtp.to("bv@")) == 2
     event = db.session.scalar(select(Event).where(Event.kind == "sms_not_sent"))
     assert event.details["reason"] == "no mobile number on file"
+    # Said once: the next level 2 of this debtor does not repeat it.
+    make_invoice(landline, LEVEL_1, 30_000, number="L-2")
+    db.session.commit()
+    for day in (date(2026, 3, 16), date(2026, 3, 30)):
+        assert run(any_app, day, at(day, 10)).exit_code == 0
+    assert len(db.session.scalars(select(Reminder.id).where(
+        Reminder.customer_id == landline.id, Reminder.level == 2,
+        Reminder.state == "sent")).all()) == 2  # two level-2 reminders, one explanation
+    assert kinds(landline).count("sms_not_sent") == 1
 
 
 def test_without_a_provider_level_2_is_an_email_as_before(any_app, smtp):
