@@ -3,8 +3,11 @@ records what it receives, factories for customers and invoices."""
 import email
 import os
 import re
+import shutil
 import socket
+import subprocess
 import threading
+import time
 from datetime import date
 from email import policy as email_policy
 
@@ -171,6 +174,33 @@ def maileva():
     standin.base = standin.start()
     yield standin
     standin.stop()
+
+
+@pytest.fixture
+def localstripe(tmp_path):
+    """A localstripe server (a Stripe-compatible API) on a free port, started clean."""
+    binary = shutil.which("localstripe") or os.path.join(os.path.dirname(os.sys.executable),
+                                                         "localstripe")
+    if not os.path.exists(binary):
+        pytest.skip("localstripe is not installed (make test installs it)")
+    port = free_port()
+    env = dict(os.environ, HOME=str(tmp_path))
+    if os.path.exists("/tmp/localstripe.pickle"):
+        os.remove("/tmp/localstripe.pickle")  # it keeps its state there: start clean
+    proc = subprocess.Popen([binary, "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("localstripe did not start")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 def _overrides(request):

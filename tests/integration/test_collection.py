@@ -3,10 +3,6 @@ the run debits on the date, and no "overdue" reminder is sent while the debit is
 With the demo gateway, and against localstripe (a Stripe-compatible server started here) for the
 off-session PaymentIntents and their signed webhooks."""
 import json
-import os
-import shutil
-import socket
-import subprocess
 import threading
 import time
 import urllib.request
@@ -66,32 +62,6 @@ def test_demo_mandate_prenotifies_then_debits_and_sends_no_overdue_reminder(app,
 
 
 # --- against localstripe ------------------------------------------------------------------
-
-@pytest.fixture
-def localstripe(tmp_path):
-    binary = shutil.which("localstripe") or os.path.join(os.path.dirname(os.sys.executable),
-                                                         "localstripe")
-    if not os.path.exists(binary):
-        pytest.skip("localstripe is not installed (make test installs it)")
-    port = free_port()
-    env = dict(os.environ, HOME=str(tmp_path))
-    if os.path.exists("/tmp/localstripe.pickle"):
-        os.remove("/tmp/localstripe.pickle")  # it keeps its state there: start clean
-    proc = subprocess.Popen([binary, "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("localstripe did not start")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
-
 
 @pytest.fixture
 def stripe_app(app, localstripe):

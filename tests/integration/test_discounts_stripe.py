@@ -7,12 +7,7 @@ localstripe has no Checkout: a small relay in front of it answers `POST /v1/chec
 as Stripe does (recording what was asked) and passes every other call to localstripe; the card
 payment Checkout would make is made on localstripe with the session's amount."""
 import json
-import os
-import shutil
-import socket
-import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -29,31 +24,6 @@ from portal.links import make_token
 from portal.models import Allocation, Invoice, Payment
 from tests.conftest import free_port, make_customer, make_invoice
 from tests.helpers import SECRET, csrf, post_event
-
-
-@pytest.fixture
-def localstripe(tmp_path):
-    binary = shutil.which("localstripe") or os.path.join(os.path.dirname(os.sys.executable),
-                                                         "localstripe")
-    if not os.path.exists(binary):
-        pytest.skip("localstripe is not installed (make test installs it)")
-    port = free_port()
-    if os.path.exists("/tmp/localstripe.pickle"):
-        os.remove("/tmp/localstripe.pickle")  # it keeps its state there: start clean
-    proc = subprocess.Popen([binary, "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=dict(os.environ, HOME=str(tmp_path)))
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("localstripe did not start")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.fixture
