@@ -37,6 +37,19 @@ def business_day(offset):
     return CAL.next_business_day(clock.today() + timedelta(days=offset))
 
 
+def level_days(due):
+    """The run dates of levels 1 to 4 of the default policy for an invoice due on `due` (+7,
+    +21, +51, +60, at least 7 days apart, business days)."""
+    days, last = [], None
+    for offset in (7, 21, 51, 60):
+        nominal = due + timedelta(days=offset)
+        if last is not None:
+            nominal = max(nominal, last + timedelta(days=7))
+        last = CAL.next_business_day(nominal)
+        days.append(last)
+    return days
+
+
 def run(app, smtp, day):
     """`flask reminders run --date DAY`; (To, level, text) of each e-mail the sink received."""
     smtp.clear()

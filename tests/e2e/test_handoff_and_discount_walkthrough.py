@@ -13,21 +13,9 @@ from portal.links import portal_url
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
 from tests.e2e.conftest import accountant_pages, scrolls_sideways, shot, submit
-from tests.helpers import CAL
+from tests.helpers import level_days
 
 PASSWORD = "correct horse battery staple"
-
-
-def _level_days(due):
-    """The run dates of levels 1 to 4 of the default policy (business days, 7 days apart)."""
-    days, last = [], None
-    for offset in (7, 21, 51, 60):
-        nominal = due + timedelta(days=offset)
-        if last is not None:
-            nominal = max(nominal, last + timedelta(days=7))
-        last = CAL.next_business_day(nominal)
-        days.append(last)
-    return days
 
 
 def test_the_accountant_hands_a_debtor_over(live_app, browser):
@@ -40,7 +28,7 @@ def test_the_accountant_hands_a_debtor_over(live_app, browser):
         make_invoice(customer, due, 120_000, number="H-1")
         create_user("compta@atelier.example", PASSWORD)
         db.session.commit()
-        for day in _level_days(due):
+        for day in level_days(due):
             result = app.test_cli_runner().invoke(
                 args=["reminders", "run", "--date", day.isoformat()])
             assert result.exit_code == 0, result.output

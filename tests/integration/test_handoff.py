@@ -22,22 +22,9 @@ from portal.settings import current as current_settings
 from portal.users import create_user
 from reminders.penalties import penalty_for
 from tests.conftest import make_customer, make_invoice
-from tests.helpers import CAL, PASSWORD, csrf, login, run
+from tests.helpers import CAL, PASSWORD, csrf, level_days, login, run
 
 AUTH = {"Authorization": "Bearer test-api-token"}
-
-
-def _level_days(due):
-    """The run dates of levels 1 to 4 of the default policy (+7, +21, +51, +60, at least
-    7 days apart, business days)."""
-    days, last = [], None
-    for offset in (7, 21, 51, 60):
-        nominal = due + timedelta(days=offset)
-        if last is not None:
-            nominal = max(nominal, last + timedelta(days=7))
-        last = CAL.next_business_day(nominal)
-        days.append(last)
-    return days
 
 
 @pytest.fixture
@@ -54,7 +41,7 @@ def noticed(any_app, smtp, today):
                "external_id": "BANK-H1-PART", "date": (due + timedelta(days=2)).isoformat()}
     assert any_app.test_client().post("/api/v1/payments", json=payment,
                                       headers=AUTH).status_code == 201
-    days = _level_days(due)
+    days = level_days(due)
     for level, day in enumerate(days, start=1):
         sent = run(any_app, smtp, day)
         assert [(to, lv) for to, lv, _ in sent] == [("girard@example.org", level)], day
