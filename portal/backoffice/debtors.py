@@ -83,9 +83,17 @@ def sms_state(customer):
                 opted_out_at=customer.sms_opt_out_at, opted_out_by=customer.sms_opt_out_by)
 
 
-@bp.post("/customers/<id:customer_id>/sms-off", defaults={"allow": False})
-@bp.post("/customers/<id:customer_id>/sms-on", defaults={"allow": True})
-def sms_switch(customer_id, allow):
+@bp.post("/customers/<id:customer_id>/sms-off")
+def sms_off(customer_id):
+    return _sms_switch(customer_id, allow=False)
+
+
+@bp.post("/customers/<id:customer_id>/sms-on")
+def sms_on(customer_id):
+    return _sms_switch(customer_id, allow=True)
+
+
+def _sms_switch(customer_id, allow):
     """The accountant stops SMS to this debtor, or allows them again."""
     found = _act(customer_id)[0]
     (sms_queue.opt_in if allow else sms_queue.opt_out)(found.id, "accountant",
