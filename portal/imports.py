@@ -24,7 +24,7 @@ REQUIRED = ("customer_ref", "customer_name", "email", "invoice_number", "issue_d
 MAX_AMOUNT_CENTS = 10**12  # 10,000,000,000.00 EUR
 FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)
 AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
-OPTIONAL = ("phone", "language", "currency", "amount_paid", "address", "debtor_type")
+OPTIONAL = ("phone", "language", "currency", "amount_paid", "address", "debtor_type", "siren")
 DEBTOR_TYPES = ("business", "consumer", "public")
 LANGUAGES = ("fr", "en")
 EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
@@ -55,6 +55,7 @@ class InvoiceRow:
     amount_cents: int
     paid_cents: int
     debtor_type: str | None = None  # None: keep the customer's (a new one is a business)
+    siren: str | None = None  # None: keep the customer's (the hand-over dossier names it)
     # From a source that does not know the customer's e-mail, phone or language (the FEC):
     # an existing customer keeps theirs.
     partial: bool = False
@@ -183,6 +184,14 @@ def _debtor_type(value):
     return value or None
 
 
+def _siren(value):
+    """A company's SIREN: 9 digits, spaces allowed ("552 100 554"); empty: none given."""
+    digits = "".join((value or "").split())
+    if digits and not (digits.isascii() and digits.isdigit() and len(digits) == 9):
+        raise ValueError(f"siren {value!r} is not 9 digits")
+    return digits or None
+
+
 def _currency(value):
     value = (value or "EUR").strip().upper() or "EUR"
     if value != "EUR":
@@ -212,6 +221,7 @@ def parse_record(record, line):
         address=_field(record, "address", _text("address", 300, required=False)),
         language=_field(record, "language", _language),
         debtor_type=_field(record, "debtor_type", _debtor_type),
+        siren=_field(record, "siren", _siren),
         invoice_number=_field(record, "invoice_number", _text("invoice_number", 64)),
         issue_date=issue, due_date=due,
         currency=_field(record, "currency", _currency),
@@ -272,7 +282,8 @@ def width_error(line, record):
                          "quote amounts like \"1 234,56\"")
 
 
-CUSTOMER_FIELDS = ("customer_name", "emails", "phone", "language", "address", "debtor_type")
+CUSTOMER_FIELDS = ("customer_name", "emails", "phone", "language", "address", "debtor_type",
+                   "siren")
 
 
 def validate(records):
@@ -343,6 +354,8 @@ def _upsert_customer(row, report):
         values["address"] = row.address
     if row.debtor_type:
         values["debtor_type"] = row.debtor_type
+    if row.siren:
+        values["siren"] = row.siren
     if customer is None:
         customer = Customer(ref=row.customer_ref, creditor_id=creditor_id, **values)
         db.session.add(customer)

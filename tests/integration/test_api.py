@@ -83,3 +83,17 @@ def test_bad_payment(client):
                            headers=AUTH)
     assert response.status_code == 422
     assert set(response.json["error"]["fields"]) == {"invoice_number", "amount", "external_id"}
+
+
+def test_an_invoice_names_its_debtor_s_siren(client):
+    invoice = {"customer_ref": "C9", "customer_name": "Girard SARL", "email": "g@example.org",
+               "siren": "552100554", "invoice_number": "S-1", "issue_date": "2026-01-05",
+               "due_date": "2026-02-04", "amount": "100.00"}
+    assert client.post("/api/v1/invoices", json=invoice, headers=AUTH).status_code == 201
+    from portal.extensions import db
+    from portal.models import Customer
+    assert db.session.query(Customer.siren).filter_by(ref="C9").scalar() == "552100554"
+    wrong = dict(invoice, invoice_number="S-2", siren="5521")
+    answer = client.post("/api/v1/invoices", json=wrong, headers=AUTH)
+    assert answer.status_code == 422
+    assert answer.json["error"]["fields"] == {"0.siren": "siren '5521' is not 9 digits"}

@@ -99,3 +99,17 @@ def test_reimport_cannot_move_an_invoice_to_another_customer(runner, tmp_path):
     moved = HEADER + "C2,Acme Ltd,ap@acme.example,,en,F-001,2026-01-05,2026-02-04,EUR,10,0\n"
     result = runner.invoke(args=["invoices", "import", write(tmp_path, moved, "m.csv")])
     assert result.exit_code == 1 and "belongs to customer C1" in result.output
+
+
+def test_a_siren_column_names_the_debtor_for_the_hand_over(runner, tmp_path):
+    text = ("customer_ref,customer_name,email,siren,invoice_number,issue_date,due_date,amount\n"
+            "C1,Dupont & Fils,compta@dupont.fr,552 100 554,F-001,2026-01-05,2026-02-04,100\n"
+            "C2,Acme,ap@acme.example,,F-002,2026-01-05,2026-02-04,100\n")
+    result = runner.invoke(args=["invoices", "import", write(tmp_path, text)])
+    assert result.exit_code == 0, result.output
+    sirens = dict(db.session.execute(select(Customer.ref, Customer.siren)).all())
+    assert sirens == {"C1": "552100554", "C2": None}
+    bad = text.replace("552 100 554", "55210055").replace("F-00", "G-00")
+    result = runner.invoke(args=["invoices", "import", write(tmp_path, bad, "bad.csv")])
+    assert result.exit_code == 1 and "line 2: siren: siren '55210055' is not 9 digits" in \
+        result.output
