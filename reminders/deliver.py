@@ -45,12 +45,19 @@ def active_holds(invoice_ids, as_of):
     return blocked, promised
 
 
+def still_owed(status, balance_cents, invoice_id, blocked):
+    """Whether a reminder about this invoice still states the truth: open, owing something,
+    not on hold (`blocked`: active_holds()[0]). The run checks it before an e-mail, and again
+    before an SMS that waited for its hour (reminders.sms)."""
+    return status == "open" and balance_cents > 0 and invoice_id not in blocked
+
+
 def _still_due(rows, blocked, report, policy):
     """Drop rows whose invoice was paid or held since it was planned, or whose level the
     settings no longer have (they may come back, as the schedule decides)."""
     keep, drop = [], []
     for row in rows:
-        ok = row.status == "open" and row.balance_cents > 0 and row.invoice_id not in blocked \
+        ok = still_owed(row.status, row.balance_cents, row.invoice_id, blocked) \
             and policy.level_for(row.level) is not None
         (keep if ok else drop).append(row)
     if drop:

@@ -22,7 +22,7 @@ from portal.sms.rules import allowed, next_allowed
 from portal.sms.text import length
 
 from .claims import _is_dead
-from .deliver import active_holds
+from .deliver import active_holds, still_owed
 
 BATCH = 50
 
@@ -170,7 +170,7 @@ def still_due(message_id):
     if not rows:
         return True  # an SMS of its own (instalments have none today): nothing to check
     blocked = active_holds([r.id for r in rows], clock.today())[0]
-    return any(r.status == "open" and r.due > 0 and r.id not in blocked for r in rows)
+    return any(still_owed(r.status, r.due, r.id, blocked) for r in rows)
 
 
 def _sent(sms, accepted, provider, now):

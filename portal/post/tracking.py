@@ -9,7 +9,6 @@ functions of the provider's answers; the caller commits.
   dossier), once;
 - refused by the provider: the task is the accountant's again ("open": to post by hand), with
   the reason on the timeline."""
-import re
 from datetime import date
 
 from flask import current_app
@@ -17,6 +16,7 @@ from flask import current_app
 from .. import settings
 from ..extensions import db
 from ..ledger import record_event
+from ..dossier import safe_name
 from ..models import Attachment
 from .maileva import FINAL, Maileva, PostUnavailable
 
@@ -82,7 +82,8 @@ def progressed(task, progress, proofs, as_of):
             continue
         attachment = Attachment(customer_id=task.customer_id, size=len(pdf), data=pdf,
                                 media_type="application/pdf",
-                                filename=_safe(f"preuve-de-depot-{proof_id}.pdf"))
+                                filename=safe_name(f"preuve-de-depot-{proof_id}.pdf",
+                                                   limit=200))
         db.session.add(attachment)
         db.session.flush()
         kept.append(proof_id)
@@ -103,6 +104,3 @@ def progressed(task, progress, proofs, as_of):
 
 NOT_POSTED = ("REJECTED", "CANCELED", "PROCESSED_WITH_ERRORS")
 
-
-def _safe(name):
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:200]
