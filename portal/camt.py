@@ -16,17 +16,18 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from defusedxml import ElementTree
 from sqlalchemy import select
 
 from . import tenancy
 from .extensions import db
-from .ledger import ReplayConflict, payment_by_external_id, record_payment
+from .imports import FIRST_DAY, LAST_DAY, parse_amount
+from .ledger import ReplayConflict, identify, record_payment
 from .models import PAID_CENTS, BankCredit, Customer, Invoice
 
 SOURCE = "bank"
+WAITING = ("unmatched", "conflict")  # the states of a credit the accountant has to decide
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
@@ -49,6 +50,7 @@ class StatementReport:
     recorded: int = 0
     replayed: int = 0
     waiting: int = 0
+    conflicts: int = 0  # a known reference with another amount: on the bank page
     credit_cents: int = 0  # paid beyond the invoices, kept as the customers' credit
     errors: list = field(default_factory=list)  # (entry, field, message)
 
@@ -83,18 +85,26 @@ def _all(node, name):
     return [n for n in node.iter() if _local(n.tag) == name]
 
 
+ISO_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
 def _cents(node, where):
+    """An amount, read by the same rule as the CSV's and the API's (`imports.parse_amount`:
+    plain ASCII digits, at most two decimals, bounded; no exponent, NaN or Infinity)."""
     if node is None or not (node.text or "").strip():
         raise StatementError(f"{where}: no amount")
     if (node.get("Ccy") or "EUR").upper() != "EUR":
         raise StatementError(f"{where}: a credit in {node.get('Ccy')}; only EUR is handled")
+    text = node.text.strip()
+    if not ISO_AMOUNT.fullmatch(text):  # the statement's own format: 1234.56, nothing else
+        raise StatementError(f"{where}: {text[:40]!r} is not an amount (ISO 20022 writes 1234.56)")
     try:
-        amount = Decimal(node.text.strip())
-    except InvalidOperation:
-        raise StatementError(f"{where}: {node.text.strip()!r} is not an amount") from None
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")) or amount > 10**10:
-        raise StatementError(f"{where}: {node.text.strip()!r} is not an amount in euros")
-    return int(amount * 100)
+        cents = parse_amount(text)
+    except ValueError as exc:
+        raise StatementError(f"{where}: {exc}") from None
+    if cents <= 0:
+        raise StatementError(f"{where}: {node.text.strip()[:40]!r} is not an amount received")
+    return cents
 
 
 def _date(entry, where):
@@ -102,9 +112,13 @@ def _date(entry, where):
         value = _text(entry, *path)
         if value:
             try:
-                return date.fromisoformat(value[:10])
+                booked = date.fromisoformat(value[:10])
             except ValueError:
-                raise StatementError(f"{where}: {value!r} is not a date") from None
+                raise StatementError(f"{where}: {value[:40]!r} is not a date") from None
+            if not FIRST_DAY <= booked <= LAST_DAY:
+                raise StatementError(f"{where}: {value[:40]!r} is out of range: dates go from "
+                                     f"{FIRST_DAY} to {LAST_DAY}")
+            return booked
     raise StatementError(f"{where}: no booking date")
 
 
@@ -182,24 +196,67 @@ def _by_amount_and_name(credit):
     return matches if len(matches) == 1 else None
 
 
-def known(external_id):
-    """Whether this credit was already taken in: recorded as a payment, or waiting."""
+def conflict_key(credit):
+    """The id under which a credit whose reference is already known for another amount waits
+    for the accountant: its reference and its amount (a reference names one transfer; two
+    amounts under one reference are two facts a human must reconcile)."""
+    return f"{credit.external_id[:230]}#{credit.amount_cents}"
+
+
+def reference_of(bank_credit):
+    """The bank's reference of a waiting credit, as printed on the statement."""
+    if bank_credit.state == "conflict":
+        return bank_credit.external_id.rpartition("#")[0]
+    return bank_credit.external_id
+
+
+def standing(credit):
+    """What Relance already knows of this credit: "new"; "known" (the same transfer, recorded
+    as a payment by any path that shares bank references, or waiting on the bank page); or
+    ("conflict", what is known under its reference: a Payment or a BankCredit)."""
     creditor_id = tenancy.working_id()
-    return payment_by_external_id(SOURCE, external_id, creditor_id) is not None or \
-        db.session.scalar(select(BankCredit.id).where(
-            BankCredit.creditor_id == creditor_id, BankCredit.external_id == external_id)
-        ) is not None
+    try:
+        if identify(creditor_id, SOURCE, credit.external_id, credit.amount_cents) is not None:
+            return "known"
+    except ReplayConflict as exc:
+        waiting = _waiting(creditor_id, conflict_key(credit))
+        return "known" if waiting is not None else ("conflict", exc.known)
+    waiting = _waiting(creditor_id, credit.external_id)
+    if waiting is None:
+        return "new"
+    if waiting.amount_cents == credit.amount_cents:
+        return "known"
+    return "known" if _waiting(creditor_id, conflict_key(credit)) else ("conflict", waiting)
 
 
-def record(credit, invoices, actor="system"):
+def _waiting(creditor_id, external_id):
+    return db.session.scalar(select(BankCredit).where(BankCredit.creditor_id == creditor_id,
+                                                      BankCredit.external_id == external_id))
+
+
+def record(credit, invoices, actor="system", external_id=None):
     return record_payment(customer=invoices[0].customer, source=SOURCE,
-                          external_id=credit.external_id, amount_cents=credit.amount_cents,
+                          external_id=external_id or credit.external_id,
+                          amount_cents=credit.amount_cents,
                           received_on=credit.booked_on, invoices=invoices, actor=actor)
+
+
+def _park(credit, state="unmatched"):
+    """Keep a credit on the bank page for the accountant."""
+    db.session.add(BankCredit(creditor_id=tenancy.working_id(),
+                              external_id=credit.external_id if state == "unmatched"
+                              else conflict_key(credit),
+                              amount_cents=credit.amount_cents, booked_on=credit.booked_on,
+                              debtor_name=credit.debtor_name, remittance=credit.remittance,
+                              state=state))
+    db.session.flush()
 
 
 def import_camt(data, dry_run=False):
     """Read a statement and take in each credit once; the caller commits. Nothing is written
-    when the file cannot be read whole."""
+    when the file cannot be read whole. A credit whose reference is known for another amount
+    (recorded by the API, a CSV, an earlier statement, or earlier in this one) is neither
+    recorded nor dropped: it waits on the bank page as a conflict for the accountant."""
     report = StatementReport()
     try:
         credits = read_camt(data)
@@ -210,25 +267,20 @@ def import_camt(data, dry_run=False):
     if dry_run:
         return report
     for credit in credits:
-        if known(credit.external_id):
+        state = standing(credit)
+        if state == "known":
             report.replayed += 1
+            continue
+        if state != "new":
+            _park(credit, "conflict")
+            report.conflicts += 1
             continue
         invoices = _by_numbers(credit) or _by_amount_and_name(credit)
         if invoices is None:
-            db.session.add(BankCredit(creditor_id=tenancy.working_id(),
-                                      external_id=credit.external_id,
-                                      amount_cents=credit.amount_cents,
-                                      booked_on=credit.booked_on,
-                                      debtor_name=credit.debtor_name,
-                                      remittance=credit.remittance))
-            db.session.flush()
+            _park(credit)
             report.waiting += 1
             continue
-        try:
-            result = record(credit, invoices)
-        except ReplayConflict as exc:
-            report.errors.append((credit.external_id, "reference", str(exc)))
-            continue
+        result = record(credit, invoices)
         report.recorded += 1
         report.credit_cents += result.credit_cents
     return report
@@ -236,9 +288,14 @@ def import_camt(data, dry_run=False):
 
 def assign(bank_credit, invoice, by):
     """The accountant says which invoice a waiting credit pays: it is recorded as a payment
-    of that invoice's customer (what is left over stays as their credit)."""
-    credit = Credit(bank_credit.external_id, bank_credit.amount_cents, bank_credit.booked_on,
+    of that invoice's customer (what is left over stays as their credit). A credit in conflict
+    is recorded under its own id (the accountant says it is another transfer). If the same
+    transfer was recorded meanwhile by another path (the API, a CSV), the credit is tied to that
+    payment and nothing is counted twice. Returns the ledger's PaymentResult (created False:
+    already known). The caller has already moved the credit's state (one request wins)."""
+    credit = Credit(reference_of(bank_credit), bank_credit.amount_cents, bank_credit.booked_on,
                     bank_credit.debtor_name, bank_credit.remittance)
-    result = record(credit, [invoice], actor="accountant")
-    bank_credit.state, bank_credit.payment_id = "assigned", result.payment.id
+    result = record(credit, [invoice], actor="accountant",
+                    external_id=bank_credit.external_id)
+    bank_credit.payment_id = result.payment.id
     return result

@@ -206,8 +206,10 @@ def import_payments_command(path, dry_run, creditor_slug):
         report = import_camt(data, dry_run=dry_run)
         checked = f"{report.credits} credit(s) readable"
         done = (f"{report.credits} credit(s): {report.recorded} matched and recorded, "
-                f"{report.replayed} already known, {report.waiting} waiting for you in the "
-                "back office (Bank)")
+                f"{report.replayed} already known, {report.waiting + report.conflicts} waiting "
+                "for you in the back office (Bank)"
+                + (f", of which {report.conflicts} with a reference already recorded for "
+                   "another amount" if report.conflicts else ""))
     else:
         report = import_transfers(data, dry_run=dry_run)
         checked = f"{report.rows} transfer(s) valid"

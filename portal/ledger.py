@@ -9,6 +9,7 @@ from . import clock, tenancy
 from .changes import UNCHANGED
 from .extensions import db
 from .models import Allocation, Customer, Event, Hold, Invoice, Payment, utcnow
+from .payments.allocation import allocate
 
 HOLD_KINDS = ("promise", "not_received", "instalment_request", "plan", "dispute",
               "payment_pending", "payment_failed", "manual_pause")
@@ -22,7 +23,12 @@ class LedgerError(ValueError):
 
 
 class ReplayConflict(LedgerError):
-    """An external id already recorded for this source, but for another invoice or amount."""
+    """An external id already recorded (by this path or one sharing its ids), but for another
+    invoice, customer or amount. `known` is the payment recorded first."""
+
+    def __init__(self, message, known=None):
+        super().__init__(message)
+        self.known = known
 
 
 def compare_and_set(obj, before, after, column="state"):
@@ -112,24 +118,24 @@ class PaymentResult:
 
 def record_payment(*, customer, source, external_id, amount_cents, received_on, invoices,
                    currency="EUR", state="succeeded", actor="system"):
-    """Record a payment once (by external id) and allocate it to `invoices` in order, never beyond
-    their balance. What is left over stays on the payment as the customer's credit.
+    """The one door for money received outside a checkout (transfer by API, CSV or bank
+    statement, the bank page, the accountant's entry): record it once and allocate it to
+    `invoices` in order (`allocation.allocate`), never beyond their balance. What is left over
+    stays on the payment as the customer's credit.
 
-    External ids are unique per source (a bank reference never collides with a Stripe session
-    or an import). Replaying the same payment changes nothing and returns it; the same id with
-    another invoice or amount raises ReplayConflict.
+    Identity is decided by `identify`: the same transfer seen again, by this path or another,
+    changes nothing and returns the payment first recorded; the same reference for another
+    amount, customer or invoice raises ReplayConflict.
     """
     if amount_cents <= 0:
         raise LedgerError("A payment amount must be positive.")
-    existing = payment_by_external_id(source, external_id, customer.creditor_id)
+    existing = identify(customer.creditor_id, source, external_id, amount_cents,
+                        customer_id=customer.id, invoice_ids={i.id for i in invoices})
     if existing is not None:
-        invoice_ids = {a.invoice_id for a in existing.allocations}
-        if existing.amount_cents != amount_cents or existing.customer_id != customer.id or (
-                invoice_ids and not invoice_ids <= {i.id for i in invoices}):
-            raise ReplayConflict(f"{external_id} was already recorded for another invoice or "
-                                 "amount; give this payment its own id.")
-        allocated = sum(a.amount_cents for a in existing.allocations)
+        allocated = sum(a.amount_cents for a in existing.allocations if a.kind != "discount")
         return PaymentResult(existing, False, allocated, existing.amount_cents - allocated)
+    if any(invoice.customer_id != customer.id for invoice in invoices):
+        raise LedgerError("An invoice of this payment belongs to another customer.")
     payment = Payment(creditor_id=customer.creditor_id, customer_id=customer.id, source=source,
                       external_id=external_id,
                       amount_cents=amount_cents, currency=currency, state=state,
@@ -138,14 +144,9 @@ def record_payment(*, customer, source, external_id, amount_cents, received_on, 
     lock_invoices([i.id for i in invoices])
     for invoice in invoices:
         db.session.refresh(invoice, ["paid_cents"])  # what they owe now, read under the lock
-    remaining = amount_cents
-    for invoice in invoices:
-        if invoice.customer_id != customer.id:
-            raise LedgerError(f"Invoice {invoice.number} belongs to another customer.")
-        share = min(remaining, max(0, invoice.balance_cents))
-        if share:
-            payment.allocations.append(Allocation(invoice=invoice, amount_cents=share))
-            remaining -= share
+    shares, remaining = allocate(amount_cents, [i.balance_cents for i in invoices])
+    payment.allocations.extend(Allocation(invoice=invoice, amount_cents=share)
+                               for invoice, share in zip(invoices, shares) if share)
     for invoice in invoices:
         settle(invoice)
     record_event(customer.id, "payment_recorded", actor=actor,
@@ -156,42 +157,74 @@ def record_payment(*, customer, source, external_id, amount_cents, received_on, 
 
 
 def set_import_paid(invoice, paid_cents, received_on):
-    """Make the amount the accounting tool says is paid match a single 'import' payment.
+    """Make what the accounting tool says is paid on this invoice true, with one 'import'
+    payment that tops up what Relance already knows from elsewhere (a checkout, a transfer):
+    the books' figure counts every payment, so money Relance recorded itself is not counted a
+    second time when the books catch up with it.
 
     Re-importing the same figure changes nothing; a new figure adjusts that payment."""
     external_id = f"import:{invoice.number}"
     payment = payment_by_external_id("import", external_id, invoice.creditor_id)
-    if payment is None and paid_cents <= 0:
+    db.session.flush()
+    db.session.refresh(invoice, ["paid_cents"])
+    mine = sum(a.amount_cents for a in payment.allocations) if payment is not None else 0
+    top_up = max(0, paid_cents - (invoice.paid_cents - mine))
+    if payment is None and top_up <= 0:
         return settle(invoice)
     if payment is None:
         payment = Payment(creditor_id=invoice.creditor_id, customer_id=invoice.customer_id,
                           source="import", external_id=external_id,
-                          amount_cents=paid_cents, received_on=received_on)
+                          amount_cents=top_up, received_on=received_on)
         db.session.add(payment)
-    if paid_cents <= 0:
+    if top_up <= 0:
         db.session.delete(payment)
     else:
-        payment.amount_cents = paid_cents
+        payment.amount_cents = top_up
         payment.customer_id = invoice.customer_id
         if payment.allocations:
-            payment.allocations[0].amount_cents = paid_cents
+            payment.allocations[0].amount_cents = top_up
         else:
-            payment.allocations.append(Allocation(invoice=invoice, amount_cents=paid_cents))
+            payment.allocations.append(Allocation(invoice=invoice, amount_cents=top_up))
     return settle(invoice)
 
 
-# Bank transfers come in through the API and through CSV files alike: one bank reference is one
-# transfer whichever way it arrives.
-ID_SPACES = {"api": ("api", "csv"), "csv": ("api", "csv")}
+# Money that moves from bank to bank: one bank reference is one transfer, whichever path
+# brought it (the API, a CSV file, the bank's statement and its bank page, the accountant's
+# entry). Checkouts (stripe, demo) and the books' paid amounts (import) have ids of their own.
+TRANSFER_SOURCES = ("api", "csv", "bank", "manual")
+
+
+def id_space(source):
+    """The sources whose external ids name the same things as `source`'s."""
+    return TRANSFER_SOURCES if source in TRANSFER_SOURCES else (source,)
 
 
 def payment_by_external_id(source, external_id, creditor_id=None):
     """The creditor's payment recorded under this id by this source (or by any source that
-    shares its ids), if any."""
+    shares its ids), if any: the first one recorded."""
     return db.session.scalar(select(Payment).where(
         Payment.creditor_id == (creditor_id or tenancy.working_id()),
-        Payment.source.in_(ID_SPACES.get(source, (source,))),
-        Payment.external_id == external_id).limit(1))
+        Payment.source.in_(id_space(source)),
+        Payment.external_id == external_id).order_by(Payment.id).limit(1))
+
+
+def identify(creditor_id, source, external_id, amount_cents, customer_id=None,
+             invoice_ids=None):
+    """Is this money already known? None: it is new. The payment: the same money seen again
+    (same reference in the same id space, same amount, same customer, invoices among those
+    named). ReplayConflict (carrying the payment) when the reference is known for another
+    amount, customer or invoice: a human must say whether it is another payment."""
+    existing = payment_by_external_id(source, external_id, creditor_id)
+    if existing is None:
+        return None
+    paid = {a.invoice_id for a in existing.allocations}
+    if existing.amount_cents != amount_cents or (
+            customer_id is not None and existing.customer_id != customer_id) or (
+            invoice_ids is not None and paid and not paid <= set(invoice_ids)):
+        raise ReplayConflict(f"{external_id} was already recorded ({existing.source}) for "
+                             "another invoice or amount; give this payment its own id.",
+                             existing)
+    return existing
 
 
 def place_hold(invoice, kind, starts_on, until=None, actor="system", **details):

@@ -24,6 +24,7 @@ from .answers import AnswerError
 from .extensions import db
 from .ledger import compare_and_set, place_hold, record_event, release_hold
 from .models import Hold, Instalment, InstalmentPlan, Invoice, utcnow
+from .payments.allocation import allocate
 
 ACTIVE = ("requested", "countered", "approved")
 NEXT = {
@@ -304,13 +305,8 @@ def settle_plans(as_of):
 
 def instalment_allocations(plan, status):
     """How paying what is left of one instalment spreads over the plan's invoices, in order."""
-    remaining, allocations = status.remaining_cents, []
-    for invoice in plan.invoices:
-        share = min(remaining, max(0, invoice.balance_cents))
-        if share:
-            allocations.append((invoice, share))
-            remaining -= share
-    return allocations
+    shares, _ = allocate(status.remaining_cents, [i.balance_cents for i in plan.invoices])
+    return [(invoice, share) for invoice, share in zip(plan.invoices, shares) if share]
 
 
 def next_unpaid(plan, as_of):

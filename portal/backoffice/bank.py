@@ -1,24 +1,36 @@
-"""The bank page: credits of the bank statements that named no invoice Relance could match,
-each waiting for the accountant to say which invoice it pays, or that it is no debtor's."""
+"""The bank page: credits of the bank statements that named no invoice Relance could match, or
+whose reference is already known for another amount, each waiting for the accountant to say
+which invoice it pays, or that it is no debtor's."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..camt import assign
+from ..camt import WAITING, assign, reference_of
 from ..extensions import db
 from ..imports import clean_text
-from ..ledger import LedgerError, ReplayConflict, invoice_by_number
+from ..ledger import LedgerError, ReplayConflict, compare_and_set, invoice_by_number, \
+    payment_by_external_id
 from ..models import BankCredit
 from . import bp
 from .forms import PostForm
+from .timeline import say
 
 
 @bp.get("/bank")
 def bank():
-    waiting = db.session.scalars(select(BankCredit).where(BankCredit.state == "unmatched")
+    waiting = db.session.scalars(select(BankCredit).where(BankCredit.state.in_(WAITING))
                                  .order_by(BankCredit.booked_on, BankCredit.id)).all()
-    return render_template("backoffice/bank.html", waiting=waiting, form=PostForm())
+    rows = [(c, reference_of(c), _known_under(c)) for c in waiting]
+    return render_template("backoffice/bank.html", waiting=rows, form=PostForm())
+
+
+def _known_under(credit):
+    """For a credit in conflict: the payment first recorded under its reference, if any (the
+    other party of the conflict may be another waiting credit)."""
+    if credit.state != "conflict":
+        return None
+    return payment_by_external_id("bank", reference_of(credit), credit.creditor_id)
 
 
 @bp.post("/bank/<id:credit_id>")
@@ -26,32 +38,59 @@ def assign_credit(credit_id):
     found = db.session.get(BankCredit, credit_id) or abort(404)
     if not PostForm().validate_on_submit():
         abort(400)
-    if found.state != "unmatched":
+    ignore = request.form.get("decision") == "ignore"
+    invoice = None if ignore else _invoice_named(request.form.get("invoice_number", ""))
+    if not ignore and invoice is None:
+        return redirect(url_for(".bank"))
+    # One request decides a credit: the state moves by a conditional UPDATE, which only one of
+    # several accountants clicking at once can win; the others are told it is done.
+    if found.state not in WAITING or not compare_and_set(
+            found, found.state, "ignored" if ignore else "assigned"):
+        db.session.rollback()
         flash(_("This credit has already been dealt with."), "warning")
         return redirect(url_for(".bank"))
-    if request.form.get("decision") == "ignore":
-        found.state = "ignored"
+    if ignore:
         db.session.commit()
         flash(_("Credit set aside: it pays no debtor's invoice."), "success")
         return redirect(url_for(".bank"))
     try:
-        number = clean_text("invoice_number", request.form.get("invoice_number", "").strip(), 64)
+        result = assign(found, invoice, by=current_user.email)
+    except ReplayConflict as exc:
+        db.session.rollback()
+        flash(_("Reference %(ref)s is already recorded for another invoice or amount "
+                "(%(source)s): check that payment before recording this one.",
+                ref=reference_of(found),
+                source=say("source", exc.known.source) if exc.known else "?"),
+              "warning")
+        return redirect(url_for(".bank"))
+    except LedgerError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for(".bank"))
+    db.session.commit()
+    flash(_message(result, invoice.number), "success")
+    return redirect(url_for(".bank"))
+
+
+def _invoice_named(text):
+    """The invoice the accountant typed, or None with a message saying what to type."""
+    try:
+        number = clean_text("invoice_number", text.strip(), 64)
     except ValueError:
         number = ""
     invoice = invoice_by_number(number) if number else None
     if invoice is None:
         flash(_("No invoice %(number)s: type the number as it appears in the invoices list.",
                 number=number or "—"), "warning")
-        return redirect(url_for(".bank"))
-    try:
-        result = assign(found, invoice, by=current_user.email)
-    except (LedgerError, ReplayConflict) as exc:
-        db.session.rollback()
-        flash(str(exc), "warning")
-        return redirect(url_for(".bank"))
-    db.session.commit()
-    flash(_("Credit recorded as a payment of invoice %(number)s.", number=invoice.number)
-          if not result.credit_cents else
-          _("Credit recorded as a payment of invoice %(number)s; what is left over is the "
-            "customer's credit.", number=invoice.number), "success")
-    return redirect(url_for(".bank"))
+    return invoice
+
+
+def _message(result, number):
+    if not result.created:
+        return _("This transfer was already recorded (%(source)s): the credit is tied to that "
+                 "payment, nothing was counted twice.",
+                 source=say("source", result.payment.source))
+    if result.credit_cents:
+        return _("Credit recorded as a payment of invoice %(number)s; what is left over is the "
+                 "customer's credit.", number=number)
+    return _("Credit recorded as a payment of invoice %(number)s.", number=number)

@@ -26,6 +26,7 @@ from ..extensions import db
 from ..ledger import (compare_and_set, lock_invoices, place_hold, record_event, release_hold,
                       settle)
 from ..models import Allocation, Hold, Payment
+from .allocation import fit, take_back
 
 NEXT = {
     "created": {"pending", "succeeded", "failed", "review", "cancelled"},
@@ -178,14 +179,13 @@ def _fit_allocations(payment):
             db.session.refresh(invoice, ["paid_cents"])  # counts this payment already (succeeded)
             mine = sum(a.amount_cents for a in payment.allocations if a.invoice_id == invoice.id)
             owed[invoice.id] = invoice.total_cents - (invoice.paid_cents - mine)
+    money = money_allocations(payment)
+    fitted, owed = fit([(a.invoice_id, a.amount_cents) for a in money], owed, budget)
     short = set()  # invoices whose money was cut: less money than asked earns no discount
-    for allocation in money_allocations(payment):
-        fitted = max(0, min(allocation.amount_cents, budget, owed[allocation.invoice_id]))
-        if fitted < allocation.amount_cents:
+    for allocation, cents in zip(money, fitted):
+        if cents < allocation.amount_cents:
             short.add(allocation.invoice_id)
-        allocation.amount_cents = fitted
-        budget -= fitted
-        owed[allocation.invoice_id] -= fitted
+        allocation.amount_cents = cents
     for allocation in payment.allocations:
         if allocation.kind == "discount":
             allocation.amount_cents = 0 if allocation.invoice_id in short else max(
@@ -206,13 +206,10 @@ def refund(payment, refunded_total_cents, as_of, actor="stripe"):
     money = money_allocations(payment)
     credit = payment.amount_cents - payment.refunded_cents - sum(a.amount_cents for a in money)
     to_take -= min(credit, to_take)
-    reopened = set()
-    for allocation in reversed(money):
-        take = min(allocation.amount_cents, to_take)
-        allocation.amount_cents -= take
-        to_take -= take
-        if take:
-            reopened.add(allocation.invoice_id)
+    shares, _ = take_back([a.amount_cents for a in money], to_take)
+    reopened = {a.invoice_id for a, cents in zip(money, shares) if cents < a.amount_cents}
+    for allocation, cents in zip(money, shares):
+        allocation.amount_cents = cents
     for allocation in payment.allocations:
         if allocation.kind == "discount" and allocation.invoice_id in reopened:
             allocation.amount_cents = 0
