@@ -1,19 +1,24 @@
-"""The bank page: credits of the bank statements that named no invoice Relance could match, or
-whose reference is already known for another amount, each waiting for the accountant to say
-which invoice it pays, or that it is no debtor's."""
+"""Money the accountant takes in by hand. The bank page: credits of the bank statements that
+named no invoice Relance could match, or whose reference is already known for another amount,
+each waiting for the accountant to say which invoice it pays, or that it is no debtor's; and a
+payment received outside Relance, typed on the debtor's page."""
+import uuid
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..camt import WAITING, assign, reference_of
 from ..extensions import db
-from ..imports import clean_text
-from ..ledger import LedgerError, ReplayConflict, compare_and_set, invoice_by_number, \
-    payment_by_external_id
-from ..models import BankCredit
+from ..imports import FIRST_DAY, clean_text, parse_amount
+from ..ledger import (LedgerError, ReplayConflict, compare_and_set, invoice_by_number,
+                      payment_by_external_id, record_payment)
+from ..models import BankCredit, Customer, Invoice
 from . import bp
-from .forms import PostForm
+from .forms import PostForm, ReceivedForm
 from .timeline import say
 
 
@@ -94,3 +99,59 @@ def _message(result, number):
         return _("Credit recorded as a payment of invoice %(number)s; what is left over is the "
                  "customer's credit.", number=number)
     return _("Credit recorded as a payment of invoice %(number)s.", number=number)
+
+
+@bp.post("/customers/<id:customer_id>/payments")
+def record_received(customer_id):
+    """The accountant records money received outside Relance (a cheque, a transfer seen in the
+    bank's web page) for one of the debtor's invoices. It goes through the same door as every
+    other payment (`ledger.record_payment`): a bank reference already known by any path is the
+    same transfer, never counted twice; known for another amount, it is refused with the reason."""
+    customer = db.session.get(Customer, customer_id) or abort(404)
+    form = ReceivedForm()
+    back = redirect(url_for(".customer", customer_id=customer.id))
+    invoice = db.session.scalar(select(Invoice).where(
+        Invoice.customer_id == customer.id, Invoice.number == (form.invoice_number.data or "")))
+    problem = _received_problem(form, invoice)
+    if problem:
+        flash(problem, "warning")
+        return back
+    reference = form.reference.data or f"manual:{uuid.uuid4().hex}"
+    try:
+        result = record_payment(customer=customer, source="manual", external_id=reference,
+                                amount_cents=form.cents, received_on=form.received_on.data,
+                                invoices=[invoice], actor="accountant")
+    except ReplayConflict as exc:
+        db.session.rollback()
+        flash(_("Reference %(ref)s is already recorded for another invoice or amount "
+                "(%(source)s): check that payment before recording this one.", ref=reference,
+                source=say("source", exc.known.source) if exc.known else "?"), "warning")
+        return back
+    except IntegrityError:  # the same entry posted twice at once: the other one recorded it
+        db.session.rollback()
+        flash(_("This payment was just recorded by another request: it is counted once."),
+              "warning")
+        return back
+    db.session.commit()
+    flash(_message(result, invoice.number), "success")
+    return back
+
+
+def _received_problem(form, invoice):
+    """What is wrong with a payment the accountant typed, in words, or None."""
+    if not form.validate_on_submit():
+        return _("Give the invoice, the amount received (e.g. 1 234,56), the date it was "
+                 "received and, for a transfer, the bank's reference.")
+    if invoice is None:
+        return _("No invoice %(number)s: type the number as it appears in the invoices list.",
+                 number=form.invoice_number.data or "—")
+    try:
+        form.cents = parse_amount(form.amount.data)
+    except ValueError:
+        return _("%(amount)s is not an amount: write 1234.56 or 1 234,56.",
+                 amount=form.amount.data[:40])
+    if form.cents <= 0:
+        return _("The amount received must be more than zero.")
+    if not FIRST_DAY <= form.received_on.data <= clock.today():
+        return _("The date received cannot be in the future.")
+    return None

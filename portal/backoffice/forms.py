@@ -108,3 +108,17 @@ class HandoffForm(FlaskForm):
         if digits and not (digits.isascii() and digits.isdigit() and len(digits) == 9):
             raise ValidationError(_("A SIREN is 9 digits."))
         field.data = digits
+
+
+class ReceivedForm(FlaskForm):
+    """A payment received outside Relance, typed by the accountant on the debtor's page."""
+    invoice_number = StringField(_l("Invoice"), validators=[DataRequired(), Length(max=64)])
+    amount = StringField(_l("Amount received"), validators=[DataRequired(), Length(max=40)])
+    received_on = DateField(_l("Received on"), validators=[DataRequired()])
+    reference = StringField(_l("Bank reference (for a transfer)"),
+                            validators=[Optional(), Length(max=255)],
+                            filters=[lambda text: text.strip() if text else text])
+
+    def validate_reference(self, field):
+        if field.data and not field.data.isprintable():
+            raise ValidationError(_("The reference holds characters a bank never prints."))
