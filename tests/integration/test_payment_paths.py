@@ -201,3 +201,35 @@ def test_statement_dates_out_of_range_are_refused(books, tmp_path, booked):
     path.write_bytes(statement(entry("BQ-1", "10.00", booked, "X", "Y")))
     result = app.test_cli_runner().invoke(args=["payments", "import", str(path)])
     assert result.exit_code == 1 and "out of range" in result.output
+
+
+def test_eight_accountants_deciding_one_bank_credit_at_once(books, tmp_path):
+    """D8: eight sessions assign (or set aside) the same waiting credit at the same instant,
+    on a real threaded server: one wins, the seven others are told it is already dealt with
+    (302 and a message, never a 500), and the money is counted once."""
+    from tests.helpers import Browser, at_once, served
+    app, client, customer, invoice = books
+    others = [make_invoice(customer, clock.today() - timedelta(days=10), 30_000,
+                           number=f"M7-{n}") for n in range(2, 6)]
+    db.session.commit()
+    credit = park(app, tmp_path, "300.00")
+    with served(app) as base:
+        browsers = [Browser(base) for _ in range(8)]
+        for b in browsers:
+            status, _, _ = b.post("/admin/login", {"csrf_token": b.token("/admin/login"),
+                                                   "email": "compta@atelier.example",
+                                                   "password": "correct horse battery staple"})
+            assert status == 302
+        tokens = [b.token("/admin/bank") for b in browsers]
+        numbers = [invoice.number] + [i.number for i in others]
+        results = at_once(8, lambda i: browsers[i].post(f"/admin/bank/{credit.id}", {
+            "csrf_token": tokens[i], "invoice_number": numbers[i % len(numbers)],
+            "decision": "ignore" if i % 4 == 3 else "assign"}))
+        pages = [html.unescape(b.get("/admin/bank")[2]) for b in browsers]
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r[0] for r in results) == [302] * 8
+    assert sum("déjà été traité" in page for page in pages) == 7
+    db.session.expire_all()
+    assert db.session.get(BankCredit, credit.id).state in ("assigned", "ignored")
+    assert received(customer) in (0, 30_000)
+    assert db.session.scalar(select(func.count(Payment.id))) <= 1
