@@ -10,6 +10,7 @@ from .changes import UNCHANGED
 from .extensions import db
 from .models import Allocation, Customer, Event, Hold, Invoice, Payment, utcnow
 from .payments.allocation import allocate
+from .payments.states import can_move
 
 HOLD_KINDS = ("promise", "not_received", "instalment_request", "plan", "dispute",
               "payment_pending", "payment_failed", "manual_pause")
@@ -129,6 +130,8 @@ def record_payment(*, customer, source, external_id, amount_cents, received_on, 
     """
     if amount_cents <= 0:
         raise LedgerError("A payment amount must be positive.")
+    if not can_move("created", state):
+        raise LedgerError(f"A payment cannot be recorded as {state!r}.")
     existing = identify(customer.creditor_id, source, external_id, amount_cents,
                         customer_id=customer.id, invoice_ids={i.id for i in invoices})
     if existing is not None:

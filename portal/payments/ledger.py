@@ -27,19 +27,8 @@ from ..ledger import (compare_and_set, lock_invoices, place_hold, record_event, 
                       settle)
 from ..models import Allocation, Hold, Payment
 from .allocation import fit, take_back
+from .states import HOLDING, can_move
 
-NEXT = {
-    "created": {"pending", "succeeded", "failed", "review", "cancelled"},
-    "pending": {"succeeded", "failed", "review"},
-    "review": {"succeeded", "failed"},
-    # A replaced checkout that is paid all the same: the money is real, it is applied.
-    "cancelled": {"pending", "succeeded", "review"},
-    "succeeded": {"refunded", "disputed"},
-    "failed": set(),
-    "refunded": set(),
-    "disputed": set(),
-}
-HOLDING = {"pending", "review"}  # states in which the invoices are not reminded
 
 
 def checkout_key(customer, invoices_and_amounts):
@@ -108,7 +97,7 @@ def transition(payment, state, as_of, actor="stripe", **details):
     Only one of several concurrent callers wins the move (a conditional UPDATE); the others see
     the payment as the winner left it and change nothing."""
     before = payment.state
-    if state == before or state not in NEXT[before]:
+    if not can_move(before, state):
         return False
     if not compare_and_set(payment, before, state):
         return False

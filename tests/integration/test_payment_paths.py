@@ -233,3 +233,31 @@ def test_eight_accountants_deciding_one_bank_credit_at_once(books, tmp_path):
     assert db.session.get(BankCredit, credit.id).state in ("assigned", "ignored")
     assert received(customer) in (0, 30_000)
     assert db.session.scalar(select(func.count(Payment.id))) <= 1
+
+
+def test_the_books_paid_amount_tops_up_what_relance_already_knows(books, tmp_path):
+    """The accounting tool's `amount_paid` counts every payment it knows; money Relance recorded
+    itself (here a transfer by the API) is not counted again when the books catch up with it.
+    In the other order the books' figure stands until the transfer is seen, then the next import
+    leaves only what is still unexplained (never less than what was really received)."""
+    app, client, customer, invoice = books
+    runner = app.test_cli_runner()
+
+    def books_say(paid):
+        path = tmp_path / "books.csv"
+        path.write_text(
+            "customer_ref,customer_name,email,phone,language,invoice_number,issue_date,"
+            "due_date,currency,amount,amount_paid\n"
+            f"{customer.ref},{customer.name},{customer.email},,fr,{invoice.number},"
+            f"{invoice.issue_date.isoformat()},{invoice.due_date.isoformat()},EUR,1000.00,{paid}\n")
+        result = runner.invoke(args=["invoices", "import", str(path)])
+        assert result.exit_code == 0, result.output
+        db.session.expire_all()
+        return db.session.get(Invoice, invoice.id).paid_cents
+
+    arrive("api", books, tmp_path, "300.00")
+    assert books_say("300.00") == 30_000  # the books now know the transfer: still 300
+    assert books_say("450.00") == 45_000  # 150 more the books know of (a cheque)
+    assert books_say("450.00") == 45_000  # the same figure again changes nothing
+    assert books_say("300.00") == 30_000  # the cheque was a mistake: back to the transfer
+    assert received(customer) == 30_000
