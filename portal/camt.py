@@ -10,7 +10,9 @@ A credit (`CdtDbtInd` CRDT, booked) is matched
 3. else it waits (`BankCredit`) on the back office's bank page, where the accountant says which
    invoice it pays, or that it is no debtor's.
 Each credit is recorded once, under the bank's entry reference (source "bank"): importing the
-same statement again, or an overlapping one, changes nothing. The XML is read with defusedxml
+same statement again, or an overlapping one, changes nothing; a reference already recorded by
+another path (the API, a CSV, the back office) is that same transfer, and one known for another
+amount waits on the bank page as a conflict, neither counted nor dropped. The XML is read with defusedxml
 (no entity expansion, no external entities)."""
 import re
 import unicodedata
@@ -23,8 +25,8 @@ from sqlalchemy import select
 from . import tenancy
 from .extensions import db
 from .imports import FIRST_DAY, LAST_DAY, parse_amount
-from .ledger import ReplayConflict, identify, record_payment
-from .models import PAID_CENTS, BankCredit, Customer, Invoice
+from .ledger import id_space, record_payment, same_money
+from .models import PAID_CENTS, BankCredit, Customer, Invoice, Payment
 
 SOURCE = "bank"
 WAITING = ("unmatched", "conflict")  # the states of a credit the accountant has to decide
@@ -169,31 +171,57 @@ def _plain(name):
     return " ".join(re.findall(r"[a-z0-9]+", name))
 
 
-def _by_numbers(credit):
-    """The open invoices the remittance names, if they are one customer's."""
-    words = TOKEN.findall(credit.remittance)
-    if not words:
-        return None
-    found = db.session.scalars(select(Invoice).where(
-        Invoice.creditor_id == tenancy.working_id(), Invoice.status == "open",
-        Invoice.number.in_(set(words) | {w.upper() for w in words}))
-        .order_by(Invoice.due_date, Invoice.id)).all()
-    if found and len({i.customer_id for i in found}) == 1:
-        return found
-    return None
+class OpenInvoices:
+    """The creditor's open invoices as matching needs them (number, customer, due date, balance,
+    the customer's name made plain): read in one query per statement, and kept up to date as its
+    credits are recorded, instead of two queries per credit."""
 
+    def __init__(self):
+        self.rows, self.by_number, self.by_balance = {}, {}, {}
+        for row in db.session.execute(
+                select(Invoice.id, Invoice.number, Invoice.customer_id, Invoice.due_date,
+                       (Invoice.total_cents - PAID_CENTS).label("balance"), Customer.name)
+                .join(Customer, Customer.id == Invoice.customer_id)
+                .where(Invoice.creditor_id == tenancy.working_id(), Invoice.status == "open")):
+            self._add(row.id, row.number, row.customer_id, row.due_date, int(row.balance),
+                      _plain(row.name))
 
-def _by_amount_and_name(credit):
-    """The one open invoice of exactly this balance whose customer is the named debtor."""
-    wanted = _plain(credit.debtor_name)
-    if not wanted:
-        return None
-    rows = db.session.execute(
-        select(Invoice, Customer.name).join(Customer, Customer.id == Invoice.customer_id)
-        .where(Invoice.creditor_id == tenancy.working_id(), Invoice.status == "open",
-               (Invoice.total_cents - PAID_CENTS) == credit.amount_cents)).all()
-    matches = [invoice for invoice, name in rows if _plain(name) == wanted]
-    return matches if len(matches) == 1 else None
+    def _add(self, invoice_id, number, customer_id, due_date, balance, name):
+        self.rows[invoice_id] = (number, customer_id, due_date, balance, name)
+        self.by_number[number] = invoice_id
+        self.by_balance.setdefault(balance, set()).add(invoice_id)
+
+    def named(self, credit):
+        """The open invoices the remittance names, if they are one customer's (ids)."""
+        words = set(TOKEN.findall(credit.remittance))
+        found = {self.by_number[w] for w in words | {w.upper() for w in words}
+                 if w in self.by_number}
+        return found if len({self.rows[i][1] for i in found}) == 1 else None
+
+    def by_amount_and_name(self, credit):
+        """The one open invoice of exactly this balance whose customer is the named debtor."""
+        wanted = _plain(credit.debtor_name)
+        matches = {i for i in self.by_balance.get(credit.amount_cents, ())
+                   if wanted and self.rows[i][4] == wanted}
+        return matches if len(matches) == 1 else None
+
+    def match(self, credit):
+        """The invoices a credit pays, oldest first, as ORM objects; None if it names none."""
+        ids = self.named(credit) or self.by_amount_and_name(credit)
+        if not ids:
+            return None
+        return db.session.scalars(select(Invoice).where(Invoice.id.in_(ids))
+                                  .order_by(Invoice.due_date, Invoice.id)).all()
+
+    def paid(self, invoices):
+        """These invoices were paid (in part): they leave the indexes, or come back with their
+        new balance while they are still open."""
+        for invoice in invoices:
+            number, customer_id, due_date, balance, name = self.rows.pop(invoice.id)
+            del self.by_number[number]
+            self.by_balance[balance].discard(invoice.id)
+            if invoice.status == "open":
+                self._add(invoice.id, number, customer_id, due_date, invoice.balance_cents, name)
 
 
 def conflict_key(credit):
@@ -210,28 +238,41 @@ def reference_of(bank_credit):
     return bank_credit.external_id
 
 
-def standing(credit):
-    """What Relance already knows of this credit: "new"; "known" (the same transfer, recorded
-    as a payment by any path that shares bank references, or waiting on the bank page); or
-    ("conflict", what is known under its reference: a Payment or a BankCredit)."""
-    creditor_id = tenancy.working_id()
-    try:
-        if identify(creditor_id, SOURCE, credit.external_id, credit.amount_cents) is not None:
-            return "known"
-    except ReplayConflict as exc:
-        waiting = _waiting(creditor_id, conflict_key(credit))
-        return "known" if waiting is not None else ("conflict", exc.known)
-    waiting = _waiting(creditor_id, credit.external_id)
-    if waiting is None:
-        return "new"
-    if waiting.amount_cents == credit.amount_cents:
-        return "known"
-    return "known" if _waiting(creditor_id, conflict_key(credit)) else ("conflict", waiting)
+class Seen:
+    """What the creditor already holds under a statement's references: the payments recorded
+    under them by any path that shares bank references, and the credits waiting on the bank
+    page. Read in a few queries for the whole statement, then kept up to date as it is taken
+    in (a statement of thousands of credits costs no query per credit to recognise)."""
+
+    def __init__(self, credits):
+        creditor_id = tenancy.working_id()
+        refs = sorted({c.external_id for c in credits} | {conflict_key(c) for c in credits})
+        self.payments, self.waiting = {}, {}
+        for start in range(0, len(refs), CHUNK):
+            chunk = refs[start:start + CHUNK]
+            for payment in db.session.scalars(select(Payment).where(
+                    Payment.creditor_id == creditor_id, Payment.source.in_(id_space(SOURCE)),
+                    Payment.external_id.in_(chunk)).order_by(Payment.id.desc())):
+                self.payments[payment.external_id] = payment  # the first recorded wins
+            for waiting in db.session.scalars(select(BankCredit).where(
+                    BankCredit.creditor_id == creditor_id, BankCredit.external_id.in_(chunk))):
+                self.waiting[waiting.external_id] = waiting
+
+    def standing(self, credit):
+        """"new"; "known" (the same transfer, recorded as a payment by any path, or waiting on
+        the bank page); or "conflict" (its reference is known for another amount)."""
+        if self.waiting.get(conflict_key(credit)) is not None:
+            return "known"  # the same conflicting entry, already waiting
+        payment = self.payments.get(credit.external_id)
+        if payment is not None:
+            return "known" if same_money(payment, credit.amount_cents) else "conflict"
+        waiting = self.waiting.get(credit.external_id)
+        if waiting is None:
+            return "new"
+        return "known" if waiting.amount_cents == credit.amount_cents else "conflict"
 
 
-def _waiting(creditor_id, external_id):
-    return db.session.scalar(select(BankCredit).where(BankCredit.creditor_id == creditor_id,
-                                                      BankCredit.external_id == external_id))
+CHUNK = 500  # references per IN (...): well under any database's limit on bound parameters
 
 
 def record(credit, invoices, actor="system", external_id=None):
@@ -242,14 +283,15 @@ def record(credit, invoices, actor="system", external_id=None):
 
 
 def _park(credit, state="unmatched"):
-    """Keep a credit on the bank page for the accountant."""
-    db.session.add(BankCredit(creditor_id=tenancy.working_id(),
-                              external_id=credit.external_id if state == "unmatched"
-                              else conflict_key(credit),
-                              amount_cents=credit.amount_cents, booked_on=credit.booked_on,
-                              debtor_name=credit.debtor_name, remittance=credit.remittance,
-                              state=state))
-    db.session.flush()
+    """Keep a credit on the bank page for the accountant (flushed with the statement)."""
+    parked = BankCredit(creditor_id=tenancy.working_id(),
+                        external_id=credit.external_id if state == "unmatched"
+                        else conflict_key(credit),
+                        amount_cents=credit.amount_cents, booked_on=credit.booked_on,
+                        debtor_name=credit.debtor_name, remittance=credit.remittance,
+                        state=state)
+    db.session.add(parked)
+    return parked
 
 
 def import_camt(data, dry_run=False):
@@ -266,24 +308,32 @@ def import_camt(data, dry_run=False):
     report.credits = len(credits)
     if dry_run:
         return report
-    for credit in credits:
-        state = standing(credit)
-        if state == "known":
-            report.replayed += 1
-            continue
-        if state != "new":
-            _park(credit, "conflict")
-            report.conflicts += 1
-            continue
-        invoices = _by_numbers(credit) or _by_amount_and_name(credit)
-        if invoices is None:
-            _park(credit)
-            report.waiting += 1
-            continue
+    seen, open_invoices = Seen(credits), OpenInvoices()
+    with db.session.no_autoflush:
+        for credit in credits:
+            _take_in(credit, seen, open_invoices, report)
+    db.session.flush()
+    return report
+
+
+def _take_in(credit, seen, open_invoices, report):
+    """One credit of the statement: known, a conflict, matched and recorded, or waiting."""
+    state = seen.standing(credit)
+    if state == "known":
+        report.replayed += 1
+    elif state == "conflict":
+        parked = _park(credit, "conflict")
+        seen.waiting[parked.external_id] = parked
+        report.conflicts += 1
+    elif (invoices := open_invoices.match(credit)) is None:
+        seen.waiting[credit.external_id] = _park(credit)
+        report.waiting += 1
+    else:
         result = record(credit, invoices)
+        open_invoices.paid(invoices)
+        seen.payments[credit.external_id] = result.payment
         report.recorded += 1
         report.credit_cents += result.credit_cents
-    return report
 
 
 def assign(bank_credit, invoice, by):

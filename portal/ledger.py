@@ -220,14 +220,20 @@ def identify(creditor_id, source, external_id, amount_cents, customer_id=None,
     existing = payment_by_external_id(source, external_id, creditor_id)
     if existing is None:
         return None
-    paid = {a.invoice_id for a in existing.allocations}
-    if existing.amount_cents != amount_cents or (
-            customer_id is not None and existing.customer_id != customer_id) or (
-            invoice_ids is not None and paid and not paid <= set(invoice_ids)):
+    if not same_money(existing, amount_cents, customer_id, invoice_ids):
         raise ReplayConflict(f"{external_id} was already recorded ({existing.source}) for "
                              "another invoice or amount; give this payment its own id.",
                              existing)
     return existing
+
+
+def same_money(payment, amount_cents, customer_id=None, invoice_ids=None):
+    """Whether money seen again under a known reference is that payment: the same amount, the
+    same customer and invoices among those it paid (None: not said, not compared)."""
+    paid = {a.invoice_id for a in payment.allocations}
+    return payment.amount_cents == amount_cents and (
+        customer_id is None or payment.customer_id == customer_id) and (
+        invoice_ids is None or not paid or paid <= set(invoice_ids))
 
 
 def place_hold(invoice, kind, starts_on, until=None, actor="system", **details):
