@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock
 from ..camt import WAITING, assign, reference_of
 from ..extensions import db
+from ..i18n import current_lang, money
 from ..imports import FIRST_DAY, clean_text, parse_amount
 from ..ledger import (LedgerError, ReplayConflict, compare_and_set, invoice_by_number,
                       payment_by_external_id, record_payment)
@@ -133,7 +134,9 @@ def record_received(customer_id):
               "warning")
         return back
     db.session.commit()
-    flash(_message(result, invoice.number), "success")
+    flash(_message(result, invoice.number) if not result.created else
+          _("Payment of %(amount)s recorded for invoice %(number)s.",
+            amount=money(form.cents, current_lang()), number=invoice.number), "success")
     return back
 
 

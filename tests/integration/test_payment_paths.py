@@ -139,7 +139,7 @@ def test_the_same_reference_for_another_amount_is_a_conflict_for_a_human(books, 
         conflict = db.session.scalar(select(BankCredit).where(BankCredit.state == "conflict"))
         assert conflict.amount_cents == 9_900
         page = html.unescape(client.get("/admin/bank").get_data(as_text=True))
-        assert "Même référence que" in page and REF in page
+        assert "Même référence qu'un" in page and REF in page
     if second == "bank_page":  # the credit still waits for the accountant
         assert db.session.get(BankCredit, parked.id).state == "unmatched"
 
