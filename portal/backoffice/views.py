@@ -63,9 +63,10 @@ def _this_page():
 
 
 def _safe_next(target):
-    """Only a path on this site: never an absolute URL from the query string."""
+    """Only a path on this site: never an absolute URL from the query string, nor a control
+    character (CR/LF cannot go into a Location header: the login would answer 500)."""
     if target and target.startswith("/") and not target.startswith("//") \
-            and not urlsplit(target).netloc:
+            and target.isprintable() and "\\" not in target and not urlsplit(target).netloc:
         return target
     return url_for("backoffice.inbox")
 
