@@ -168,7 +168,7 @@ def _invoices():
     ("C-1", "Client", "FEC-4\x1b[31m", "invoice_number"),
     ("C-1", "Client", "FEC-5\tX", "invoice_number"),
     ("C-1", "Cli\x00ent", "FEC-6", "customer_name"),
-    ("C\r2", "Client", "FEC-7", "customer_ref"),
+    ("C\x072", "Client", "FEC-7", "customer_ref"),
 ])
 def test_d6_fec_text_is_checked_as_the_csv_checks_it(any_app, tmp_path, aux, name, piece, field):
     result = _import(any_app, tmp_path, fec([(aux, name, piece, "100,00")]), "books.txt")
