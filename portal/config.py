@@ -4,11 +4,17 @@
 SQLite database under `instance/` (the demo, a laptop) runs as development; any other database
 is production, with its checks: a deployment that forgets the variable is safe, not open.
 """
+import ipaddress
+import math
 import os
+from urllib.parse import urlsplit
 
 DEFAULT_SECRET_KEY = "dev-secret-change-me"
 KNOWN_KEYS = (DEFAULT_SECRET_KEY, "test-secret", "secret", "changeme", "change-me")
 MIN_KEY_LENGTH, MIN_KEY_VARIETY = 32, 10  # characters, distinct characters
+# Estimated bits (key_bits) a signing key must carry. A secrets.token_urlsafe(32) scores 188 or
+# more, a token_hex(16) about 90 to 150 (20,000 draws each); '0123456789' * 4 scores 13.
+MIN_KEY_BITS = 96
 
 
 class ConfigError(ValueError):
@@ -176,6 +182,49 @@ def weak_key(secret):
         return "it contains a published default key"
     if len(set(secret)) < MIN_KEY_VARIETY:
         return f"it has fewer than {MIN_KEY_VARIETY} different characters"
+    bits = key_bits(secret)
+    if bits < MIN_KEY_BITS:
+        return (f"it carries about {bits:.0f} bits of entropy, under {MIN_KEY_BITS}: runs, "
+                "sequences and repeats are guessable")
+    return None
+
+
+def key_bits(secret):
+    """An estimate of the key's entropy in bits: each character nobody could have predicted
+    is worth log2 of the key's alphabet (its distinct characters). Predictable: one that
+    continues a run or a sequence (the same step as the previous one: aaaa, 0123, fedc) or
+    ends three characters already seen (a repeat: abcabc). Shannon's formula alone rates
+    '0123456789' * 4 at 133 bits; this rates it at 13."""
+    seen, free = set(), 0
+    for i, char in enumerate(secret):
+        step = ord(char) - ord(secret[i - 1]) if i else None
+        before = ord(secret[i - 1]) - ord(secret[i - 2]) if i > 1 else None
+        gram = secret[max(0, i - 2):i + 1]
+        repeated = len(gram) == 3 and gram in seen
+        seen.add(gram)
+        free += not (repeated or (step is not None and step == before))
+    return free * math.log2(max(2, len(set(secret))))
+
+
+def _loopback(host):
+    """Whether a host name is this machine (localhost, 127.0.0.0/8, ::1) or no machine."""
+    host = (host or "").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def bad_base_url(url):
+    """Why the portal's address cannot go into e-mailed links, or None."""
+    parts = urlsplit(url or "")
+    if parts.scheme != "https" or not parts.hostname:
+        return "it is not an https:// address"
+    if _loopback(parts.hostname):
+        return "it points at this machine (localhost), which no debtor can reach"
     return None
 
 
@@ -196,4 +245,18 @@ def check_production(config):
                           "(or RELANCE_ENV=development on a laptop).")
     if config.get("PAYMENTS_DEMO"):
         raise ConfigError("PAYMENTS_DEMO marks invoices paid with no money: unset it in production.")
+    _check_links(config)
+
+
+def _check_links(config):
+    """The links the reminders carry must open: a live link, at an address debtors reach."""
+    days = config.get("LINK_MAX_AGE_DAYS")
+    if not isinstance(days, int) or days <= 0:
+        raise ConfigError(f"LINK_MAX_AGE_DAYS={days!r} would make every portal link expire at "
+                          "once: set it to a number of days, e.g. LINK_MAX_AGE_DAYS=60.")
+    why = bad_base_url(config.get("PORTAL_BASE_URL"))
+    if why:
+        raise ConfigError(f"PORTAL_BASE_URL={config.get('PORTAL_BASE_URL')!r} cannot go into "
+                          f"e-mailed links ({why}): set it to the portal's public address, e.g. "
+                          "PORTAL_BASE_URL=https://relance.example.fr.")
 

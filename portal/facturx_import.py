@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 import facturx
 from lxml import etree
 
-from .imports import InvoiceRow
+from .imports import InvoiceRow, in_range
 
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
       "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
@@ -36,9 +36,13 @@ def _date(value, what):
     if not re.fullmatch(r"\d{8}", value or ""):
         raise NotFacturX(f"{what}: {value!r} is not a date (format 102, AAAAMMJJ)")
     try:
-        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        day = date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         raise NotFacturX(f"{what}: {value!r} is not a date") from None
+    try:
+        return in_range(day, value)  # the CSV's bounds: 99991231 + a payment term overflows
+    except ValueError as exc:
+        raise NotFacturX(f"{what}: {exc}") from None
 
 
 def _cents(value, what):
@@ -46,7 +50,7 @@ def _cents(value, what):
         amount = Decimal(value)
     except (InvalidOperation, TypeError):
         raise NotFacturX(f"{what}: {value!r} is not an amount") from None
-    if amount < 0 or amount > 10**10:
+    if not amount.is_finite() or amount < 0 or amount > 10**10:
         raise NotFacturX(f"{what}: {value} is out of range")
     return int((amount * 100).quantize(Decimal("1")))
 
@@ -99,7 +103,7 @@ def read_facturx(data, payment_term_days=30, language="fr"):
     if total <= 0:
         raise NotFacturX("the invoice's total is zero")
     return InvoiceRow(
-        line=1, customer_ref=ref, customer_name=name, emails=email if "@" in email else "",
+        line=1, customer_ref=ref, customer_name=name, emails=email,  # checked as the CSV's
         phone=None, address=None, language=language, invoice_number=number,
         issue_date=issued, due_date=max(due_date, issued), currency="EUR",
         amount_cents=total, paid_cents=max(0, min(total, total - due_amount)), partial=True)

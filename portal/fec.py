@@ -13,9 +13,8 @@ Pure parsing: `read_fec` returns `InvoiceRow`s for `portal.imports.import_rows` 
 with their lines; it never writes."""
 from collections import OrderedDict
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 
-from .imports import InvoiceRow
+from .imports import InvoiceRow, in_range, parse_amount
 
 COLUMNS = ("JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib",
            "CompAuxNum", "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit",
@@ -42,22 +41,21 @@ def _date(value, column):
     if not (len(value) == 8 and value.isdigit()):
         raise ValueError(f"{column}: {value!r} is not a date written AAAAMMJJ")
     try:
-        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        raise ValueError(f"{column}: {value!r} is not a date") from None
+        return in_range(date(int(value[:4]), int(value[4:6]), int(value[6:])), value)
+    except ValueError as exc:
+        raise ValueError(f"{column}: {exc}" if "range" in str(exc) else
+                         f"{column}: {value!r} is not a date") from None
 
 
 def _cents(value, column):
-    value = value.strip().replace("\u00a0", "").replace(" ", "")
-    if not value:
+    """An amount as the CSV reads it (parse_amount: digits only, two decimals at most, no
+    NaN, Infinity or exponent); empty is nothing."""
+    if not value.strip():
         return 0
     try:
-        amount = Decimal(value.replace(",", "."))
-    except InvalidOperation:
-        raise ValueError(f"{column}: {value!r} is not an amount") from None
-    if amount < 0 or amount != amount.quantize(Decimal("0.01")) or amount > 10**10:
-        raise ValueError(f"{column}: {value!r} is not an amount in euros and cents")
-    return int(amount * 100)
+        return parse_amount(value)
+    except ValueError as exc:
+        raise ValueError(f"{column}: {exc}") from None
 
 
 class Piece:
@@ -81,6 +79,9 @@ def read_fec(data, payment_term_days=30, language="fr"):
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         return [], [(1, "header", f"not a FEC: missing column(s) {', '.join(missing)}")]
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:  # which of the two would be read?
+        return [], [(1, "header", f"column(s) named twice: {', '.join(twice)}; keep one of each")]
     index = {name: header.index(name) for name in header}
     has_due = "DateLimitReglmt" in index
     pieces, errors = OrderedDict(), []

@@ -83,10 +83,17 @@ def parse_date(text):
             day = datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-        if not FIRST_DAY <= day <= LAST_DAY:
-            raise ValueError(f"{text!r} is out of range: dates go from {FIRST_DAY} to {LAST_DAY}")
-        return day
+        return in_range(day, text)
     raise ValueError(f"{text[:40]!r} is not a date: write YYYY-MM-DD or DD/MM/YYYY")
+
+
+def in_range(day, text=None):
+    """`day` if an invoice can carry it, whichever file it came from: year 1 or 9999 is a
+    typing error, and the schedule adds days to it (date.max + 1 day overflows)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{text or day.isoformat()!r} is out of range: dates go from "
+                         f"{FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def parse_amount(text):
@@ -160,7 +167,15 @@ def clean_text(name, value, max_len):
     return value
 
 
-def _text(name, max_len, required=True):
+# The text fields of an invoice row: their longest length, whether they may be empty.
+TEXTS = {"customer_ref": (64, True), "customer_name": (200, True), "phone": (40, False),
+         "address": (300, False), "invoice_number": (64, True)}
+
+
+def _text(name, max_len=None, required=True):
+    if max_len is None:
+        max_len, required = TEXTS[name]
+
     def parse(value):
         value = ("" if value is None else str(value)).strip()
         if required and not value:
@@ -214,19 +229,31 @@ def parse_record(record, line):
         raise RowError("amount_paid", "amount_paid is larger than amount")
     return InvoiceRow(
         line=line,
-        customer_ref=_field(record, "customer_ref", _text("customer_ref", 64)),
-        customer_name=_field(record, "customer_name", _text("customer_name", 200)),
+        customer_ref=_field(record, "customer_ref", _text("customer_ref")),
+        customer_name=_field(record, "customer_name", _text("customer_name")),
         emails=_field(record, "email", parse_emails),
-        phone=_field(record, "phone", _text("phone", 40, required=False)),
-        address=_field(record, "address", _text("address", 300, required=False)),
+        phone=_field(record, "phone", _text("phone")),
+        address=_field(record, "address", _text("address")),
         language=_field(record, "language", _language),
         debtor_type=_field(record, "debtor_type", _debtor_type),
         siren=_field(record, "siren", _siren),
-        invoice_number=_field(record, "invoice_number", _text("invoice_number", 64)),
+        invoice_number=_field(record, "invoice_number", _text("invoice_number")),
         issue_date=issue, due_date=due,
         currency=_field(record, "currency", _currency),
         amount_cents=amount, paid_cents=paid,
     )
+
+
+def check_row(row):
+    """The CSV's checks on a row another reader built (FEC, Factur-X): every text field as
+    parse_record takes it, the e-mails through parse_emails, the dates within the CSV's bounds.
+    Returns the row as stored (texts trimmed); raises RowError naming the field."""
+    texts = {name: _field({name: getattr(row, name)}, name, _text(name)) for name in TEXTS}
+    if row.emails:
+        texts["emails"] = _field({"email": row.emails}, "email", parse_emails)
+    for name in ("issue_date", "due_date"):
+        _field({name: getattr(row, name)}, name, in_range)
+    return replace(row, **texts)
 
 
 def read_csv(data, required=REQUIRED, optional=OPTIONAL):
@@ -319,6 +346,9 @@ def validate(records):
 def import_rows(rows, dry_run=False):
     """Write validated rows (all or nothing). Returns an ImportReport; the caller commits."""
     report = ImportReport(rows=len(rows))
+    rows = _checked_rows(rows, report)
+    if report.errors:
+        return report
     numbers = [r.invoice_number for r in rows]
     existing = {}
     for start in range(0, len(numbers), 500):
@@ -341,6 +371,17 @@ def import_rows(rows, dry_run=False):
         _upsert_invoice(row, customer, existing.get(row.invoice_number), report)
     db.session.flush()
     return report
+
+
+def _checked_rows(rows, report):
+    """Every row through check_row, whatever read it: one validation for every importer."""
+    checked = []
+    for row in rows:
+        try:
+            checked.append(check_row(row))
+        except RowError as exc:
+            report.errors.append((row.line, exc.field, str(exc)))
+    return checked
 
 
 def _upsert_customer(row, report):

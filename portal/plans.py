@@ -16,12 +16,14 @@ from datetime import date, timedelta
 
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 
 from .settings import policy_for
 
 from .answers import AnswerError
 from .extensions import db
+from .i18n import current_lang, money
 from .ledger import compare_and_set, place_hold, record_event, release_hold
 from .models import Hold, Instalment, InstalmentPlan, Invoice, utcnow
 from .payments.allocation import allocate
@@ -33,6 +35,12 @@ NEXT = {
     "approved": {"completed", "broken"},
     "rejected": set(), "completed": set(), "broken": set(),
 }
+
+
+# The smallest instalment: Stripe's minimum charge in euros (0.50 EUR, stripe.com/docs/currencies),
+# so that the portal's "pay the next instalment" can always be paid by card or SEPA, and no
+# schedule lists "0,00 €" instalments (which the run would announce and remind).
+MIN_INSTALMENT_CENTS = 50
 
 
 class PlanConflict(AnswerError):
@@ -50,9 +58,29 @@ def move(plan, state):
 
 
 def split_amounts(total_cents, count):
-    """Equal instalments in whole cents; the last one takes what rounding leaves."""
+    """Equal instalments in whole cents; the last one takes what rounding leaves. None under
+    MIN_INSTALMENT_CENTS: callers check the count first (check_count, in the reader's words);
+    here it is a ValueError, so that no path can store a 0,00 instalment."""
+    if count < 1 or total_cents < count * MIN_INSTALMENT_CENTS:
+        raise ValueError(f"{total_cents} cents in {count} instalments: some would be under "
+                         f"{MIN_INSTALMENT_CENTS} cents")
     base = total_cents // count
     return [base] * (count - 1) + [total_cents - base * (count - 1)]
+
+
+def check_count(total_cents, count):
+    """AnswerError, saying what to choose, when `count` instalments of `total_cents` would make
+    one smaller than MIN_INSTALMENT_CENTS."""
+    if total_cents >= count * MIN_INSTALMENT_CENTS:
+        return
+    # Worded when the message is read (in the reader's language), not here: no request inside.
+    minimum = LazyString(lambda: money(MIN_INSTALMENT_CENTS, current_lang()))
+    most = total_cents // MIN_INSTALMENT_CENTS
+    if most < 2:
+        raise AnswerError(_l("This amount is too small to be paid in instalments (each must be "
+                             "at least %(minimum)s): pay it in one go.", minimum=minimum))
+    raise AnswerError(_l("Each instalment must be at least %(minimum)s: choose %(most)d "
+                         "instalments or fewer.", minimum=minimum, most=most))
 
 
 def monthly_dates(first, count):
@@ -97,6 +125,7 @@ def propose(customer, invoices, count, first_date, as_of):
     if taken is not None:
         raise AnswerError(_l("These invoices are already in an instalment plan."))
     total = sum(i.balance_cents for i in invoices)
+    check_count(total, count)
     amounts = split_amounts(total, count)
     why_not = []
     if count > policy.instalment_max_count:
@@ -163,6 +192,7 @@ def counter(plan, count, first_date, by, note=None):
     not) in the portal. Reminders stay paused meanwhile."""
     if not 2 <= count <= 36:
         raise AnswerError("Choisissez entre 2 et 36 échéances.")
+    check_count(plan.total_cents, count)
     move(plan, "countered")
     plan.instalments.clear()
     db.session.flush()  # the old schedule goes before the new one takes its numbers

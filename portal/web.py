@@ -30,7 +30,10 @@ def parse_id(value):
 
 def _refuse_nul():
     """PostgreSQL cannot store a NUL byte in text, and no person types one: refuse it early,
-    alike on every database."""
+    alike on every database. In a URL's path (a short link's code, a webhook's creditor) it
+    names nothing that exists: 404, as on SQLite, where the lookup simply finds nothing."""
+    if "\x00" in request.path:
+        abort(404)
     for values in (request.args, request.form):
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:

@@ -28,6 +28,9 @@ from .schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_
                        handed_over, instalment_due_action, upcoming)
 
 CHUNK = 5000
+# Debtor ids per IN (...) of upcoming_of: one bind parameter each, and PostgreSQL takes at most
+# 65,535 in a statement (a debtors CSV lists up to 100,000).
+ID_CHUNK = 10_000
 NEVER = (None, None, None)  # (last level, its run date, when it went out) before any reminder
 
 
@@ -170,14 +173,17 @@ def due_reminders_of(books, progress=None):
 def upcoming_of(customer_ids, as_of):
     """{invoice id: (customer id, schedule.Upcoming or None)} for the open invoices of these
     debtors (of the creditor this context works for): what the schedule will do next for each,
-    for the back office's lists. A handful of queries whatever the number of debtors."""
+    for the back office's lists. A handful of queries per ID_CHUNK debtors."""
     if not customer_ids:
         return {}
     mine = book(as_of)
     holds, policies, found = load_holds(), {}, {}
-    for invoice_id, group in groupby(_invoice_rows([mine.creditor_id], customer_ids),
-                                     key=lambda r: r[0]):
-        group = list(group)  # one row per reminder cycle of the invoice
+    ids = list(customer_ids)
+    rows = (row for start in range(0, len(ids), ID_CHUNK)
+            for row in _invoice_rows([mine.creditor_id], ids[start:start + ID_CHUNK]))
+    # One row per reminder cycle of an invoice, adjacent: a debtor's invoices are in one chunk.
+    for invoice_id, group in groupby(rows, key=lambda r: r[0]):
+        group = list(group)
         _, customer_id, due_date, balance, tier, policy_name, median, paused_until = group[0][:8]
         invoice_holds = holds.get(invoice_id, ())
         cycle = current_cycle(invoice_holds) if invoice_holds else 0

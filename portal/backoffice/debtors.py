@@ -20,6 +20,7 @@ from ..models import Attachment, Customer, Event, Hold, Invoice, Payment, SentMe
 from ..payments.ledger import customer_credit_cents, resolve_review
 from ..plans import active_plan
 from ..documents import invoice_copy_pdf
+from ..dossier import safe_name
 from ..imports import clean_text, parse_emails
 from ..settings import creditor, logo
 from ..settings import current as current_settings, outside_parts
@@ -206,7 +207,7 @@ def invoice_pdf(invoice_id):
     invoice = db.session.get(Invoice, invoice_id) or abort(404)
     data = invoice_copy_pdf(invoice, creditor(), invoice.customer.language, logo=logo())
     return send_file(io.BytesIO(data), mimetype="application/pdf",
-                     download_name=f"{invoice.number}.pdf")
+                     download_name=safe_name(invoice.number, f"facture-{invoice.id}") + ".pdf")
 
 
 @bp.get("/attachments/<id:attachment_id>")

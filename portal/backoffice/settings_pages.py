@@ -23,6 +23,7 @@ from ..settings.defaults import default_template
 from ..settings.document import SettingsInvalid, parse
 from ..settings.policies import CHANNELS, POLICY_ATTRIBUTES, TIERS, Policy
 from ..settings.templates import LANGUAGES, PARTS, VARIABLES, TemplateProblem, render
+from ..web import parse_id
 from ..sms.text import length as sms_length
 from . import bp
 from .forms import PostForm
@@ -250,7 +251,7 @@ def template_page(key, lang):
     legal = key.startswith("legal-")
     wanted = ("text",) if legal else _parts_shown(key, parts, settings.current())
     errors, preview, problem = {}, None, None
-    customer_id = request.values.get("customer_id", type=int)
+    customer_id = parse_id(request.values.get("customer_id"))  # out of range: no choice
     if request.method == "POST":
         _checked()
         action = request.form.get("action")

@@ -37,8 +37,11 @@ INBOX_PAGE = 100
 
 @bp.app_context_processor
 def _header_forms():
+    """The header's forms, built without reading the request's body (formdata=None): the
+    error page of a body too large (413) renders this header too, and reading the body again
+    there would raise the 413 inside its own handler (a bare 500)."""
     if has_request_context() and request.blueprint == "backoffice":
-        words = {"logout_form": PostForm(), "language_names": LANGUAGE_NAMES,
+        words = {"logout_form": PostForm(formdata=None), "language_names": LANGUAGE_NAMES,
                  "language_form": LanguageForm(formdata=None, next=_this_page()),
                  "creditor_role": g.get("creditor_role"), "my_creditors": []}
         if len(g.get("grants") or ()) > 1:  # the switcher: only for who has a choice
@@ -60,9 +63,10 @@ def _this_page():
 
 
 def _safe_next(target):
-    """Only a path on this site: never an absolute URL from the query string."""
+    """Only a path on this site: never an absolute URL from the query string, nor a control
+    character (CR/LF cannot go into a Location header: the login would answer 500)."""
     if target and target.startswith("/") and not target.startswith("//") \
-            and not urlsplit(target).netloc:
+            and target.isprintable() and "\\" not in target and not urlsplit(target).netloc:
         return target
     return url_for("backoffice.inbox")
 

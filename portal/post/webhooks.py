@@ -38,7 +38,10 @@ def maileva_callback(slug, key):
     if found is None or not hmac.compare_digest(key.encode(), callback_key(slug).encode()):
         abort(404)
     tenancy.enter(found)
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # JSON nested beyond Python's stack: not Maileva's, and no 500
+        abort(400)
     sending = str(body.get("resource_id", ""))[:100] if isinstance(body, dict) else ""
     if not sending:
         abort(400)

@@ -59,7 +59,8 @@ def test_f4_weak_production_keys_are_refused(key):
 
 def test_f4_the_demo_gateway_exists_only_when_asked_for(sqlite_url):
     production = create_app(ProductionConfig, {"SECRET_KEY": GOOD_KEY,
-                                               "SQLALCHEMY_DATABASE_URI": PG_URL})
+                                               "SQLALCHEMY_DATABASE_URI": PG_URL,
+                                               "PORTAL_BASE_URL": "https://relance.example.fr"})
     assert isinstance(gateway_for(production), NoGateway)
     with pytest.raises(ConfigError, match="PAYMENTS_DEMO"):
         create_app(ProductionConfig, {"SECRET_KEY": GOOD_KEY, "SQLALCHEMY_DATABASE_URI": PG_URL,
