@@ -29,7 +29,8 @@ from .ledger import id_space, record_payment, same_money
 from .models import PAID_CENTS, BankCredit, Customer, Invoice, Payment
 
 SOURCE = "bank"
-WAITING = ("unmatched", "conflict")  # the states of a credit the accountant has to decide
+WAITING = BankCredit.WAITING  # the states of a credit the accountant has to decide
+CHUNK = 500  # references per IN (...): well under any database's limit on bound parameters
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
@@ -224,55 +225,41 @@ class OpenInvoices:
                 self._add(invoice.id, number, customer_id, due_date, invoice.balance_cents, name)
 
 
-def conflict_key(credit):
-    """The id under which a credit whose reference is already known for another amount waits
-    for the accountant: its reference and its amount (a reference names one transfer; two
-    amounts under one reference are two facts a human must reconcile)."""
-    return f"{credit.external_id[:230]}#{credit.amount_cents}"
-
-
-def reference_of(bank_credit):
-    """The bank's reference of a waiting credit, as printed on the statement."""
-    if bank_credit.state == "conflict":
-        return bank_credit.external_id.rpartition("#")[0]
-    return bank_credit.external_id
-
-
 class Seen:
     """What the creditor already holds under a statement's references: the payments recorded
-    under them by any path that shares bank references, and the credits waiting on the bank
-    page. Read in a few queries for the whole statement, then kept up to date as it is taken
-    in (a statement of thousands of credits costs no query per credit to recognise)."""
+    under them by any path that shares bank references, and the credits kept for the bank page
+    (by reference and amount). Read in a few queries for the whole statement, then kept up to
+    date as it is taken in (a statement of thousands of credits costs no query per credit to
+    recognise)."""
 
     def __init__(self, credits):
         creditor_id = tenancy.working_id()
-        refs = sorted({c.external_id for c in credits} | {conflict_key(c) for c in credits})
-        self.payments, self.waiting = {}, {}
+        refs = sorted({c.external_id for c in credits})
+        self.payments, self.kept = {}, {}
         for start in range(0, len(refs), CHUNK):
             chunk = refs[start:start + CHUNK]
             for payment in db.session.scalars(select(Payment).where(
                     Payment.creditor_id == creditor_id, Payment.source.in_(id_space(SOURCE)),
                     Payment.external_id.in_(chunk)).order_by(Payment.id.desc())):
                 self.payments[payment.external_id] = payment  # the first recorded wins
-            for waiting in db.session.scalars(select(BankCredit).where(
+            for kept in db.session.scalars(select(BankCredit).where(
                     BankCredit.creditor_id == creditor_id, BankCredit.external_id.in_(chunk))):
-                self.waiting[waiting.external_id] = waiting
+                self.keep(kept)
+
+    def keep(self, bank_credit):
+        self.kept.setdefault(bank_credit.external_id, {})[bank_credit.amount_cents] = \
+            bank_credit
 
     def standing(self, credit):
-        """"new"; "known" (the same transfer, recorded as a payment by any path, or waiting on
+        """"new"; "known" (the same transfer, recorded as a payment by any path, or kept for
         the bank page); or "conflict" (its reference is known for another amount)."""
-        if self.waiting.get(conflict_key(credit)) is not None:
-            return "known"  # the same conflicting entry, already waiting
+        kept = self.kept.get(credit.external_id, {})
+        if credit.amount_cents in kept:
+            return "known"
         payment = self.payments.get(credit.external_id)
         if payment is not None:
             return "known" if same_money(payment, credit.amount_cents) else "conflict"
-        waiting = self.waiting.get(credit.external_id)
-        if waiting is None:
-            return "new"
-        return "known" if waiting.amount_cents == credit.amount_cents else "conflict"
-
-
-CHUNK = 500  # references per IN (...): well under any database's limit on bound parameters
+        return "conflict" if kept else "new"
 
 
 def record(credit, invoices, actor="system", external_id=None):
@@ -284,9 +271,7 @@ def record(credit, invoices, actor="system", external_id=None):
 
 def _park(credit, state="unmatched"):
     """Keep a credit on the bank page for the accountant (flushed with the statement)."""
-    parked = BankCredit(creditor_id=tenancy.working_id(),
-                        external_id=credit.external_id if state == "unmatched"
-                        else conflict_key(credit),
+    parked = BankCredit(creditor_id=tenancy.working_id(), external_id=credit.external_id,
                         amount_cents=credit.amount_cents, booked_on=credit.booked_on,
                         debtor_name=credit.debtor_name, remittance=credit.remittance,
                         state=state)
@@ -322,11 +307,10 @@ def _take_in(credit, seen, open_invoices, report):
     if state == "known":
         report.replayed += 1
     elif state == "conflict":
-        parked = _park(credit, "conflict")
-        seen.waiting[parked.external_id] = parked
+        seen.keep(_park(credit, "conflict"))
         report.conflicts += 1
     elif (invoices := open_invoices.match(credit)) is None:
-        seen.waiting[credit.external_id] = _park(credit)
+        seen.keep(_park(credit))
         report.waiting += 1
     else:
         result = record(credit, invoices)
@@ -336,16 +320,17 @@ def _take_in(credit, seen, open_invoices, report):
         report.credit_cents += result.credit_cents
 
 
-def assign(bank_credit, invoice, by):
+def assign(bank_credit, invoice, by, in_conflict=False):
     """The accountant says which invoice a waiting credit pays: it is recorded as a payment
     of that invoice's customer (what is left over stays as their credit). A credit in conflict
-    is recorded under its own id (the accountant says it is another transfer). If the same
-    transfer was recorded meanwhile by another path (the API, a CSV), the credit is tied to that
-    payment and nothing is counted twice. Returns the ledger's PaymentResult (created False:
-    already known). The caller has already moved the credit's state (one request wins)."""
-    credit = Credit(reference_of(bank_credit), bank_credit.amount_cents, bank_credit.booked_on,
+    is recorded under an id of its own (the accountant says it is another transfer than the one
+    known under its reference). If the same transfer was recorded meanwhile by another path (the
+    API, a CSV), the credit is tied to that payment and nothing is counted twice. Returns the
+    ledger's PaymentResult (created False: already known). The caller has already moved the
+    credit's state (one request wins); `in_conflict` says what it was."""
+    credit = Credit(bank_credit.external_id, bank_credit.amount_cents, bank_credit.booked_on,
                     bank_credit.debtor_name, bank_credit.remittance)
-    result = record(credit, [invoice], actor="accountant",
-                    external_id=bank_credit.external_id)
+    own_id = f"bank-credit:{bank_credit.id}" if in_conflict else None
+    result = record(credit, [invoice], actor="accountant", external_id=own_id)
     bank_credit.payment_id = result.payment.id
     return result

@@ -8,7 +8,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from . import clock, tenancy
 from .changes import UNCHANGED
 from .extensions import db
-from .models import Allocation, Customer, Event, Hold, Invoice, Payment, utcnow
+from .models import Allocation, BankCredit, Customer, Event, Hold, Invoice, Payment, utcnow
 from .payments.allocation import allocate
 from .payments.states import can_move
 
@@ -57,15 +57,17 @@ def lock_invoices(invoice_ids):
                            .order_by(Invoice.id).with_for_update())
 
 
-def lock_customer(customer_id):
-    """Serialise the changes to one debtor's answers: a request that takes this lock waits for
-    any other holding it to commit, then reads what that one wrote. An UPDATE that changes
-    nothing takes the row lock on PostgreSQL and the write lock on SQLite alike (where
-    SELECT ... FOR UPDATE is a no-op). Objects read before the lock are read again."""
+def lock_customer(customer_id, expire=True):
+    """Serialise the changes to one debtor's answers and money: a request that takes this lock
+    waits for any other holding it to commit, then reads what that one wrote. An UPDATE that
+    changes nothing takes the row lock on PostgreSQL and the write lock on SQLite alike (where
+    SELECT ... FOR UPDATE is a no-op). Objects read before the lock are read again, unless the
+    caller only queries afresh after it (`expire=False`)."""
     db.session.execute(update(Customer).where(Customer.id == customer_id)
                        .values(link_version=Customer.link_version)
                        .execution_options(synchronize_session=False, **UNCHANGED))
-    db.session.expire_all()
+    if expire:
+        db.session.expire_all()
 
 
 def record_event(customer_id, kind, actor="system", invoice_id=None, at=None, **details):
@@ -121,17 +123,21 @@ def record_payment(*, customer, source, external_id, amount_cents, received_on, 
                    currency="EUR", state="succeeded", actor="system"):
     """The one door for money received outside a checkout (transfer by API, CSV or bank
     statement, the bank page, the accountant's entry): record it once and allocate it to
-    `invoices` in order (`allocation.allocate`), never beyond their balance. What is left over
-    stays on the payment as the customer's credit.
+    `invoices` in order (`allocation.allocate`), never beyond their balance and never to a
+    cancelled invoice. Money beyond what they owe first replaces the books' figure for money
+    not yet seen (`displace_books`), then stays on the payment as the customer's credit.
 
-    Identity is decided by `identify`: the same transfer seen again, by this path or another,
-    changes nothing and returns the payment first recorded; the same reference for another
-    amount, customer or invoice raises ReplayConflict.
+    Identity is decided by `identify`, under the customer's lock (two paths bringing one
+    transfer at the same instant see each other): the same transfer seen again, by this path or
+    another, changes nothing and returns the payment first recorded; the same reference for
+    another amount, customer or invoice raises ReplayConflict. A statement credit waiting on the
+    bank page under the same reference and amount is that transfer: it is tied to the payment.
     """
     if amount_cents <= 0:
         raise LedgerError("A payment amount must be positive.")
     if not can_move("created", state):
         raise LedgerError(f"A payment cannot be recorded as {state!r}.")
+    lock_customer(customer.id, expire=False)
     existing = identify(customer.creditor_id, source, external_id, amount_cents,
                         customer_id=customer.id, invoice_ids={i.id for i in invoices})
     if existing is not None:
@@ -139,24 +145,83 @@ def record_payment(*, customer, source, external_id, amount_cents, received_on, 
         return PaymentResult(existing, False, allocated, existing.amount_cents - allocated)
     if any(invoice.customer_id != customer.id for invoice in invoices):
         raise LedgerError("An invoice of this payment belongs to another customer.")
+    waiting = waiting_credits(customer.creditor_id, source, external_id)
+    if any(credit.amount_cents != amount_cents for credit in waiting):
+        raise ReplayConflict(f"{external_id} waits on the bank page for another amount; "
+                             "decide it there, or give this payment its own id.")
     payment = Payment(creditor_id=customer.creditor_id, customer_id=customer.id, source=source,
                       external_id=external_id,
                       amount_cents=amount_cents, currency=currency, state=state,
                       received_on=received_on)
     db.session.add(payment)
-    lock_invoices([i.id for i in invoices])
-    for invoice in invoices:
-        db.session.refresh(invoice, ["paid_cents"])  # what they owe now, read under the lock
-    shares, remaining = allocate(amount_cents, [i.balance_cents for i in invoices])
+    shares, remaining = _spread(amount_cents, invoices)
     payment.allocations.extend(Allocation(invoice=invoice, amount_cents=share)
                                for invoice, share in zip(invoices, shares) if share)
     for invoice in invoices:
         settle(invoice)
+    for credit in waiting:  # the statement's credit was this transfer: nothing left to assign
+        credit.state, credit.payment_id = "assigned", payment.id
     record_event(customer.id, "payment_recorded", actor=actor,
                  invoice_id=invoices[0].id if len(invoices) == 1 else None,
                  source=source, external_id=external_id, amount_cents=amount_cents,
                  state=state, invoices=[i.number for i in invoices], credit_cents=remaining)
     return PaymentResult(payment, True, amount_cents - remaining, remaining)
+
+
+def _spread(amount_cents, invoices):
+    """(shares, left over) of money over invoices, read under their lock: what each still owes
+    first (nothing for a cancelled one), then what the books' figure stood for beyond it."""
+    lock_invoices([i.id for i in invoices])
+    for invoice in invoices:
+        db.session.refresh(invoice, ["paid_cents"])  # what they owe now, read under the lock
+    shares, remaining = allocate(amount_cents, [owed_cents(i) for i in invoices])
+    for k, invoice in enumerate(invoices):
+        if remaining and invoice.status != "cancelled":
+            freed = displace_books(invoice, remaining)
+            shares[k] += freed
+            remaining -= freed
+    return shares, remaining
+
+
+def owed_cents(invoice):
+    """What money can still settle on this invoice: its balance, nothing once cancelled."""
+    return 0 if invoice.status == "cancelled" else max(0, invoice.balance_cents)
+
+
+def books_payment(invoice):
+    """The 'import' payment that stands for what the accounting tool says is paid on this
+    invoice beyond the payments Relance recorded itself, if any."""
+    return payment_by_external_id("import", f"import:{invoice.number}", invoice.creditor_id)
+
+
+def displace_books(invoice, cents):
+    """Money Relance now sees for this invoice replaces (up to `cents`) the books' figure for
+    money it had not seen: the books counted this money already, so it must not become the
+    debtor's credit. The next import of the books sets the figure right again
+    (`set_import_paid` tops up what Relance knows). Returns the cents freed."""
+    payment = books_payment(invoice)
+    if payment is None or not payment.allocations:
+        return 0
+    allocation = payment.allocations[0]
+    freed = min(cents, allocation.amount_cents)
+    if freed:
+        allocation.amount_cents -= freed
+        payment.amount_cents -= freed
+        if payment.amount_cents <= 0:
+            db.session.delete(payment)
+        db.session.flush()
+    return freed
+
+
+def waiting_credits(creditor_id, source, external_id):
+    """The statement credits waiting on the bank page under this reference, unmatched (a
+    transfer that arrived by the bank's statement before any other path named it; one already
+    in conflict waits for the accountant whatever comes)."""
+    if source not in TRANSFER_SOURCES:
+        return []
+    return db.session.scalars(select(BankCredit).where(
+        BankCredit.creditor_id == creditor_id, BankCredit.external_id == external_id,
+        BankCredit.state == "unmatched")).all()
 
 
 def set_import_paid(invoice, paid_cents, received_on):
@@ -167,7 +232,7 @@ def set_import_paid(invoice, paid_cents, received_on):
 
     Re-importing the same figure changes nothing; a new figure adjusts that payment."""
     external_id = f"import:{invoice.number}"
-    payment = payment_by_external_id("import", external_id, invoice.creditor_id)
+    payment = books_payment(invoice)
     db.session.flush()
     db.session.refresh(invoice, ["paid_cents"])
     mine = sum(a.amount_cents for a in payment.allocations) if payment is not None else 0

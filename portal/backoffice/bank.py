@@ -1,25 +1,18 @@
-"""Money the accountant takes in by hand. The bank page: credits of the bank statements that
-named no invoice Relance could match, or whose reference is already known for another amount,
-each waiting for the accountant to say which invoice it pays, or that it is no debtor's; and a
-payment received outside Relance, typed on the debtor's page."""
-import uuid
-
+"""The bank page: credits of the bank statements that named no invoice Relance could match, or
+whose reference is already known for another amount, each waiting for the accountant to say
+which invoice it pays, or that it is no debtor's."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from .. import clock
-from ..camt import WAITING, assign, reference_of
+from ..camt import CHUNK, SOURCE, WAITING, assign
 from ..extensions import db
-from ..i18n import current_lang, money
-from ..imports import FIRST_DAY, clean_text, parse_amount
-from ..ledger import (LedgerError, ReplayConflict, compare_and_set, invoice_by_number,
-                      payment_by_external_id, record_payment)
-from ..models import BankCredit, Customer, Invoice
+from ..imports import clean_text
+from ..ledger import LedgerError, ReplayConflict, compare_and_set, id_space, invoice_by_number
+from ..models import BankCredit, Payment
 from . import bp
-from .forms import PostForm, ReceivedForm
+from .forms import PostForm
 from .timeline import say
 
 
@@ -27,16 +20,23 @@ from .timeline import say
 def bank():
     waiting = db.session.scalars(select(BankCredit).where(BankCredit.state.in_(WAITING))
                                  .order_by(BankCredit.booked_on, BankCredit.id)).all()
-    rows = [(c, reference_of(c), _known_under(c)) for c in waiting]
+    known = _known_under({c.external_id for c in waiting if c.state == "conflict"})
+    rows = [(c, known.get(c.external_id) if c.state == "conflict" else None) for c in waiting]
     return render_template("backoffice/bank.html", waiting=rows, form=PostForm())
 
 
-def _known_under(credit):
-    """For a credit in conflict: the payment first recorded under its reference, if any (the
-    other party of the conflict may be another waiting credit)."""
-    if credit.state != "conflict":
-        return None
-    return payment_by_external_id("bank", reference_of(credit), credit.creditor_id)
+def _known_under(references):
+    """{reference: the payment first recorded under it} for the credits in conflict, in a few
+    queries whatever their number (the other party of a conflict may also be a credit of a
+    statement, then there is no payment)."""
+    found, references = {}, sorted(references)
+    for start in range(0, len(references), CHUNK):
+        for payment in db.session.scalars(select(Payment).where(
+                Payment.source.in_(id_space(SOURCE)),
+                Payment.external_id.in_(references[start:start + CHUNK]))
+                .order_by(Payment.id.desc())):
+            found[payment.external_id] = payment
+    return found
 
 
 @bp.post("/bank/<id:credit_id>")
@@ -50,8 +50,9 @@ def assign_credit(credit_id):
         return redirect(url_for(".bank"))
     # One request decides a credit: the state moves by a conditional UPDATE, which only one of
     # several accountants clicking at once can win; the others are told it is done.
-    if found.state not in WAITING or not compare_and_set(
-            found, found.state, "ignored" if ignore else "assigned"):
+    was = found.state
+    if was not in WAITING or not compare_and_set(found, was, "ignored" if ignore
+                                                 else "assigned"):
         db.session.rollback()
         flash(_("This credit has already been dealt with."), "warning")
         return redirect(url_for(".bank"))
@@ -60,21 +61,17 @@ def assign_credit(credit_id):
         flash(_("Credit set aside: it pays no debtor's invoice."), "success")
         return redirect(url_for(".bank"))
     try:
-        result = assign(found, invoice, by=current_user.email)
+        result = assign(found, invoice, by=current_user.email, in_conflict=was == "conflict")
     except ReplayConflict as exc:
         db.session.rollback()
-        flash(_("Reference %(ref)s is already recorded for another invoice or amount "
-                "(%(source)s): check that payment before recording this one.",
-                ref=reference_of(found),
-                source=say("source", exc.known.source) if exc.known else "?"),
-              "warning")
+        flash(conflict_message(found.external_id, exc), "warning")
         return redirect(url_for(".bank"))
     except LedgerError as exc:
         db.session.rollback()
         flash(str(exc), "warning")
         return redirect(url_for(".bank"))
     db.session.commit()
-    flash(_message(result, invoice.number), "success")
+    flash(recorded_message(result, invoice.number), "success")
     return redirect(url_for(".bank"))
 
 
@@ -91,7 +88,18 @@ def _invoice_named(text):
     return invoice
 
 
-def _message(result, number):
+def conflict_message(reference, conflict):
+    """The accountant's words for a reference already known for another amount or invoice."""
+    if conflict.known is None:  # a statement credit waiting on this page holds it
+        source = say("source", "bank")
+    else:
+        source = say("source", conflict.known.source)
+    return _("Reference %(ref)s is already recorded for another invoice or amount "
+             "(%(source)s): check that payment before recording this one.", ref=reference,
+             source=source)
+
+
+def recorded_message(result, number):
     if not result.created:
         return _("This transfer was already recorded (%(source)s): the credit is tied to that "
                  "payment, nothing was counted twice.",
@@ -100,61 +108,3 @@ def _message(result, number):
         return _("Credit recorded as a payment of invoice %(number)s; what is left over is the "
                  "customer's credit.", number=number)
     return _("Credit recorded as a payment of invoice %(number)s.", number=number)
-
-
-@bp.post("/customers/<id:customer_id>/payments")
-def record_received(customer_id):
-    """The accountant records money received outside Relance (a cheque, a transfer seen in the
-    bank's web page) for one of the debtor's invoices. It goes through the same door as every
-    other payment (`ledger.record_payment`): a bank reference already known by any path is the
-    same transfer, never counted twice; known for another amount, it is refused with the reason."""
-    customer = db.session.get(Customer, customer_id) or abort(404)
-    form = ReceivedForm()
-    back = redirect(url_for(".customer", customer_id=customer.id))
-    invoice = db.session.scalar(select(Invoice).where(
-        Invoice.customer_id == customer.id, Invoice.number == (form.invoice_number.data or "")))
-    problem = _received_problem(form, invoice)
-    if problem:
-        flash(problem, "warning")
-        return back
-    reference = form.reference.data or f"manual:{uuid.uuid4().hex}"
-    try:
-        result = record_payment(customer=customer, source="manual", external_id=reference,
-                                amount_cents=form.cents, received_on=form.received_on.data,
-                                invoices=[invoice], actor="accountant")
-    except ReplayConflict as exc:
-        db.session.rollback()
-        flash(_("Reference %(ref)s is already recorded for another invoice or amount "
-                "(%(source)s): check that payment before recording this one.", ref=reference,
-                source=say("source", exc.known.source) if exc.known else "?"), "warning")
-        return back
-    except IntegrityError:  # the same entry posted twice at once: the other one recorded it
-        db.session.rollback()
-        flash(_("This payment was just recorded by another request: it is counted once."),
-              "warning")
-        return back
-    db.session.commit()
-    flash(_message(result, invoice.number) if not result.created else
-          _("Payment of %(amount)s recorded for invoice %(number)s.",
-            amount=money(form.cents, current_lang()), number=invoice.number), "success")
-    return back
-
-
-def _received_problem(form, invoice):
-    """What is wrong with a payment the accountant typed, in words, or None."""
-    if not form.validate_on_submit():
-        return _("Give the invoice, the amount received (e.g. 1 234,56), the date it was "
-                 "received and, for a transfer, the bank's reference.")
-    if invoice is None:
-        return _("No invoice %(number)s: type the number as it appears in the invoices list.",
-                 number=form.invoice_number.data or "—")
-    try:
-        form.cents = parse_amount(form.amount.data)
-    except ValueError:
-        return _("%(amount)s is not an amount: write 1234.56 or 1 234,56.",
-                 amount=form.amount.data[:40])
-    if form.cents <= 0:
-        return _("The amount received must be more than zero.")
-    if not FIRST_DAY <= form.received_on.data <= clock.today():
-        return _("The date received cannot be in the future.")
-    return None

@@ -7,6 +7,9 @@ from wtforms import (DateField, EmailField, HiddenField, IntegerField, PasswordF
                      SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from .. import clock
+from ..imports import FIRST_DAY, parse_amount
+
 # Each language in its own name, whatever the page's language (the switch in the header).
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
@@ -118,6 +121,19 @@ class ReceivedForm(FlaskForm):
     reference = StringField(_l("Bank reference (for a transfer)"),
                             validators=[Optional(), Length(max=255)],
                             filters=[lambda text: text.strip() if text else text])
+
+    def validate_amount(self, field):
+        try:
+            self.cents = parse_amount(field.data)
+        except ValueError:
+            raise ValidationError(_("%(amount)s is not an amount: write 1234.56 or 1 234,56.",
+                                    amount=field.data[:40])) from None
+        if self.cents <= 0:
+            raise ValidationError(_("The amount received must be more than zero."))
+
+    def validate_received_on(self, field):
+        if not FIRST_DAY <= field.data <= clock.today():
+            raise ValidationError(_("The date received must be a day between 1990 and today."))
 
     def validate_reference(self, field):
         if field.data and not field.data.isprintable():

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import current_lang, money
-from ..camt import WAITING
 from ..models import BankCredit, Customer, Event, Hold, Invoice, InstalmentPlan, Payment, Task
 
 LABELS = {
@@ -107,7 +106,8 @@ def inbox_items(as_of):
         items.append(Item("payment_review", payment.created_at, customer,
                           {"cents": payment.amount_cents, "reason": payment.review_reason},
                           ("backoffice.customer", {"customer_id": payment.customer_id})))
-    for credit in db.session.scalars(select(BankCredit).where(BankCredit.state.in_(WAITING))):
+    for credit in db.session.scalars(select(BankCredit).where(
+            BankCredit.state.in_(BankCredit.WAITING))):
         items.append(Item("bank_credit", _at(credit.booked_on), None,
                               {"cents": credit.amount_cents, "name": credit.debtor_name,
                                "text": credit.remittance}, ("backoffice.bank", {})))

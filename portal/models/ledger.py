@@ -218,12 +218,19 @@ class BankCredit(db.Model):
     booked_on = db.Column(db.Date, nullable=False)
     debtor_name = db.Column(db.String(200), nullable=False, default="")
     remittance = db.Column(db.String(500), nullable=False, default="")
-    state = db.Column(db.String(16), nullable=False, default="unmatched")  # assigned, ignored
+    # unmatched or conflict (its reference is known for another amount): the accountant
+    # decides; then assigned (payment_id: the payment it is) or ignored.
+    state = db.Column(db.String(16), nullable=False, default="unmatched")
     payment_id = db.Column(db.ForeignKey("payment.id"))
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("creditor_id", "external_id",
-                                       name="uq_bank_credit_creditor_external_id"),)
+    WAITING = ("unmatched", "conflict")  # the states the accountant has to decide
+
+    # One reference is one transfer; the same reference for another amount is another fact
+    # (a conflict to decide), kept beside it.
+    __table_args__ = (UniqueConstraint(
+        "creditor_id", "external_id", "amount_cents",
+        name="uq_bank_credit_creditor_external_id_amount_cents"),)
 
 
 class Attachment(db.Model):

@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 
 from .. import clock
 from ..extensions import db
-from ..ledger import (compare_and_set, lock_invoices, place_hold, record_event, release_hold,
-                      settle)
+from ..ledger import (compare_and_set, displace_books, lock_invoices, place_hold, record_event,
+                      release_hold, settle)
 from ..models import Allocation, Hold, Payment
 from .allocation import fit, take_back
 from .states import HOLDING, can_move
@@ -167,8 +167,10 @@ def _fit_allocations(payment):
         if invoice.id not in owed:
             db.session.refresh(invoice, ["paid_cents"])  # counts this payment already (succeeded)
             mine = sum(a.amount_cents for a in payment.allocations if a.invoice_id == invoice.id)
-            owed[invoice.id] = invoice.total_cents - (invoice.paid_cents - mine)
+            owed[invoice.id] = 0 if invoice.status == "cancelled" else \
+                invoice.total_cents - (invoice.paid_cents - mine)
     money = money_allocations(payment)
+    _displace_books_for(payment, money, owed, budget)
     fitted, owed = fit([(a.invoice_id, a.amount_cents) for a in money], owed, budget)
     short = set()  # invoices whose money was cut: less money than asked earns no discount
     for allocation, cents in zip(money, fitted):
@@ -180,6 +182,21 @@ def _fit_allocations(payment):
             allocation.amount_cents = 0 if allocation.invoice_id in short else max(
                 0, min(allocation.amount_cents, owed[allocation.invoice_id]))
             owed[allocation.invoice_id] -= allocation.amount_cents
+
+
+def _displace_books_for(payment, money, owed, budget):
+    """The money of this checkout replaces the books' figure where the books already counted
+    it (imported as paid before the provider's event came): it settles the invoice instead of
+    becoming the debtor's credit (`portal.ledger.displace_books`)."""
+    asked = {}
+    for allocation in money:
+        asked[allocation.invoice_id] = asked.get(allocation.invoice_id, 0) + \
+            allocation.amount_cents
+    for allocation in money:
+        invoice = allocation.invoice
+        need = min(asked.pop(invoice.id, 0), budget) - max(0, owed[invoice.id])
+        if need > 0 and invoice.status != "cancelled":
+            owed[invoice.id] += displace_books(invoice, need)
 
 
 def refund(payment, refunded_total_cents, as_of, actor="stripe"):
