@@ -1,6 +1,7 @@
 """Flask commands: init-db, demo, creditors, invoices import, payments import, users, settings,
-api-tokens, debtors (export, retention sweep). With one creditor, `--creditor` may be left out everywhere; with several, commands
-that write name theirs (the run and the preview go through every creditor unless told)."""
+api-tokens, debtors (export, retention sweep). With one creditor, `--creditor` may be left out
+everywhere; with several, commands that write name theirs (the run and the preview go through
+every creditor unless told)."""
 import functools
 import os
 import re
@@ -505,21 +506,26 @@ def erase_expired_command(creditor_slug, dry_run):
     """The retention sweep (cron, daily): erase the personal data of every debtor who owes
     nothing and whose last invoice was settled more than [privacy] retention_months ago."""
     from . import clock, settings
-    from .models import Customer
-    from .privacy import sweep
+    from .privacy import ErasureRefused, due, erase
+    from .privacy.rules import candidates
     for row in find_creditors(creditor_slug, every=True):
+        verb, count = ("would erase" if dry_run else "erased"), 0
         with tenancy.scope(row.id):
             months, today = settings.current().privacy.retention_months, clock.today()
-            customers = db.session.scalars(select(Customer).where(
-                Customer.creditor_id == row.id, Customer.erased_at.is_(None))
-                .order_by(Customer.ref)).all()
-            done = sweep(today, months, customers, dry_run=dry_run)
-            db.session.commit()
-        verb = "would erase" if dry_run else "erased"
-        for ref, settled, _found in done:
-            click.echo(f"{row.slug}: {verb} {ref} (last settled {settled.isoformat()}, "
-                       f"{months} months)")
-        click.echo(f"{row.slug}: {len(done)} debtor(s) {verb} on {today.isoformat()}.")
+            found = due(today, months, db.session.scalars(candidates(row.id, today, months)))
+            for customer, verdict in found:
+                ref = customer.ref
+                if not dry_run:
+                    try:
+                        erase(customer, today, "relance", months)
+                    except ErasureRefused:  # a payment or a plan came in since the list
+                        db.session.rollback()
+                        continue
+                    db.session.commit()  # one debtor at a time: no long write lock
+                click.echo(f"{row.slug}: {verb} {ref} (last settled "
+                           f"{verdict.settled_on.isoformat()}, {months} months)")
+                count += 1
+        click.echo(f"{row.slug}: {count} debtor(s) {verb} on {today.isoformat()}.")
 
 
 @debtors.command("export")
@@ -538,7 +544,10 @@ def export_debtor_command(ref, creditor_slug, path):
                                                         Customer.ref == ref))
     if customer is None:
         _fail(f"{row.slug} has no debtor {ref!r}; see the debtors list in the back office.")
-    data = export_zip(customer, clock.today())
+    from .backoffice.timeline import describe
+    with current_app.test_request_context("/admin/"):  # the timeline's sentences, in French
+        data = export_zip(customer, clock.today(),
+                          describe=lambda event, number: describe(event, number).text)
     with open(path, "wb") as out:
         out.write(data)
     click.echo(f"Wrote {path} ({len(data)} bytes): the data of {ref} ({row.slug}).")

@@ -9,9 +9,9 @@ end of the retention period the creditor sets in `[privacy] retention_months`).
   invoice numbers kept for the books (Code de commerce L123-22); links revoked; one event.
 
 Core layer: plain functions with explicit inputs (`as_of`, `by`); they flush, never commit."""
-from .erase import ERASED, erase, sweep
+from .erase import ERASED, ErasureRefused, due, erase
 from .export import export_name, export_zip
 from .rules import Verdict, erasable_from, last_settled_on, verdict
 
-__all__ = ["ERASED", "Verdict", "erasable_from", "erase", "export_name", "export_zip",
-           "last_settled_on", "sweep", "verdict"]
+__all__ = ["ERASED", "ErasureRefused", "Verdict", "due", "erasable_from", "erase",
+           "export_name", "export_zip", "last_settled_on", "verdict"]

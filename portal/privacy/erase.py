@@ -21,9 +21,7 @@ from ..handoff import RECIPIENTS
 from ..ledger import lock_customer, record_event
 from ..models import (Attachment, BankCredit, Event, Hold, InstalmentPlan, Invoice, Payment,
                       SentMessage, ShortLink, SmsMessage, Task, utcnow)
-from .rules import verdict
-
-ERASED = "[effacé]"
+from .rules import ERASED, verdict
 # Keys of event, hold and task details whose values are facts of the books, not people.
 FACT_KEYS = frozenset({
     "number", "invoices", "message_id", "level", "by", "source", "state", "status", "statuses",
@@ -153,20 +151,5 @@ def _replace_texts(customer_id):
 def due(as_of, retention_months, customers):
     """[(customer, verdict)] of `customers` whose retention period is over on `as_of` and who
     owe nothing: what the sweep erases."""
-    found = [(c, verdict(c, as_of, retention_months)) for c in customers if c.erased_at is None]
+    found = [(c, verdict(c, as_of, retention_months)) for c in customers]
     return [(c, v) for c, v in found if v.expired]
-
-
-def sweep(as_of, retention_months, customers, dry_run=False):
-    """The retention sweep over `customers` (one creditor's): erase each one `due`; returns
-    [(customer ref, last settled, verdict)] of those erased (or, `dry_run`, to erase)."""
-    done = []
-    for customer, found in due(as_of, retention_months, customers):
-        ref = customer.ref
-        try:
-            if dry_run or erase(customer, as_of, "relance", retention_months):
-                done.append((ref, found.settled_on, found))
-        except ErasureRefused:  # a payment or a plan arrived since the list was read
-            continue
-    return done
-

@@ -12,7 +12,7 @@ Amounts, dates and invoice numbers always stay: they are the books (Code de comm
 ten years), and they are not personal data once the name is gone."""
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -20,9 +20,18 @@ from sqlalchemy import func, select
 from .. import clock
 from ..extensions import db
 from ..i18n import plain_amount
-from ..models import InstalmentPlan, Invoice, Payment
+from ..models import Customer, InstalmentPlan, Invoice, Payment
 from ..payments.ledger import HOLDING, customer_credit_cents
 from ..plans import ACTIVE
+
+ERASED = "[effacé]"  # what replaces a name or a text
+
+
+def is_erased(customer):
+    """Erased, and not filled in again since (an import that names the ref again writes the
+    identity back: then it may be erased again)."""
+    return customer.erased_at is not None and customer.name == ERASED
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -87,14 +96,16 @@ def owed(customer):
     return tuple(found)
 
 
+SETTLING = ("created", "cancelled", "failed")  # payment states that settled nothing
+
+
 def last_settled_on(customer):
     """The day the debtor's last invoice was settled, as the ledger can tell it: the latest
     payment received, or the latest due date when later (an invoice cancelled, or settled
     before its due date: the later day keeps the data longer, never shorter); a debtor with
     neither, the day it was created."""
     paid = db.session.scalar(select(func.max(Payment.received_on)).where(
-        Payment.customer_id == customer.id, Payment.state.not_in(("created", "cancelled",
-                                                                   "failed"))))
+        Payment.customer_id == customer.id, Payment.state.not_in(SETTLING)))
     due = db.session.scalar(select(func.max(Invoice.due_date)).where(
         Invoice.customer_id == customer.id))
     days = [d for d in (paid, due) if d is not None]
@@ -108,10 +119,27 @@ def erasable_from(customer, retention_months):
     return add_months(last_settled_on(customer), retention_months)
 
 
+def candidates(creditor_id, as_of, retention_months):
+    """The statement of the creditor's debtors the sweep must look at on `as_of`: not erased,
+    no open invoice, nothing settled or due within the period (a few days' margin for the
+    month ends: `verdict` decides each one exactly). One statement instead of a verdict for
+    every debtor of the books."""
+    cutoff = add_months(as_of, -retention_months) + timedelta(days=3)
+    late_due = select(Invoice.id).where(Invoice.customer_id == Customer.id,
+                                        (Invoice.status == "open") | (Invoice.due_date > cutoff))
+    late_paid = select(Payment.id).where(Payment.customer_id == Customer.id,
+                                         Payment.state.not_in(SETTLING),
+                                         Payment.received_on > cutoff)
+    return (select(Customer).where(Customer.creditor_id == creditor_id,
+                                   Customer.erased_at.is_(None) | (Customer.name != ERASED),
+                                   ~late_due.exists(),
+                                   ~late_paid.exists()).order_by(Customer.ref))
+
+
 def verdict(customer, as_of, retention_months):
     """Whether `customer`'s personal data may be erased on `as_of`, on request or by the
     sweep, and why not."""
-    settled = last_settled_on(customer)
-    return Verdict(owed=() if customer.erased_at else owed(customer), settled_on=settled,
-                   erasable_from=add_months(settled, retention_months),
-                   erased=customer.erased_at is not None, as_of=as_of)
+    settled, erased = last_settled_on(customer), is_erased(customer)
+    return Verdict(owed=() if erased else owed(customer), settled_on=settled,
+                   erasable_from=add_months(settled, retention_months), erased=erased,
+                   as_of=as_of)

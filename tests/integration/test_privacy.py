@@ -339,6 +339,9 @@ def test_retention_sweep_from_the_command_line(any_app, today, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output == f"default: 0 debtor(s) erased on {today.isoformat()}.\n"
     later = add_months(settled, 36)
+    with clock.pin(later - timedelta(days=1)):  # the eve of the day: not yet
+        result = runner.invoke(args=["debtors", "erase-expired"])
+        assert "default: 0 debtor(s) erased" in result.output
     with clock.pin(later):
         result = runner.invoke(args=["debtors", "erase-expired", "--dry-run"])
         assert result.output == (f"default: would erase K-77 (last settled {settled}, 36 "
@@ -366,7 +369,7 @@ def test_export_from_the_command_line(any_app, today, tmp_path):
     assert result.exit_code == 0, result.output
     archive = zipfile.ZipFile(path)
     assert json.loads(archive.read("identite.json"))["email"] == EMAIL
-    assert "historique.csv" in archive.namelist()
+    assert "Relance niveau 1 envoyée par e-mail" in archive.read("historique.csv").decode()
     result = runner.invoke(args=["debtors", "export", "NOPE", "-o", str(path)])
     assert result.exit_code == 1 and "no debtor 'NOPE'" in result.output
 
@@ -389,3 +392,24 @@ def test_the_retention_period_is_edited_on_the_settings_page(any_app):
     assert settings.current().privacy.retention_months == 24
     assert "retention_months = 24" in any_app.test_cli_runner().invoke(
         args=["settings", "export"]).output
+
+
+def test_an_import_that_names_the_debtor_again_can_be_erased_again(any_app, today, tmp_path):
+    """The accounting tool sends the old invoice again, with the name: the identity is back
+    (imports update the customer), and the debtor may be erased again, not "already erased"."""
+    customer = settled_debtor(today)
+    assert erase(customer, today, "compta@atelier.example", 36, on_request=True)
+    db.session.commit()
+    v1 = db.session.scalar(select(Invoice).where(Invoice.number == "V-1"))
+    path = tmp_path / "again.csv"
+    path.write_text("customer_ref,customer_name,email,language,invoice_number,issue_date,"
+                    f"due_date,amount,amount_paid\nK-77,{NAME},{EMAIL},fr,V-1,"
+                    f"{v1.issue_date},{v1.due_date},123.45,123.45\n", encoding="utf-8")
+    result = any_app.test_cli_runner().invoke(args=["invoices", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    customer = db.session.get(Customer, customer.id)
+    assert customer.name == NAME and not verdict(customer, today, 36).erased
+    assert erase(customer, today, "compta@atelier.example", 36, on_request=True) is True
+    db.session.commit()
+    assert traces() == []
