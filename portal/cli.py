@@ -1,6 +1,7 @@
 """Flask commands: init-db, demo, creditors, invoices import, payments import, users, settings,
-api-tokens. With one creditor, `--creditor` may be left out everywhere; with several, commands
-that write name theirs (the run and the preview go through every creditor unless told)."""
+api-tokens, debtors (export, retention sweep). With one creditor, `--creditor` may be left out
+everywhere; with several, commands that write name theirs (the run and the preview go through
+every creditor unless told)."""
 import functools
 import os
 import re
@@ -495,6 +496,65 @@ def list_tokens_command(creditor_slug):
                    f"\t{state}")
 
 
+debtors = AppGroup("debtors", help="Debtors' personal data: export, retention sweep.")
+
+
+@debtors.command("erase-expired")
+@click.option("--creditor", "creditor_slug", metavar="SLUG",
+              help="Only this creditor (default: every creditor).")
+@click.option("--dry-run", is_flag=True, help="Say who would be erased; erase nothing.")
+@needs_schema
+def erase_expired_command(creditor_slug, dry_run):
+    """The retention sweep (cron, daily): erase the personal data of every debtor who owes
+    nothing and whose last invoice was settled more than [privacy] retention_months ago."""
+    from . import clock, settings
+    from .privacy import ErasureRefused, due, erase
+    from .privacy.rules import candidates
+    for row in find_creditors(creditor_slug, every=True):
+        verb, count = ("would erase" if dry_run else "erased"), 0
+        with tenancy.scope(row.id):
+            months, today = settings.current().privacy.retention_months, clock.today()
+            found = due(today, months, db.session.scalars(candidates(row.id, today, months)))
+            for customer, verdict in found:
+                ref = customer.ref
+                if not dry_run:
+                    try:
+                        erase(customer, today, "relance", months)
+                    except ErasureRefused:  # a payment or a plan came in since the list
+                        db.session.rollback()
+                        continue
+                    db.session.commit()  # one debtor at a time: no long write lock
+                click.echo(f"{row.slug}: {verb} {ref} (last settled "
+                           f"{verdict.settled_on.isoformat()}, {months} months)")
+                count += 1
+        click.echo(f"{row.slug}: {count} debtor(s) {verb} on {today.isoformat()}.")
+
+
+@debtors.command("export")
+@click.argument("ref")
+@creditor_option
+@click.option("-o", "--output", "path", required=True, type=click.Path(dir_okay=False),
+              help="The ZIP file to write.")
+@needs_schema
+def export_debtor_command(ref, creditor_slug, path):
+    """Everything Relance holds about the debtor REF, as one ZIP (right of access)."""
+    from . import clock
+    from .models import Customer
+    from .privacy import export_zip
+    row = enter_creditor(creditor_slug)
+    customer = db.session.scalar(select(Customer).where(Customer.creditor_id == row.id,
+                                                        Customer.ref == ref))
+    if customer is None:
+        _fail(f"{row.slug} has no debtor {ref!r}; see the debtors list in the back office.")
+    from .backoffice.timeline import describe
+    with current_app.test_request_context("/admin/"):  # the timeline's sentences, in French
+        data = export_zip(customer, clock.today(),
+                          describe=lambda event, number: describe(event, number).text)
+    with open(path, "wb") as out:
+        out.write(data)
+    click.echo(f"Wrote {path} ({len(data)} bytes): the data of {ref} ({row.slug}).")
+
+
 def init_app(app):
     app.cli.add_command(init_db_command)
     app.cli.add_command(creditors)
@@ -504,3 +564,4 @@ def init_app(app):
     app.cli.add_command(payments)
     app.cli.add_command(users)
     app.cli.add_command(settings_group)
+    app.cli.add_command(debtors)

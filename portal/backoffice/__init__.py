@@ -86,5 +86,5 @@ def admin_required(view):
     return wrapper
 
 
-from . import (bank, debtors, effectiveness, handoff, lists, preview, received,  # noqa: E402,F401
-               settings_pages, upload, views)
+from . import (bank, debtors, effectiveness, handoff, lists, preview, privacy,  # noqa: E402,F401
+               received, settings_pages, upload, views)

@@ -48,6 +48,8 @@ class Customer(db.Model):
     # the invoices claimed, the dossier's attachment and, once they are paid, the day it closed.
     handed_over_on = db.Column(db.Date)
     handover = db.Column(db.JSON)
+    # Its personal data erased (portal.privacy): when; amounts, dates and numbers stay.
+    erased_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     # Loaded only when asked for: a link check loads the customer, not every invoice.

@@ -91,4 +91,7 @@ def default_document():
                       for r in DEFAULT_RATES],
         },
         "templates": copy.deepcopy(_templates()),
+        # Personal data of a debtor who owes nothing are erased this many months after the
+        # last invoice was settled (README, "Personal data").
+        "privacy": {"retention_months": 36},
     }

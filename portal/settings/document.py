@@ -32,6 +32,16 @@ class Legal:
     rates: RateTable
 
 
+@dataclass(frozen=True)
+class Privacy:
+    """How long a debtor's personal data stay once nothing is owed (portal.privacy): months
+    from the day the last invoice was settled; then the retention sweep erases them."""
+    retention_months: int = 36
+
+
+RETENTION_MONTHS = (1, 120)  # a month at least; ten years at most (the books' own period)
+
+
 @dataclass(eq=False)
 class Settings:
     document: dict
@@ -39,6 +49,7 @@ class Settings:
     legal: Legal
     templates: dict  # key -> language -> part -> source
     revision: int = 0
+    privacy: Privacy = Privacy()
     _adapted: dict = field(default_factory=dict, repr=False)
 
     def policy_for(self, tier="standard", name=None):
@@ -285,6 +296,20 @@ def _legal(raw, errors):
     return Legal(contract, indemnity, table)
 
 
+def _privacy(raw, errors):
+    """The [privacy] table; absent (a document saved before it existed): the defaults."""
+    if raw is None:
+        return Privacy()
+    if not isinstance(raw, dict):
+        errors.append(("privacy", "a table such as [privacy] retention_months = 36"))
+        return None
+    for key in sorted(set(raw) - {"retention_months"}):
+        errors.append((f"privacy.{key}", "unknown key; the key is retention_months"))
+    months = _int(raw.get("retention_months", Privacy.retention_months),
+                  "privacy.retention_months", errors, *RETENTION_MONTHS)
+    return None if months is None else Privacy(months)
+
+
 def _templates(raw, policies, errors):
     if not isinstance(raw, dict):
         errors.append(("templates", "a table of templates"))
@@ -414,9 +439,10 @@ def _parse(document, revision):
     errors = []
     if not isinstance(document, dict):
         raise SettingsInvalid([("", "the settings are a table")])
-    for key in sorted(set(document) - {"creditor", "policies", "legal", "templates"}):
+    for key in sorted(set(document) - {"creditor", "policies", "legal", "templates",
+                                        "privacy"}):
         errors.append((key, "unknown section; the sections are creditor, policies, legal, "
-                       "templates"))
+                       "templates, privacy"))
     raw_policies = document.get("policies")
     policies = {}
     if not isinstance(raw_policies, list) or not raw_policies:
@@ -434,6 +460,7 @@ def _parse(document, revision):
         errors.append(("policies", "one policy must be named \"default\""))
     legal = _legal(document.get("legal"), errors)
     templates = _templates(document.get("templates"), list(policies.values()), errors)
+    privacy = _privacy(document.get("privacy"), errors)
     if errors:
         raise SettingsInvalid(errors)
-    return Settings(document, policies, legal, templates, revision)
+    return Settings(document, policies, legal, templates, revision, privacy)
