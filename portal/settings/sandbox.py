@@ -22,6 +22,8 @@ from .budget import (MAX_POWER, MAX_TEXT, MAX_WIDTH, OverBudget, _, built, numbe
 
 NUMBERS = (int, float, Decimal)
 SEQUENCES = (str, bytes, list, tuple)
+MADE = (str, bytes, list, tuple, dict)  # results counted by their length (a sort of a long
+# text is a list as long as the text: ten of them are as much as a render may make)
 
 
 def _repeat(left, right):
@@ -153,12 +155,12 @@ def _literal(value):
 
 
 def _counted(function):
-    """Every filter: a step, and the text it makes counted (and refused beyond MAX_VALUE)."""
+    """Every filter: a step, and what it makes counted (and refused beyond MAX_VALUE)."""
     @wraps(function)
     def counted(*args, **kwargs):
         spend()
         result = function(*args, **kwargs)
-        if isinstance(result, str):
+        if isinstance(result, MADE):
             built(len(result))
         return result
     return counted
@@ -246,7 +248,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         spend()
         args = predicted(__obj, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
-        if isinstance(result, (str, bytes)):
+        if isinstance(result, MADE):
             built(len(result))
         return result
 

@@ -51,6 +51,9 @@ CASES = {
     "a sum of lists": ("{{ ([[1] * 50] * 100)|sum(start=[])|length }}", "sum adds numbers only"),
     "a loop that writes much": ("{% for c in invoices|join('-' * 20000) %}" + "y" * 5000
                                 + "{% endfor %}", "more than 10000000 characters in all"),
+    "lists made from a long text": (LONG + "{% set a = a ~ a ~ a ~ a ~ a %}"
+                                    + "{% set s = a.split('x') %}" * 200,
+                                    "in all"),
     "a written list of texts": ("{% set t = ['x' * 10000] * 1 %}{% set l = [t, t, t, t] %}"
                                 + "{% set l = [l, l, l, l] %}" * 6 + "{{ l }}", VALUE),
 }
