@@ -93,10 +93,11 @@ class BoundedEscapeFormatter(_Bounded, SandboxedFormatter, EscapeFormatter):
 @pass_eval_context
 def _replace(eval_ctx, s, old, new, count=None):
     """`replace`, measured first (an empty `old` inserts `new` between every two characters)."""
-    text, old, grown = str(s), str(old), len(str(new)) * (6 if eval_ctx.autoescape else 1)
-    found = len(text) + 1 if not old else text.count(old)
+    text, pattern = str(s), str(old)
+    grown = len(str(new)) * (6 if eval_ctx.autoescape else 1)  # escaped: at most six times
+    found = len(text) + 1 if not pattern else text.count(pattern)
     found = min(found, count) if count is not None and count >= 0 else found
-    built(len(text) + found * max(grown - len(old), 0))
+    built(len(text) + found * max(grown - len(pattern), 0))
     return filters.do_replace(eval_ctx, s, old, new, count)
 
 
