@@ -75,8 +75,11 @@ def test_the_review_templates_are_refused_in_seconds_under_gunicorn_threads(serv
 
         def preview():
             started = time.monotonic()
-            answer = session.post(url, timeout=30, data=dict(
-                fields, text=source, action="preview", csrf_token=csrf(page)))
+            try:
+                answer = session.post(url, timeout=30, data=dict(
+                    fields, text=source, action="preview", csrf_token=csrf(page)))
+            except requests.Timeout:
+                answer = None  # the worker thread still renders (before the budget)
             answers.append((answer, time.monotonic() - started))
 
         previewing = threading.Thread(target=preview)
@@ -84,7 +87,7 @@ def test_the_review_templates_are_refused_in_seconds_under_gunicorn_threads(serv
         others.append(requests.get(served + "/healthz", timeout=10).status_code)
         previewing.join(35)
         (answer, seconds), = answers
-        assert answer.status_code == 200 and seconds < 5, (answer.status_code, seconds)
+        assert answer is not None and answer.status_code == 200 and seconds < 5, seconds
         body = answer.text
         assert "Rien n'a été enregistré" in body.replace("&#39;", "'") and limit in body
         assert others == [200]

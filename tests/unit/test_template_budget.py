@@ -45,9 +45,10 @@ CASES = {
     "lists of lists compared": ("{% set l = [1] %}{% set m = [1] %}"
                                 + "{% set l = [l, l] %}{% set m = [m, m] %}" * 40
                                 + "{{ l == m }}", VALUE),
-    "a list that grows in a loop": ("{% set l = [] %}{% for c in invoices|join('-' * 30) %}"
-                                    "{{ l.append(l) }}{% endfor %}", "unsafe"),
-    "a list repeated": ("{{ (['x' * 20000] * 20000)|length }}", "a repeated text is limited"),
+    "a list that doubles in a loop": ("{% set l = [1] %}{% for c in invoices|join('-') %}"
+                                      "{{ l.extend(l) }}{% endfor %}{{ l|length }}", "unsafe"),
+    "a list repeated": ("{{ (['x' * 20000] * 20000)|string|length }}",
+                        "a repeated text is limited"),
     "a sum of lists": ("{{ ([[1] * 50] * 100)|sum(start=[])|length }}", "sum adds numbers only"),
     "a loop that writes much": ("{% for c in invoices|join('-' * 20000) %}" + "y" * 5000
                                 + "{% endfor %}", "more than 10000000 characters in all"),
