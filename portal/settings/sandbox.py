@@ -171,11 +171,24 @@ BOUNDED = {"replace": _replace, "join": _join, "round": _round, "sum": _sum}
 HIDDEN = {"~turn": _Turns, "~concat": _concat, "~built": _literal}  # no template can name them
 
 
+def _short(function):
+    """The project's own filters (money, day) take short arguments: a language, a currency, a
+    date pattern, which Babel keeps in caches of 1,024 entries for the life of the process."""
+    @wraps(function)
+    def short(value, *args, **kwargs):
+        if any(len(str(a)) > MAX_WIDTH for a in (*args, *kwargs.values())):
+            raise SecurityError(_("%(name)s takes arguments of %(limit)s characters at most",
+                                  name=function.__name__, limit=MAX_WIDTH))
+        return function(value, *args, **kwargs)
+    return short
+
+
 def bounded_filters(available, extra):
     """The filters of a template: the `available` of Jinja's (bounded where they can grow) and
     `extra` ones, each counted; the hidden ones the parse step puts in."""
     chosen = {name: BOUNDED.get(name, filters.FILTERS[name]) for name in available}
-    return {**{name: _counted(f) for name, f in {**chosen, **extra}.items()}, **HIDDEN}
+    chosen.update({name: _short(function) for name, function in extra.items()})
+    return {**{name: _counted(f) for name, f in chosen.items()}, **HIDDEN}
 
 
 def _filter(node, name, *args):

@@ -55,6 +55,10 @@ CASES = {
     "lists made from a long text": (LONG + "{% set a = a ~ a ~ a ~ a ~ a %}"
                                     + "{% set s = a.split('x') %}" * 200,
                                     "in all"),
+    "a date pattern kept by Babel": (LONG + "{{ as_of|day('fr', a) }}",
+                                     "day takes arguments of 100 characters at most"),
+    "punycode": ("{{ '" + "".join(map(chr, range(0x100, 0x2810))) + "'.encode('punycode') }}",
+                 "the punycode encoding is not available"),  # 25 s for 10,000 characters
     "a written list of texts": ("{% set t = ['x' * 10000] * 1 %}{% set l = [t, t, t, t] %}"
                                 + "{% set l = [l, l, l, l] %}" * 6 + "{{ l }}", VALUE),
 }
