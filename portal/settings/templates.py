@@ -19,7 +19,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, no
 from markupsafe import Markup, escape
 
 from ..i18n import day, money
-from .budget import View, budget
+from .budget import View, _, budget
 from .sandbox import Sandbox, bounded_filters
 
 LANGUAGES = ("fr", "en")
@@ -151,6 +151,9 @@ def compiled(source, part):
         return template
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or str(exc), exc.lineno) from None
+    except RecursionError:  # ((((... or a|upper|upper|... thousands deep: the parser's stack
+        raise TemplateProblem(_("expressions are nested too deeply: split them into steps with "
+                                "set")) from None
 
 
 LISTS = ("invoices", "promise_missed", "payment_failed")  # what a {% for %} may go through

@@ -130,6 +130,16 @@ def test_the_budget_is_each_renders_own_in_concurrent_threads():
     assert len(results) == 160 and all(result == expected for result in results)
 
 
+@pytest.mark.parametrize("source", [
+    "{{ " + "(" * 30000 + "1" + ")" * 30000 + " }}", "{{ 1" + " + 1" * 20000 + " }}",
+    "{% if lang %}" * 3000 + "x" + "{% endif %}" * 3000, "{{ 'a'" + "|upper" * 15000 + " }}",
+])
+def test_a_template_nested_thousands_deep_is_a_problem_not_a_crash(source):
+    """The parser's recursion: before, RecursionError escaped (a 500 in the editor)."""
+    with pytest.raises(TemplateProblem, match="nested too deeply"):
+        render(source, "text", sample_context())
+
+
 @pytest.mark.parametrize("source,written", [
     ("{{ invoices|map(attribute='number')|join(', ') }}", None),  # map is not available
     ("{% for i in invoices %}{{ i.number }}{{ ', ' if not loop.last }}{% endfor %}",
