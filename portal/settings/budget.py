@@ -17,6 +17,7 @@ import codecs
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date
 
 from flask import has_request_context
 from flask_babel import gettext
@@ -219,21 +220,29 @@ def _coded(owner, encoding="utf-8", errors="strict"):
     return len(owner) * 4
 
 
-GROWS = {"ljust": _width, "rjust": _width, "center": _width, "zfill": _width,
-         "expandtabs": _tabs, "replace": _replaced, "join": _joined, "translate": _translated,
-         "to_bytes": _to_bytes, "fromkeys": _fromkeys, "encode": _coded, "decode": _coded}
-OWNERS = (str, bytes, int, dict)
+def _strftime(owner, pattern):
+    return len(pattern) * 12  # "%c": 24 characters for 2
+
+
+TEXTS = (str, bytes)
+GROWS = {"ljust": (TEXTS, _width), "rjust": (TEXTS, _width), "center": (TEXTS, _width),
+         "zfill": (TEXTS, _width), "expandtabs": (TEXTS, _tabs), "replace": (TEXTS, _replaced),
+         "join": (TEXTS, _joined), "translate": (TEXTS, _translated),
+         "encode": (TEXTS, _coded), "decode": (TEXTS, _coded), "to_bytes": ((int,), _to_bytes),
+         "fromkeys": ((dict,), _fromkeys), "strftime": ((date,), _strftime)}
 
 
 def predicted(method, args, kwargs):
     """The arguments to call `method` with, once what it would make has been measured."""
     owner, name = getattr(method, "__self__", None), getattr(method, "__name__", "")
-    if name not in GROWS or not (isinstance(owner, OWNERS) or owner in OWNERS):  # dict.fromkeys
+    owners, measure = GROWS.get(name, ((), None))
+    if not (isinstance(owner, owners)
+            or isinstance(owner, type) and issubclass(owner, owners)):  # dict.fromkeys
         return args
     try:
         if name == "join" and args:
             args = (list(args[0]),) + args[1:]  # measured, then joined: a generator once
-        size = GROWS[name](owner, *args, **kwargs)
+        size = measure(owner, *args, **kwargs)
     except SecurityError:
         raise
     except Exception:  # noqa: BLE001 - what the method would refuse too, said plainly

@@ -71,7 +71,7 @@ class _Bounded:
     def format_field(self, value, format_spec):
         spend()
         _wide(format_spec)
-        self.made += max(weight(value), MAX_WIDTH)
+        self.made += weight(value) + MAX_WIDTH + 12 * len(format_spec)  # a date's "%c"
         built(self.made, charge=0)
         return super().format_field(value, format_spec)
 
@@ -169,6 +169,24 @@ def _counted(function):
 
 BOUNDED = {"replace": _replace, "join": _join, "round": _round, "sum": _sum}
 HIDDEN = {"~turn": _Turns, "~concat": _concat, "~built": _literal}  # no template can name them
+
+
+def _numbers_only(test):
+    """`odd`, `even`, `divisibleby` compute `value % n`: on a text, that is formatting (a
+    width of a billion in '%1000000000d' is odd)."""
+    @wraps(test)
+    def numbers_only(value, *args):
+        if not all(isinstance(v, NUMBERS) for v in (value, *args)):
+            raise SecurityError(_("%(name)s applies to numbers only", name=test.__name__[5:]))
+        return test(value, *args)
+    return numbers_only
+
+
+def bounded_tests(tests):
+    """Jinja's tests, with those that compute `%` for numbers only."""
+    return {name: _numbers_only(test) if test in (tests["odd"], tests["even"],
+                                                  tests["divisibleby"]) else test
+            for name, test in tests.items()}
 
 
 def _short(function):

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from ..i18n import day, money
 from .budget import View, _, budget
-from .sandbox import Sandbox, bounded_filters
+from .sandbox import Sandbox, bounded_filters, bounded_tests
 
 LANGUAGES = ("fr", "en")
 PARTS = ("subject", "text", "html", "letter", "sms")  # letter, sms: where a level sends one
@@ -96,6 +96,7 @@ MAX_OUTPUT = 2_000_000  # characters a rendered template may have
 def _environment(autoescape):
     env = Sandbox(autoescape=autoescape, undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters = bounded_filters(FILTERS, {"money": money, "day": day})
+    env.tests = bounded_tests(env.tests)
     env.globals.clear()  # no range(), lipsum, cycler...: only the declared variables
     return env
 

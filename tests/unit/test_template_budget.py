@@ -59,6 +59,9 @@ CASES = {
                                      "day takes arguments of 100 characters at most"),
     "punycode": ("{{ '" + "".join(map(chr, range(0x100, 0x2810))) + "'.encode('punycode') }}",
                  "the punycode encoding is not available"),  # 25 s for 10,000 characters
+    "a % width in a test": ("{{ '%1000000000d' is odd }}", "odd applies to numbers only"),
+    "a date pattern in a format": (LONG + "{% set p = ('%c' * 10000) ~ ('%c' * 10000) %}"
+                                   "{{ as_of.strftime(p ~ p ~ p)|length }}", VALUE),
     "a written list of texts": ("{% set t = ['x' * 10000] * 1 %}{% set l = [t, t, t, t] %}"
                                 + "{% set l = [l, l, l, l] %}" * 6 + "{{ l }}", VALUE),
 }
@@ -150,6 +153,8 @@ def test_a_template_nested_thousands_deep_is_a_problem_not_a_crash(source):
     ("{{ ([debtor.name, debtor.ref]|join(' / ')) ~ ' ' ~ 10**18 }}",
      "Exemple SARL / C-001 1000000000000000000"),
     ("{{ invoices|sum(attribute='balance_cents') }} {{ 1234|round(-2) }}", "150000 1200"),
+    ("{{ as_of.strftime('%d/%m/%Y') }} {{ as_of.replace(day=9) }} {{ 12 is even }}"
+     " {{ '{:%Y}'.format(as_of) }}", "02/03/2026 2026-03-09 True 2026"),
 ])
 def test_ordinary_templates_still_render(source, written):
     if written is None:
