@@ -5,8 +5,8 @@
 Renders the subject, text and HTML of every shipped level template in both languages on the
 editor's examples (as the run does: one Prepared per message), `rounds` times, `repeats` times;
 prints the CPU time per e-mail (median and best of the repeats; CPU time, not wall-clock, so
-that other processes on a shared machine weigh less on the figure). `--invoices N` gives the examples
-N invoices (the budget's cost grows with what a template reads, not with the data).
+that other processes on a shared machine weigh less on the figure). `--invoices N` gives the
+examples N invoices (the budget's cost grows with what a template reads, not with the data).
 """
 import argparse
 import os
