@@ -6,23 +6,21 @@ letter and an `sms` text where it sends an SMS (there `link` is the short link).
 given the penalty facts computed by the code: a template states facts through variables, never
 through figures written into it.
 
-Safety: `jinja2.sandbox.SandboxedEnvironment` refuses attributes that reach Python internals;
+Safety: Jinja's sandbox refuses attributes that reach Python internals, with a budget of steps,
+characters and time per render that holds in any thread (sandbox.py, budget.py);
 only the variables of VARIABLES exist (an unknown one is refused when the template is saved, with
 its line); the `safe` filter does not exist, and in HTML every value coming from a debtor or an
 import is escaped before the template sees it, so no template can put it in the page raw.
 """
 import re
-import signal
-import threading
-from contextlib import contextmanager
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from ..i18n import day, money
+from .budget import View, _, budget
+from .sandbox import Sandbox, bounded_filters, bounded_tests
 
 LANGUAGES = ("fr", "en")
 PARTS = ("subject", "text", "html", "letter", "sms")  # letter, sms: where a level sends one
@@ -87,39 +85,18 @@ class TemplateProblem(ValueError):
 
 
 # Filters a template may use: text shaping and lists. Left out: those that build unbounded
-# output from a number (center, indent, wordwrap, format, filesizeformat...) and `safe`.
+# output from a number (center, indent, wordwrap, format, filesizeformat...) and `safe`; those
+# that can still grow (replace, join, round, sum) are bounded in sandbox.py.
 FILTERS = ("abs", "capitalize", "count", "d", "default", "e", "escape", "first", "int", "join",
            "last", "length", "lower", "max", "min", "replace", "round", "sort", "string",
            "striptags", "sum", "title", "trim", "truncate", "unique", "upper", "wordcount")
-MAX_TEXT = 20_000  # characters or items an operator may build
-MAX_POWER = 64
 MAX_OUTPUT = 2_000_000  # characters a rendered template may have
-RENDER_SECONDS = 2  # a template that takes longer is stopped (in the main thread)
-
-
-class Sandbox(SandboxedEnvironment):
-    """Jinja's sandbox, bounded: `*` and `**` cannot build huge values, `%` formatting is off."""
-
-    intercepted_binops = frozenset(["*", "**", "%"])
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "%":
-            raise SecurityError("the % operator is not available in templates")
-        if operator == "**" and (not isinstance(right, int) or abs(right) > MAX_POWER):
-            raise SecurityError(f"powers are limited to {MAX_POWER}")
-        if operator == "*":
-            sizes = [len(v) for v in (left, right) if isinstance(v, (str, list, tuple))]
-            counts = [v for v in (left, right) if isinstance(v, int)]
-            if sizes and counts and sizes[0] * max(counts[0], 0) > MAX_TEXT:
-                raise SecurityError(f"a repeated text is limited to {MAX_TEXT} characters")
-        return super().call_binop(context, operator, left, right)
 
 
 def _environment(autoescape):
     env = Sandbox(autoescape=autoescape, undefined=StrictUndefined, keep_trailing_newline=True)
-    env.filters = {name: env.filters[name] for name in FILTERS}
-    env.filters["money"] = money
-    env.filters["day"] = day
+    env.filters = bounded_filters(FILTERS, {"money": money, "day": day})
+    env.tests = bounded_tests(env.tests)
     env.globals.clear()  # no range(), lipsum, cycler...: only the declared variables
     return env
 
@@ -175,6 +152,9 @@ def compiled(source, part):
         return template
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or str(exc), exc.lineno) from None
+    except RecursionError:  # ((((... or a|upper|upper|... thousands deep: the parser's stack
+        raise TemplateProblem(_("expressions are nested too deeply: split them into steps with "
+                                "set")) from None
 
 
 LISTS = ("invoices", "promise_missed", "payment_failed")  # what a {% for %} may go through
@@ -200,36 +180,12 @@ def _check_loops(tree):
                 raise TemplateProblem("loops can be nested two deep at most", inner.lineno)
 
 
-@contextmanager
-def _time_budget(seconds):
-    """Stop a render that runs too long (an endless loop in a template). Only in the main
-    thread, where signals can be used: the run and the CLI; a web worker of gunicorn too."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal,
-                                                                                 "setitimer"):
-        yield
-        return
-
-    def stop(signum, frame):
-        raise TemplateTimeout(f"the template took more than {seconds} s")
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-class TemplateTimeout(Exception):
-    pass
-
-
 def render(source, part, context):
     """Render `source` with `context` (a dict of facts, or `Prepared` facts shared by the parts
     of one message); TemplateProblem on any failure, never anything else."""
     template = compiled(source, part)
     try:
-        with _time_budget(RENDER_SECONDS):
+        with budget():  # this render's own, in whatever thread it runs
             out = template.render(context.form(part, template.relance_names)
                                   if isinstance(context, Prepared) else prepare(context, part))
     except TemplateError as exc:  # undefined attribute, sandbox refusal, bad filter argument
@@ -272,16 +228,6 @@ class Both:
         return bool(self.text)
 
 
-class View:
-    """Read-only attributes for templates (a dict of facts seen as an object)."""
-
-    def __init__(self, values):
-        self.__dict__.update(values)
-
-    def __repr__(self):
-        return "<" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ">"
-
-
 def _prepared(value, html):
     if isinstance(value, Both):
         return value.html if html else value.text
@@ -317,7 +263,7 @@ class Prepared:
         for name in names:
             if name not in done and name in self.context:
                 done[name] = _prepared(self.context[name], html)
-        # Lists copied for each part: a template that changes one (append) changes its own.
+        # Lists copied for each part (a second guard: the sandbox lets no template change one).
         return {name: list(done[name]) if type(done[name]) is list else done[name]
                 for name in names if name in done}
 
