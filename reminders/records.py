@@ -52,15 +52,20 @@ def end_sms(row, report):
 
 def crashed(rows, exc):
     """Something the run did not expect stopped it: close every row still open as failed,
-    with the error, and alert. Commits; the caller raises the error again."""
-    db.session.rollback()
+    with the error, and alert. Commits; never raises (the caller raises `exc` again, which must
+    not be hidden by a second error, the database being down for instance)."""
     error = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
-    for row in rows:
-        db.session.refresh(row)
-        if row.outcome == "running":
-            run_log.finish(row, row.counts or {}, row.failures or [], error)
-            db.session.commit()
-            _quietly(alerts.failed, row.creditor_id, row)
+    try:
+        db.session.rollback()
+        for row in rows:
+            db.session.refresh(row)
+            if row.outcome == "running":
+                run_log.finish(row, row.counts or {}, row.failures or [], error)
+                db.session.commit()
+                _quietly(alerts.failed, row.creditor_id, row)
+    except Exception:  # noqa: BLE001 - the row stays "running": read as interrupted later
+        db.session.rollback()
+        current_app.logger.exception("run log: could not record the error %s", error)
 
 
 def counts_of(report):

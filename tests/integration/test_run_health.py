@@ -80,6 +80,7 @@ def test_a_failed_run_alerts_the_accountants_once_per_incident(books, smtp):
     db.session.add(other)
     db.session.flush()
     create_user("other@bistro.example", PASSWORD, "accountant", [other])
+    create_user("accounts@atelier.example", PASSWORD, "accountant").language = "en"
     db.session.commit()
     first, second = days_ago(2), days_ago(1)
     smtp.on_message = refuse_reminders
@@ -89,12 +90,15 @@ def test_a_failed_run_alerts_the_accountants_once_per_incident(books, smtp):
     failed = db.session.scalars(select(RunLog).order_by(RunLog.id)).all()
     assert [r.outcome for r in failed] == ["failed"] * 3
     assert failed[0].failures[0]["what"] == "email" and "451" in failed[0].failures[0]["reason"]
-    [alert] = alerts(smtp)
+    alert, english = sorted(alerts(smtp), key=lambda m: m["To"] != ACCOUNTANT)
     assert alert["To"] == ACCOUNTANT and alert["X-Relance-Alert"] == "failed"
     assert "échoué" in alert["Subject"] and "Atelier" in alert["Subject"]
+    assert english["To"] == "accounts@atelier.example"  # in the language she chose
+    assert english["Subject"] == "Relance: the reminder run failed (Atelier Martin SARL)"
     text = alert.get_body(("plain",)).get_content()
     assert "451" in text and "status --creditor default" in text
-    assert "alice@" not in text and "other@bistro.example" not in alert["To"]
+    assert "alice@" not in text
+    assert not [m for m in alerts(smtp) if "bistro" in m["To"]]  # not another creditor's
     # fixed: the next run sends each reminder once and succeeds
     smtp.on_message = None
     smtp.clear()
@@ -107,7 +111,7 @@ def test_a_failed_run_alerts_the_accountants_once_per_incident(books, smtp):
     smtp.clear()
     for attempt in range(2):
         assert cli(books, "run", "--date", second.isoformat()).exit_code == 1
-    assert len(alerts(smtp)) == 1
+    assert len(alerts(smtp)) == 2  # one for each language, once
     assert db.session.scalar(select(func.count(RunAlert.id))) == 2
 
 
