@@ -103,6 +103,19 @@ def _subject(creditor, health, kind, language):
              name=creditor.name, date=day(health.reference, language))
 
 
+def why_not(creditor, health):
+    """Why no alert went for this incident, for `flask reminders status --alert` to say."""
+    told = db.session.scalar(select(RunAlert).where(RunAlert.creditor_id == creditor.id,
+                                                    RunAlert.incident == health.incident))
+    if told is not None:
+        return f"already e-mailed for this incident on {told.sent_at:%Y-%m-%d %H:%M} UTC " \
+               f"to {told.recipients}"
+    if not recipients(creditor):
+        return ("nobody to tell: no active user has access to this creditor (`flask users "
+                f"create EMAIL --role accountant --creditor {creditor.slug}`)")
+    return "not sent: the mail relay failed (see the log); the next check tries again"
+
+
 def failed(creditor_id, run):
     """The alert for a run that failed (`run`: its RunLog, finished)."""
     creditor = db.session.get(Creditor, creditor_id)

@@ -112,7 +112,7 @@ def sms_command(creditor_slug):
 def status_command(limit, alert, creditor_slug):
     """The last runs of every creditor (or one): date, start, duration, outcome, what was sent
     per channel and level, failures. Exits 1 when a creditor's run is late."""
-    from .alerts import check_missing
+    from .alerts import check_missing, why_not
     from .status import status_lines
     late = False
     for creditor in find_creditors(creditor_slug, every=True):
@@ -125,8 +125,7 @@ def status_command(limit, alert, creditor_slug):
             if alert and health.late:
                 sent = check_missing(creditor)
                 click.echo(f"  alert e-mailed to {sent.recipients}" if sent else
-                           "  alert: already sent for this incident, or nobody to tell, or "
-                           "the mail relay failed (see the log)")
+                           f"  alert: {why_not(creditor, health)}")
     if late:
         sys.exit(1)
 
