@@ -156,9 +156,9 @@ def test_healthz_run_says_whether_the_run_is_late(books, smtp):
 
 
 @pytest.mark.parametrize("lang, words", [
-    ("fr", ("Dernière relance automatique", "échoué", "Niveau 1, e-mail : 2",
+    ("fr", ("Dernière relance automatique", "(échec)", "Niveau 1, e-mail : 2",
             "n'est pas allée jusqu'au bout")),
-    ("en", ("Last reminder run", "failed", "Level 1, e-mail: 2", "did not finish")),
+    ("en", ("Last reminder run", "(failure)", "Level 1, e-mail: 2", "did not finish")),
 ])
 def test_the_dashboard_shows_the_last_run_and_warns(books, smtp, lang, words):
     client = books.test_client()
