@@ -35,7 +35,7 @@ def run_health():
         return jsonify(error={"code": "unknown_creditor",
                               "message": "No creditor has this slug; leave ?creditor= out to "
                                          "check every creditor."}), 404
-    healths = [run_log.health(c) for c in creditors]
+    healths = list(run_log.healths(creditors).values())
     runs = [h.last_run for h in healths if h.last_run is not None]
     late = [h for h in healths if h.late]
     successes = [h.last_success_on for h in healths]

@@ -24,18 +24,17 @@ def begin(creditor_id, day, owner, kind="run"):
     what notices that runs stopped coming must run apart from them (`flask reminders status
     --alert` from cron, /healthz/run for a monitor, the dashboard's banner)."""
     run_log.close_interrupted(creditor_id, lambda who, at: _is_dead(who, at, owner), kind)
-    db.session.commit()
     row = run_log.start(creditor_id, day, owner, kind)
-    db.session.commit()
+    db.session.commit()  # one commit per creditor and end: they cost more than the rest
     return row
 
 
 def end(row, result):
     """Close the row of a creditor's part of a run (`result`: reminders.run.CreditorRun) and
     alert if it failed. Commits."""
-    run_log.finish(row, counts_of(result.report), failures_of(result))
+    failed = run_log.finish(row, counts_of(result.report), failures_of(result)).outcome == "failed"
     db.session.commit()
-    if row.outcome == "failed":
+    if failed:  # read before the commit expired the row: no query for a run that went well
         _quietly(alerts.failed, row.creditor_id, row)
     return row
 
