@@ -6,7 +6,7 @@ writes the log for it; the functions flush and never commit: the run (reminders.
 each step so that a crash leaves its row behind. RunLog is not a tenant table
 (portal.tenancy): every query names its creditor.
 
-This module imports models, settings and the pure schedule only (core layer): the health
+This module imports models, the clock, tenancy and the pure schedule (core layer): the health
 endpoint (portal.health), the dashboard and the run all ask it."""
 from datetime import timedelta
 from typing import NamedTuple
