@@ -46,6 +46,7 @@ def create_app(config=None, overrides=None):
     from .payments.webhook import bp as payments_bp
     from .sms.webhooks import bp as sms_bp
     from .post.webhooks import bp as post_bp
+    from .health import bp as health_bp
 
     app.register_blueprint(debtor_bp)
     app.register_blueprint(backoffice_bp)
@@ -53,6 +54,7 @@ def create_app(config=None, overrides=None):
     app.register_blueprint(payments_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(post_bp)
+    app.register_blueprint(health_bp)  # /healthz/run
     csrf.exempt(api_bp)
     csrf.exempt(payments_bp)  # Stripe signs its webhooks instead
 

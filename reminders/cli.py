@@ -1,5 +1,5 @@
-"""`flask reminders run` and `flask reminders preview`: every creditor in turn (each on its own
-"today"), or the one named with --creditor."""
+"""`flask reminders run`, `preview`, `sms` and `status`: every creditor in turn (each on its
+own "today"), or the one named with --creditor."""
 import sys
 from contextlib import contextmanager
 from datetime import date
@@ -7,11 +7,12 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
-from portal import clock, tenancy
+from portal import clock, run_log, tenancy
 from portal.cli import creditor_option, find_creditors
 from portal.extensions import db
 from portal.models import Customer, Invoice
 
+from . import records
 from .plan import open_invoice_count
 from .run import channels_by_customer, run_creditors
 from .run import preview as preview_run
@@ -88,11 +89,44 @@ def sms_command(creditor_slug):
     chosen = find_creditors(creditor_slug, every=True)
     for creditor in chosen:
         with tenancy.scope(creditor.id):
-            report = send_due(owner)
+            log = records.begin(creditor.id, clock.today(), owner, kind="sms")
+            try:
+                report = send_due(owner)
+            except BaseException as exc:
+                records.crashed([log], exc)
+                raise
+            records.end_sms(log, report)
             lines = list(report.lines()) or ["  SMS: nothing to send"]
             click.echo(f"{creditor.name} ({creditor.slug}):\n" + "\n".join(lines))
             failed = failed or bool(report.failure)
     if failed:
+        sys.exit(1)
+
+
+@group.command("status")
+@click.option("--limit", default=10, show_default=True, help="How many runs to list.")
+@click.option("--alert", is_flag=True,
+              help="E-mail the accountants if a business day went by without a successful run "
+                   "(once per incident): for a cron line.")
+@creditor_option
+def status_command(limit, alert, creditor_slug):
+    """The last runs of every creditor (or one): date, start, duration, outcome, what was sent
+    per channel and level, failures. Exits 1 when a creditor's run is late."""
+    from .alerts import check_missing, why_not
+    from .status import status_lines
+    late = False
+    for creditor in find_creditors(creditor_slug, every=True):
+        with tenancy.scope(creditor.id):
+            click.echo(f"== {creditor.name} ({creditor.slug})")
+            for line in status_lines(creditor, limit):
+                click.echo(line)
+            health = run_log.health(creditor)
+            late = late or health.late
+            if alert and health.late:
+                sent = check_missing(creditor)
+                click.echo(f"  alert e-mailed to {sent.recipients}" if sent else
+                           f"  alert: {why_not(creditor, health)}")
+    if late:
         sys.exit(1)
 
 

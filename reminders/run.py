@@ -27,7 +27,7 @@ from portal.payments.gateways import gateway_for
 from portal.plans import settle_plans
 from portal.sms import queue as sms_queue
 
-from . import claims
+from . import claims, records
 from .collect import collect_instalments
 from .deliver import active_holds, deliver_group, deliver_instalments
 from .plan import Due, book, due_instalment_reminders, due_reminders, due_reminders_of
@@ -247,6 +247,7 @@ class CreditorRun:
     report: RunReport | None = None
     failure: str | None = None
     still_due: int = 0
+    log: object = None  # its portal.models.RunLog (not for a dry run)
 
     @property
     def ok(self):
@@ -258,34 +259,47 @@ class CreditorRun:
 def run_creditors(as_of=None, dry_run=False, progress=None, only=None):
     """The run for every creditor (or the ids in `only`), one after the other, each on its own
     date (`as_of`, else today in its time zone). A creditor whose relay fails is recorded with
-    what stays due and the others go on."""
+    what stays due and the others go on. Each creditor's part is logged (reminders.records):
+    "running" before anything goes out, then what it did; an unexpected error closes every
+    open part as failed before it propagates."""
     ids = only or tenancy.creditor_ids()
     results, books, owner = {}, {}, claims.new_owner()
-    for creditor_id in ids:  # each creditor's date, settings and preparations
-        with tenancy.scope(creditor_id):
-            relance_settings.forget()  # read again: a long-lived process may run every day
-            facts = relance_settings.creditor()
-            day = as_of or clock.today()
-            result = results[creditor_id] = CreditorRun(facts.slug, facts.name)
-            if dry_run:
-                result.report = run(day, dry_run=True, progress=progress)
-                continue
-            result.report = RunReport(as_of=day)
-            _before_planning(day, owner, result.report)
-            books[creditor_id] = book(day)
-    if dry_run:
-        return list(results.values())
-    planned = plan(None, progress, books=books)  # one scan for all of them
-    for creditor_id, result in results.items():
-        with tenancy.scope(creditor_id):
-            result.report.planned = planned[creditor_id]
-            try:
-                _send(result.report.as_of, owner, result.report)
-            except DeliveryError as exc:
-                result.failure = str(exc)
-                result.still_due = db.session.scalar(select(func.count(Reminder.id)).where(
-                    Reminder.state == "pending")) or 0
+    try:
+        for creditor_id in ids:  # each creditor's date, settings and preparations
+            with tenancy.scope(creditor_id):
+                relance_settings.forget()  # read again: a long-lived process may run every day
+                facts = relance_settings.creditor()
+                day = as_of or clock.today()
+                result = results[creditor_id] = CreditorRun(facts.slug, facts.name)
+                if dry_run:
+                    result.report = run(day, dry_run=True, progress=progress)
+                    continue
+                result.log = records.begin(creditor_id, day, owner)
+                result.report = RunReport(as_of=day)
+                _before_planning(day, owner, result.report)
+                books[creditor_id] = book(day)
+        if dry_run:
+            return list(results.values())
+        planned = plan(None, progress, books=books)  # one scan for all of them
+        for creditor_id, result in results.items():
+            with tenancy.scope(creditor_id):
+                result.report.planned = planned[creditor_id]
+                _send_one(owner, result)
+                records.end(result.log, result)
+    except BaseException as exc:
+        records.crashed([r.log for r in results.values() if r.log is not None], exc)
+        raise
     return list(results.values())
+
+
+def _send_one(owner, result):
+    """One creditor's sends; a failing relay is recorded on `result` (the others go on)."""
+    try:
+        _send(result.report.as_of, owner, result.report)
+    except DeliveryError as exc:
+        result.failure = str(exc)
+        result.still_due = db.session.scalar(select(func.count(Reminder.id)).where(
+            Reminder.state == "pending")) or 0
 
 
 def send_claimed(as_of, owner, report):

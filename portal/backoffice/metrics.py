@@ -1,10 +1,14 @@
 """Receivables at a glance, as plain functions of the ledger and a date."""
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, case, cast, func, select
 
+from reminders.status import outcome_of
+
+from .. import run_log
 from ..extensions import db
 from ..models import PAID_CENTS, Allocation, Hold, Invoice, Payment, SentMessage
 
@@ -91,6 +95,32 @@ def dashboard(as_of, dso_window_days=90):
     levels = dict(db.session.execute(select(SentMessage.level, func.count())
                                      .group_by(SentMessage.level)).all())
     return Dashboard(outstanding, aging_cents, dso, collected, kept, broken, running, levels)
+
+
+class LastRun(NamedTuple):
+    """The dashboard's view of the run: the latest run, its outcome as a reader needs it, what
+    it sent per channel and level, and whether to warn (late, or the last run failed)."""
+    health: object  # portal.run_log.Health
+    row: object  # the latest RunLog of the whole run, or None
+    outcome: str | None  # succeeded, failed, running, interrupted
+    sent: list  # [(channel, level, count)]
+
+    @property
+    def warn(self):
+        return self.health.late or self.outcome in ("failed", "interrupted")
+
+
+def last_run(creditor_id, today=None):
+    """What the dashboard says about the creditor's reminder run (portal.run_log decides)."""
+    health = run_log.creditor_health(creditor_id, today)
+    row = health.last_run
+    if row is None:
+        return LastRun(health, None, None, [])
+    outcome = outcome_of(row)  # "running" from a process that is gone: interrupted
+    channels = (row.counts or {}).get("channels") or {}
+    sent = [(channel, int(level), n) for channel, levels in sorted(channels.items())
+            for level, n in sorted(levels.items(), key=lambda kv: int(kv[0]))]
+    return LastRun(health, row, outcome, sent)
 
 
 def csv_safe(value):

@@ -29,7 +29,7 @@ from .forms import (LANGUAGE_NAMES, CreditorForm, DecisionForm, LanguageForm, Lo
 from .inbox import inbox_items
 from .timeline import describe
 from .metrics import (BUCKET_LABELS, BUCKETS, aging, bucket, csv_safe, dashboard,
-                      open_balances)
+                      last_run, open_balances)
 
 
 INBOX_PAGE = 100
@@ -235,7 +235,8 @@ def dashboard_page():
     top = max(figures.aging.values()) or 1
     bars = [(str(BUCKET_LABELS[b]), figures.aging[b], round(figures.aging[b] * 160 / top))
             for b in BUCKETS]
-    return render_template("backoffice/dashboard.html", figures=figures, bars=bars)
+    return render_template("backoffice/dashboard.html", figures=figures, bars=bars,
+                           run=last_run(tenancy.working_id(), clock.today()))
 
 
 @bp.get("/exports/aging.csv")

@@ -7,6 +7,7 @@ from .ledger import (PAID_CENTS, Allocation, Attachment, BankCredit, Customer, E
                      Invoice, Payment, ProcessedEvent)
 from .plans import Instalment, InstalmentPlan, plan_invoice
 from .reminders import Reminder, SentMessage, Task
+from .runs import RunAlert, RunLog
 from .sms import ShortLink, SmsMessage
 from .settings import ApiToken, Creditor, CreditorGrant, SettingsRevision
 from .staff import LoginAttempt, User
@@ -15,5 +16,5 @@ __all__ = ["BooksVersion", "Money", "UTCDateTime", "utcnow", "PAID_CENTS", "Allo
            "BankCredit",
            "Customer", "Event",
            "Hold", "Invoice", "Payment", "ProcessedEvent", "Instalment", "InstalmentPlan",
-           "plan_invoice", "Reminder", "SentMessage", "Task", "ShortLink", "SmsMessage", "ApiToken", "Creditor", "CreditorGrant", "SettingsRevision",
+           "plan_invoice", "Reminder", "RunAlert", "RunLog", "SentMessage", "Task", "ShortLink", "SmsMessage", "ApiToken", "Creditor", "CreditorGrant", "SettingsRevision",
            "LoginAttempt", "User"]
