@@ -84,6 +84,14 @@ def last_runs(creditor_id, limit=10, kind=None):
                               .limit(limit)).all()
 
 
+def last_success_before(creditor_id, day):
+    """The run date of the creditor's latest successful run before `day`, or None: the days
+    after it, up to `day`, had no run (reminders.schedule catches them up)."""
+    return db.session.scalar(select(RunLog.run_date).where(
+        RunLog.creditor_id == creditor_id, RunLog.kind == "run", RunLog.outcome == "succeeded",
+        RunLog.run_date < day).order_by(RunLog.run_date.desc()).limit(1))
+
+
 def last_success_on(creditor_id):
     """The run date of the creditor's latest successful run (the whole run, not `sms`)."""
     return db.session.scalar(select(RunLog.run_date).where(

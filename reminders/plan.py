@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import tenancy
 from portal.extensions import db
+from portal.run_log import last_success_before
 from portal.models import PAID_CENTS, Customer, Hold, InstalmentPlan, Invoice, Reminder
 from portal import settings as relance_settings
 from portal.plans import progress
@@ -45,17 +46,22 @@ class Due(NamedTuple):
 
 
 class Book(NamedTuple):
-    """What one creditor's invoices are decided under: its date, settings and calendar."""
+    """What one creditor's invoices are decided under: its date, settings and calendar, and the
+    day of its last run that went out before that date (None: none recorded), after which the
+    days without a run are caught up (`schedule._caught_up`)."""
     creditor_id: int
     as_of: date
     settings: object
     calendar: object
+    missed_since: date | None = None
 
 
 def book(as_of, settings=None):
     """The Book of the creditor this context works for (portal.tenancy)."""
-    return Book(tenancy.working_id(), as_of, settings or relance_settings.current(),
-                calendar_for(relance_settings.creditor().holiday_country))
+    creditor_id = tenancy.working_id()
+    return Book(creditor_id, as_of, settings or relance_settings.current(),
+                calendar_for(relance_settings.creditor().holiday_country),
+                last_success_before(creditor_id, as_of))
 
 
 def load_holds():
@@ -109,17 +115,18 @@ def _invoice_rows(creditor_ids, customer_ids=None):
     return db.session.connection().execute(query)
 
 
-def _decide(row, cycles, holds, policies, calendar, as_of, settings):
+def _decide(row, cycles, holds, policies, mine):
     invoice_id, customer_id, due_date, balance, tier, policy_name, median, paused_until = row[:8]
     invoice_holds = holds.get(invoice_id, ())
     cycle = current_cycle(invoice_holds) if invoice_holds else 0
     last_level, last_on, last_at = cycles.get(cycle, NEVER) if cycles else NEVER
     key = (tier, policy_name)
-    policy = policies.get(key) or policies.setdefault(key, settings.policy_for(tier, policy_name))
+    policy = policies.get(key) or policies.setdefault(key, mine.settings.policy_for(
+        tier, policy_name))
     action = due_on_business_day(InvoiceFacts(due_date, balance, last_level, last_on,
                                               invoice_holds, last_at),
-                                 policy, calendar, as_of, habit_shift(policy, median),
-                                 paused_until, row[13])
+                                 policy, mine.calendar, mine.as_of, habit_shift(policy, median),
+                                 paused_until, row[13], mine.missed_since)
     if action is not None:
         return Due(customer_id, invoice_id, cycle, action.level, action.reason, action.on)
     return None
@@ -146,8 +153,7 @@ def due_reminders_of(books, progress=None):
     current, cycles, seen, mine = None, None, 0, None
     for row in rows:
         if current is not None and row[0] != current[0]:
-            due = _decide(current, cycles, holds, policies[mine.creditor_id], mine.calendar,
-                          mine.as_of, mine.settings)
+            due = _decide(current, cycles, holds, policies[mine.creditor_id], mine)
             if due is not None:
                 yield mine.creditor_id, due
             cycles = None
@@ -161,8 +167,7 @@ def due_reminders_of(books, progress=None):
             cycles = cycles or {}
             cycles[row[8]] = (row[9], row[10], row[11])
     if current is not None:
-        due = _decide(current, cycles, holds, policies[mine.creditor_id], mine.calendar,
-                      mine.as_of, mine.settings)
+        due = _decide(current, cycles, holds, policies[mine.creditor_id], mine)
         if due is not None:
             yield mine.creditor_id, due
         seen += 1
@@ -195,7 +200,7 @@ def upcoming_of(customer_ids, as_of):
         found[invoice_id] = (customer_id, upcoming(
             InvoiceFacts(due_date, balance, last_level, last_on, invoice_holds, last_at),
             policy, mine.calendar, as_of, habit_shift(policy, median), paused_until,
-            group[0][13]))
+            group[0][13], mine.missed_since))
     return found
 
 

@@ -102,12 +102,14 @@ def _blocked(holds, as_of):
     return _blocking(holds, as_of) is not None
 
 
-def next_action(facts, policy, calendar, as_of, shift=0):
+def next_action(facts, policy, calendar, as_of, shift=0, missed_since=None):
     """The next reminder for this invoice as seen on `as_of`, ignoring blocking holds.
 
     Levels go up one at a time, at least `min_gap_days` apart; a heads-up (a level before the due
     date) is only sent before the due date. A broken promise sends the next level at once; "never
     received" restarts at the first reminder `restart_business_days` after the copy was sent.
+    After days without a run (`missed_since`: the day of the last run that went out), the level
+    the daily runs would have reached by `as_of` (`_caught_up`).
     """
     if facts.balance_cents <= 0:
         return None
@@ -152,9 +154,34 @@ def next_action(facts, policy, calendar, as_of, shift=0):
         if facts.last_sent_on is not None:
             nominal = max(nominal, facts.last_sent_on + timedelta(days=policy.min_gap_days))
         # "restart" names the first reminder of a new cycle only.
-        return Action(level.number, calendar.next_business_day(nominal),
-                      reason if last is None else None)
+        action = Action(level.number, calendar.next_business_day(nominal),
+                        reason if last is None else None)
+        return _caught_up(action, facts, policy, calendar, as_of, anchor + timedelta(days=shift),
+                          missed_since)
     return None
+
+
+def _caught_up(action, facts, policy, calendar, as_of, anchor, missed_since):
+    """The level the daily runs would have reached by `as_of`, when runs were missed: a level
+    whose day fell strictly between the last run that went out (`missed_since`) and `as_of`,
+    on a day nothing held the invoice, would have gone out that day; the next level then
+    follows it by the policy's delays, and so on while their days have come. Without missed
+    days (or `missed_since` unknown) the action is the one given: levels one at a time.
+    One message goes out, at the level reached, never the levels skipped on the way."""
+    if missed_since is None:
+        return action
+    while missed_since < action.on < as_of and not (facts.holds and
+                                                    _blocked(facts.holds, action.on)):
+        following = policy.next_level(action.level)
+        if following is None or following.before_due:
+            break
+        on = calendar.next_business_day(max(
+            anchor + timedelta(days=following.offset_days),
+            action.on + timedelta(days=policy.min_gap_days)))
+        if on > as_of:
+            break
+        action = Action(following.number, on, action.reason)
+    return action
 
 
 def _restart_on(facts, policy, calendar, as_of):
@@ -195,7 +222,7 @@ def _latest_promise(holds, as_of):
 
 
 def due_action(facts, policy, calendar, as_of, shift=0, paused_until=None,
-               handed_over_on=None):
+               handed_over_on=None, missed_since=None):
     """The reminder the run must send for this invoice on `as_of`, or None.
 
     Nothing is sent on a weekend or public holiday, while the customer is paused or handed over
@@ -204,11 +231,11 @@ def due_action(facts, policy, calendar, as_of, shift=0, paused_until=None,
     if not calendar.is_business_day(as_of):
         return None
     return due_on_business_day(facts, policy, calendar, as_of, shift, paused_until,
-                               handed_over_on)
+                               handed_over_on, missed_since)
 
 
 def due_on_business_day(facts, policy, calendar, as_of, shift=0, paused_until=None,
-                        handed_over_on=None):
+                        handed_over_on=None, missed_since=None):
     """`due_action` for an `as_of` already known to be a business day (the run's hot loop)."""
     if handed_over(handed_over_on, as_of):
         return None
@@ -216,7 +243,9 @@ def due_on_business_day(facts, policy, calendar, as_of, shift=0, paused_until=No
         return None
     if facts.holds and _blocked(facts.holds, as_of):
         return None
-    action = next_action(facts, policy, calendar, as_of, shift)
+    if missed_since is not None and paused_until is not None:
+        missed_since = max(missed_since, paused_until)  # nothing would have gone out paused
+    action = next_action(facts, policy, calendar, as_of, shift, missed_since)
     if action is None or action.on > as_of:
         return None
     return action
@@ -244,10 +273,11 @@ def promise_broken_on(until, policy, calendar):
     return calendar.add_business_days(until, policy.promise_grace_days)
 
 
-def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None, handed_over_on=None):
+def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None, handed_over_on=None,
+             missed_since=None):
     """The next thing the schedule will do for this invoice, seen on `as_of`, or None (every
     level sent). A reminder already due goes out at the next run: its date is then the next
-    business day from `as_of`."""
+    business day from `as_of` (at the level the missed runs would have reached)."""
     if handed_over(handed_over_on, as_of):
         return Upcoming("handed_over", handed_over_on)
     if paused_until is not None and as_of <= paused_until:
@@ -260,7 +290,9 @@ def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None, handed_
         return Upcoming("hold", promise.until, hold="promise")  # the date the debtor gave
     restart_on = _restart_on(facts, policy, calendar, as_of)
     seen_on = restart_on if restart_on is not None and as_of < restart_on else as_of
-    action = next_action(facts, policy, calendar, seen_on, shift)
+    if missed_since is not None and paused_until is not None:
+        missed_since = max(missed_since, paused_until)
+    action = next_action(facts, policy, calendar, seen_on, shift, missed_since)
     if action is None:
         return None
     level = policy.level_for(action.level)

@@ -111,12 +111,6 @@ def test_a_run_after_missed_days_sends_what_became_due_once(any_app, smtp, tmp_p
 LONG_CATCH_UP = date(2026, 5, 18)  # two weeks without a run: longer than min_gap_days (7)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "after an outage longer than min_gap_days the ladder resumes one level per run "
-    "(reminders.schedule.next_action: levels go up one at a time, min_gap_days apart), so "
-    "F-1 gets level 3 where the daily runs reached the formal notice (4) and A-1 level 1 where "
-    "they reached 2. Reaching a level in one step overlaps issue 20's catch_up (never the "
-    "formal notice without the accountant's confirmation): left for the lead to decide"))
 def test_after_a_two_week_outage_the_catch_up_reaches_the_daily_level(any_app, smtp, tmp_path):
     daily, highest = reference(smtp, tmp_path, LONG_CATCH_UP)
     assert daily["F-1"] == {3, 4} and daily["A-1"] == {1, 2}
