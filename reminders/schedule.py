@@ -165,9 +165,10 @@ def _caught_up(action, facts, policy, calendar, as_of, anchor, missed_since):
     """The level the daily runs would have reached by `as_of`, when runs were missed: a level
     whose day fell strictly between the last run that went out (`missed_since`) and `as_of`,
     on a day nothing held the invoice, would have gone out that day; the next level then
-    follows it by the policy's delays, and so on while their days have come. Without missed
-    days (or `missed_since` unknown) the action is the one given: levels one at a time.
-    One message goes out, at the level reached, never the levels skipped on the way."""
+    follows it by the policy's delays, and so on while their days have come. A level whose day
+    fell in a hold or a pause stops it there (never above what the daily runs would have
+    sent). Without missed days (or `missed_since` unknown) the action is the one given: levels
+    one at a time. One message goes out, at the level reached, not the levels on the way."""
     if missed_since is None:
         return action
     while missed_since < action.on < as_of and not (facts.holds and

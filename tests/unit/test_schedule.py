@@ -216,3 +216,39 @@ def test_a_handed_over_debtor_is_not_reminded_and_the_lists_say_so():
     assert due_action(facts, policy, CAL, day, handed_over_on=date(2026, 3, 24)).level == 2
     seen = upcoming(facts, policy, CAL, day, handed_over_on=date(2026, 3, 20))
     assert (seen.kind, seen.on) == ("handed_over", date(2026, 3, 20))
+
+
+def test_runs_missed_for_weeks_are_caught_up_at_the_level_the_daily_runs_reached():
+    """Due 2 March 2026 (levels on 9 March, 23 March, 22 April, 4 May as above). Level 1 went out
+    on 9 March, then no run until 6 May: the daily runs would have sent 2 (23 March), 3 (22 April)
+    and the formal notice (4 May); the run of 6 May sends the formal notice, once. Without the
+    day of the last run (none recorded) levels go up one at a time, as before."""
+    policy = policy_for()
+    facts = InvoiceFacts(D("2026-03-02"), 100_000, 1, D("2026-03-09"), ())
+    assert due_action(facts, policy, CAL, D("2026-05-06"), missed_since=D("2026-03-09")) == (
+        4, D("2026-05-04"), None)
+    assert due_action(facts, policy, CAL, D("2026-05-06")).level == 2
+    # Runs went on until 21 April: only 3 (22 April) and 4 (4 May) fell in the gap.
+    assert due_action(facts._replace(last_level=2, last_sent_on=D("2026-03-23")), policy, CAL,
+                      D("2026-05-06"), missed_since=D("2026-04-21")).level == 4
+    # A run on the day itself: nothing was missed, one level as usual.
+    assert due_action(facts, policy, CAL, D("2026-03-23"), missed_since=D("2026-03-20")) == (
+        2, D("2026-03-23"), None)
+
+
+def test_catching_up_stops_where_a_hold_or_a_pause_would_have_stopped_the_daily_runs():
+    """On the safe side: the level reached is never above what the daily runs would have sent."""
+    policy = policy_for()
+    facts = InvoiceFacts(D("2026-03-02"), 100_000, 1, D("2026-03-09"), ())
+    pause = HoldFact("manual_pause", D("2026-04-01"), D("2026-04-30"), False)  # ended 30 April
+    held = facts._replace(holds=(pause,))
+    # Level 2's day (23 March) was before the hold: sent; 3's (22 April) fell inside it, so the
+    # daily runs sent 3 on 4 May (the first business day after it), and 4 not before 11 May.
+    assert due_action(held, policy, CAL, D("2026-05-06"),
+                      missed_since=D("2026-03-09")).level == 3
+    assert due_action(facts, policy, CAL, D("2026-05-06"), paused_until=D("2026-03-20"),
+                      missed_since=D("2026-03-09")).level == 4  # the pause ended before 2
+    # A level whose day fell in a pause stops the catching up there: one level, never more
+    # than the daily runs would have sent (they would have sent 2 on 27 April, 3 on 4 May).
+    assert due_action(facts, policy, CAL, D("2026-05-06"), paused_until=D("2026-04-25"),
+                      missed_since=D("2026-03-09")).level == 2
