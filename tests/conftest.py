@@ -21,6 +21,7 @@ from portal.config import TestConfig
 from portal.extensions import db
 from portal.models import Customer, Invoice
 from portal.settings import ensure_creditor
+from tests.schema import empty_schema
 
 PG_URL = os.environ.get("RELANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_reason = None
@@ -115,12 +116,13 @@ class FreshClient(FlaskClient):
 
 
 def _make_app(url, smtp_port=1, **overrides):
+    """An app on `url`, its database emptied to the models' schema (built once per session:
+    tests/schema.py) with the first creditor in it."""
     app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": url, "MAIL_PORT": smtp_port,
                                   **overrides})
     app.test_client_class = FreshClient
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        empty_schema(url)
         ensure_creditor()  # as `flask init-db` makes it: the first creditor, from CREDITOR_*
         db.session.commit()
     return app
@@ -233,8 +235,7 @@ def any_app(request, any_db_url):
     with app.app_context():
         yield app
         db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        db.engine.dispose()  # the rows stay: the next test's _make_app empties the database
 
 
 @pytest.fixture
