@@ -16,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import g
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 
 from portal import clock, create_app
 from portal.config import TestConfig
@@ -116,12 +117,35 @@ class FreshClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+class SharedBytecode(BytecodeCache):
+    """Each test's app has its own Jinja environment, which compiled every page it rendered
+    again (a fifth of an integration test's time). Keep the compiled code in memory for the
+    whole session, as Jinja's file cache does across processes: a bucket is keyed by the
+    template's name and path and checked against its source, so an edited page compiles again.
+    Every app here comes from the same `create_app`, with the same Jinja settings."""
+
+    def __init__(self):
+        self.compiled = {}
+
+    def load_bytecode(self, bucket):
+        code = self.compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_PAGES = SharedBytecode()
+
+
 def _make_app(url, smtp_port=1, **overrides):
     """An app on `url`, its database emptied to the models' schema (built once per session:
     tests/schema.py) with the first creditor in it."""
     app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": url, "MAIL_PORT": smtp_port,
                                   **overrides})
     app.test_client_class = FreshClient
+    app.jinja_env.bytecode_cache = _COMPILED_PAGES
     with app.app_context():
         empty_schema(url)
         ensure_creditor()  # as `flask init-db` makes it: the first creditor, from CREDITOR_*
