@@ -1,6 +1,7 @@
 """Fixtures: an app on SQLite (and on PostgreSQL where it answers), a loopback SMTP server that
 records what it receives, factories for customers and invoices."""
 import email
+import functools
 import os
 import re
 import shutil
@@ -15,12 +16,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import g
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 
 from portal import clock, create_app
 from portal.config import TestConfig
 from portal.extensions import db
 from portal.models import Customer, Invoice
 from portal.settings import ensure_creditor
+from tests.schema import empty_schema
 
 PG_URL = os.environ.get("RELANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_reason = None
@@ -114,13 +117,37 @@ class FreshClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+class SharedBytecode(BytecodeCache):
+    """Each test's app has its own Jinja environment, which compiled every page it rendered
+    again (a fifth of an integration test's time). Keep the compiled code in memory for the
+    whole session, as Jinja's file cache does across processes: a bucket is keyed by the
+    template's name and path and checked against its source, so an edited page compiles again.
+    Every app here comes from the same `create_app`, with the same Jinja settings."""
+
+    def __init__(self):
+        self.compiled = {}
+
+    def load_bytecode(self, bucket):
+        code = self.compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_PAGES = SharedBytecode()
+
+
 def _make_app(url, smtp_port=1, **overrides):
+    """An app on `url`, its database emptied to the models' schema (built once per session:
+    tests/schema.py) with the first creditor in it."""
     app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": url, "MAIL_PORT": smtp_port,
                                   **overrides})
     app.test_client_class = FreshClient
+    app.jinja_env.bytecode_cache = _COMPILED_PAGES
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        empty_schema(url)
         ensure_creditor()  # as `flask init-db` makes it: the first creditor, from CREDITOR_*
         db.session.commit()
     return app
@@ -233,8 +260,7 @@ def any_app(request, any_db_url):
     with app.app_context():
         yield app
         db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        db.engine.dispose()  # the rows stay: the next test's _make_app empties the database
 
 
 @pytest.fixture
@@ -255,11 +281,24 @@ def runner(app):
 @pytest.fixture
 def accountant(app):
     """A back-office accountant, compta@atelier.example, password tests.helpers.PASSWORD."""
-    from portal.users import create_user
+    from portal import users
     from tests.helpers import PASSWORD
-    user = create_user("compta@atelier.example", PASSWORD, "accountant")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "generate_password_hash", _password_hash)
+        user = users.create_user("compta@atelier.example", PASSWORD, "accountant")
     db.session.commit()
     return user
+
+
+@functools.cache
+def _password_hash(password):
+    """A real scrypt hash of the fixture's password, made once per session and with a lower
+    work factor (n = 2**10 instead of 2**15): 30 tests ask for an accountant and most log in,
+    0.1-0.3 s each way. Logging in still checks it with the production code, which reads the
+    work factor from the hash; the hash of a user created through the app or the CLI keeps
+    production's (test_passwords_are_hashed_and_the_cli_creates_users)."""
+    from werkzeug.security import generate_password_hash
+    return generate_password_hash(password, method="scrypt:1024:8:1")
 
 
 _counter = iter(range(1, 10**9))

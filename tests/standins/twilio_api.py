@@ -133,7 +133,8 @@ class TwilioStandIn:
     def start(self):
         self._server = make_server("127.0.0.1", 0, self, threaded=True,
                                    request_handler=_Quiet)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                         daemon=True).start()  # stop() waits for a poll: 0.05 s, not 0.5
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def stop(self):
