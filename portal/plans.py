@@ -191,7 +191,7 @@ def counter(plan, count, first_date, by, note=None):
     """The accountant proposes another schedule for the same amount; the debtor accepts it (or
     not) in the portal. Reminders stay paused meanwhile."""
     if not 2 <= count <= 36:
-        raise AnswerError("Choisissez entre 2 et 36 échéances.")
+        raise AnswerError(_l("Choose between %(low)d and %(high)d instalments.", low=2, high=36))
     check_count(plan.total_cents, count)
     move(plan, "countered")
     plan.instalments.clear()
