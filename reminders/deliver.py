@@ -21,7 +21,7 @@ from portal.settings.templates import TemplateProblem
 from .compose import InstalmentItem, Item, compose, compose_instalments, compose_sms, creditor
 from .letters import letter_pdf
 from .mime import Outgoing
-from .schedule import BLOCKING_HOLDS
+from .schedule import blocks
 
 
 def message_id(first_reminder_id, customer_id):
@@ -38,7 +38,7 @@ def active_holds(invoice_ids, as_of):
         .where(Hold.invoice_id.in_(invoice_ids), Hold.released_at.is_(None)))
     blocked, promised = set(), {}
     for invoice_id, kind, starts_on, until in rows:
-        if kind in BLOCKING_HOLDS and starts_on <= as_of and (until is None or as_of <= until):
+        if blocks(kind, starts_on, until, as_of):
             blocked.add(invoice_id)
         elif kind == "promise" and until:
             promised[invoice_id] = max(until, promised.get(invoice_id, until))

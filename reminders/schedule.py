@@ -89,13 +89,22 @@ def current_cycle(holds):
     return sum(1 for h in holds if h.kind == "not_received")
 
 
-def _blocking(holds, as_of):
+def blocks(kind, starts_on, until, as_of, released=False):
+    """Whether one hold stops the reminders of its invoice on `as_of` (the one test: the run,
+    the delivery's last check, the pages and the portal ask it)."""
+    return kind in BLOCKING_HOLDS and not released and starts_on <= as_of \
+        and (until is None or as_of <= until)
+
+
+def blocking_hold(holds, as_of):
     """The first hold that stops reminders on `as_of`, or None."""
     for h in holds:
-        if h.kind in BLOCKING_HOLDS and not h.released and h.starts_on <= as_of \
-                and (h.until is None or as_of <= h.until):
+        if blocks(h.kind, h.starts_on, h.until, as_of, h.released):
             return h
     return None
+
+
+_blocking = blocking_hold
 
 
 def _blocked(holds, as_of):
@@ -272,6 +281,14 @@ def handed_over(handed_over_on, as_of):
 def promise_broken_on(until, policy, calendar):
     """The last day a promise to pay on `until` can still be kept: after it, it is broken."""
     return calendar.add_business_days(until, policy.promise_grace_days)
+
+
+def promise_status(until, policy, calendar, as_of, settled):
+    """A promise to pay on `until`, seen on `as_of`: "kept" once its invoice is settled,
+    "running" until its last day (its date and the policy's grace), then "broken"."""
+    if settled:
+        return "kept"
+    return "running" if as_of <= promise_broken_on(until, policy, calendar) else "broken"
 
 
 def upcoming(facts, policy, calendar, as_of, shift=0, paused_until=None, handed_over_on=None,
