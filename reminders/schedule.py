@@ -331,3 +331,175 @@ def instalment_due_action(due_date, remaining_cents, last_level, calendar, as_of
         on = calendar.next_business_day(due_date + timedelta(days=late_days))
         return Action(INSTALMENT_OVERDUE, on) if on <= as_of else None
     return None
+
+
+# --- The account ladder (policy ladder = "account", the default) ---------------------------
+# One ladder per debtor account: a cycle starts when something becomes overdue and ends when
+# nothing is; within it the messages never step down, every message names every overdue invoice
+# that nothing holds, a newly overdue invoice joins the account's next message, the levels'
+# delays count from the cycle's start and `min_gap_days` separates two messages to the debtor.
+
+class AccountFacts(NamedTuple):
+    """What the run kept of a debtor's current cycle when it recorded a message (the customer's
+    cycle_* columns); all None outside a cycle."""
+    level: int | None = None  # the highest level sent in the cycle
+    sent_on: date | None = None  # the run date of the last message of the cycle
+    sent_at: datetime | None = None  # when it went out
+    started_on: date | None = None  # the day the cycle's delays count from
+
+
+class Standing(NamedTuple):
+    """How one invoice stands in its account on a date (`standing`)."""
+    state: str  # "settled", "waiting" (a copy after "never received"), "held", "open" (not late)
+    late: bool  # past due (the cycle runs while an invoice is late, held or not)
+    anchor: date  # the day its delays count from: its due date, or the restarted clock's
+    reason: str | None = None  # "restart", "broken_promise", "payment_failed": news to say
+    news_on: date | None = None  # the day of that news (a broken promise, a failed payment)
+    hold: object = None  # the HoldFact that holds it, or the running promise
+
+
+class AccountAction(NamedTuple):
+    level: int
+    on: date  # the business day from which it is due
+    reason: str | None  # the news that brought it forward, if any
+    members: tuple  # ((invoice id, reason), ...): the invoices the message is about
+    started_on: date | None  # the cycle's start (None: a heads-up, outside any cycle)
+
+
+def standing(facts, policy, calendar, as_of):
+    """One invoice's standing on `as_of` under the account ladder: the one test of "late",
+    "held" (a blocking hold, or a promise until its date and grace) and "waiting" (reminders
+    restart `restart_business_days` after the copy of an invoice never received)."""
+    due = facts.due_date
+    if facts.balance_cents <= 0:
+        return Standing("settled", False, due)
+    anchor, reason = due, None
+    restart_on = _restart_on(facts, policy, calendar, as_of) if facts.holds else None
+    if restart_on is not None:
+        anchor = max(due, restart_on - timedelta(days=policy.first_reminder.offset_days))
+        if as_of < restart_on:
+            return Standing("waiting", False, anchor)
+        if facts.last_level is None:
+            reason = "restart"
+    late = as_of > due
+    held = blocking_hold(facts.holds, as_of) if facts.holds else None
+    if held is not None:
+        return Standing("held", late, anchor, hold=held)
+    promise = _latest_promise(facts.holds, as_of) if facts.holds else None
+    if promise is not None:
+        broken_on = _broken_on(promise, policy, calendar)
+        if as_of <= broken_on:
+            return Standing("held", late, anchor, hold=promise)
+        if broken_on >= due and (facts.last_sent_on is None or facts.last_sent_on <= broken_on):
+            reason, news_on = "broken_promise", broken_on + ONE_DAY
+            return Standing("open", late, anchor, reason, news_on)
+    failure = _latest_failure(facts.holds, as_of) if facts.holds else None
+    if failure is not None and _failed_since_last_reminder(facts, failure):
+        return Standing("open", late, anchor, "payment_failed", failure.starts_on)
+    return Standing("open", late, anchor, reason)
+
+
+def account_next(account, invoices, policy, calendar, as_of, shift=0, missed_since=None):
+    """The debtor's next message as seen on `as_of`, whatever its day (`account_action` keeps it
+    when it is due), ignoring pauses: `invoices` is ((invoice id, InvoiceFacts), ...).
+
+    Outside a cycle (nothing late) it is a heads-up about the invoices whose before-due level is
+    due, as `next_action` decides it for each. In a cycle: the level after the highest sent in
+    it, `offset_days` after the cycle's start (moved by the payment habit `shift`), at least
+    `min_gap_days` after the last message; at once after news (a broken promise, a failed
+    payment); the level the missed runs would have reached after days without a run. None: every
+    level sent, or nothing late that something does not hold."""
+    standings = [(invoice_id, facts, standing(facts, policy, calendar, as_of))
+                 for invoice_id, facts in invoices]
+    late = [s for _, _, s in standings if s.late]
+    if not late:
+        return _heads_up(standings, policy, calendar, as_of)
+    started = account.started_on if account.level is not None and account.started_on else \
+        min(s.anchor for s in late)
+    demanded = [(invoice_id, s) for invoice_id, _, s in standings if s.state == "open" and s.late]
+    if not demanded:
+        return None
+    members = tuple((invoice_id, s.reason) for invoice_id, s in demanded)
+    level = policy.next_level(account.level)
+    if level is None:
+        return None
+    news = [s for _, s in demanded if s.news_on is not None]
+    if news:
+        first = min(news, key=lambda s: s.news_on)
+        return AccountAction(level.number, calendar.next_business_day(first.news_on),
+                             first.reason, members, started)
+    nominal = started + timedelta(days=level.offset_days + shift)
+    if account.sent_on is not None:
+        nominal = max(nominal, account.sent_on + timedelta(days=policy.min_gap_days))
+    reason = "restart" if account.level is None and all(
+        s.reason == "restart" for _, s in demanded) else None
+    action = _caught_up(Action(level.number, calendar.next_business_day(nominal), reason),
+                        InvoiceFacts(started, 1), policy, calendar, as_of,
+                        started + timedelta(days=shift), missed_since)
+    return AccountAction(action.level, action.on, action.reason, members, started)
+
+
+def _heads_up(standings, policy, calendar, as_of):
+    """Outside a cycle: the heads-up of the invoices whose before-due level is due, in one."""
+    found = []
+    for invoice_id, facts, st in standings:
+        if st.state != "open":
+            continue
+        action = next_action(facts, policy, calendar, as_of)
+        if action is not None and action.on <= as_of \
+                and policy.level_for(action.level).before_due:
+            found.append((invoice_id, action))
+    if not found:
+        return None
+    level = max(a.level for _, a in found)
+    return AccountAction(level, min(a.on for _, a in found), None,
+                         tuple((invoice_id, None) for invoice_id, _ in found), None)
+
+
+def account_action(account, invoices, policy, calendar, as_of, shift=0, paused_until=None,
+                   handed_over_on=None, missed_since=None):
+    """The message the run sends to this debtor on `as_of` (a business day), or None: nothing
+    while the debtor is paused or handed over, else `account_next` when its day has come."""
+    if handed_over(handed_over_on, as_of):
+        return None
+    if paused_until is not None and as_of <= paused_until:
+        return None
+    if missed_since is not None and paused_until is not None:
+        missed_since = max(missed_since, paused_until)
+    action = account_next(account, invoices, policy, calendar, as_of, shift, missed_since)
+    if action is None or action.on > as_of:
+        return None
+    return action
+
+
+def account_upcoming(account, invoices, policy, calendar, as_of, shift=0, paused_until=None,
+                     handed_over_on=None, missed_since=None):
+    """{invoice id: Upcoming or None}: what happens next to each invoice of the account, as the
+    lists, the debtor's page and the inbox show it (the same rule as the run's)."""
+    if handed_over(handed_over_on, as_of):
+        return {i: Upcoming("handed_over", handed_over_on) for i, _ in invoices}
+    if paused_until is not None and as_of <= paused_until:
+        return {i: Upcoming("paused", paused_until) for i, _ in invoices}
+    if missed_since is not None and paused_until is not None:
+        missed_since = max(missed_since, paused_until)
+    nxt = account_next(account, invoices, policy, calendar, as_of, shift, missed_since)
+    in_cycle = any(standing(f, policy, calendar, as_of).late for _, f in invoices)
+    soonest = calendar.next_business_day(as_of)
+    found = {}
+    for invoice_id, facts in invoices:
+        st = standing(facts, policy, calendar, as_of)
+        if st.state == "settled":
+            found[invoice_id] = None
+        elif st.state == "held":
+            hold = st.hold
+            found[invoice_id] = Upcoming("hold", hold.until, hold=hold.kind, note=hold.note)
+        elif not in_cycle or st.state == "waiting":
+            found[invoice_id] = upcoming(facts, policy, calendar, as_of, shift,
+                                         missed_since=missed_since)
+        elif nxt is None or nxt.started_on is None:
+            found[invoice_id] = None  # every level of the cycle sent
+        else:  # late: in the next message; not yet due: in the first one after its due date
+            on = max(nxt.on, soonest) if st.late else max(
+                nxt.on, calendar.next_business_day(facts.due_date + ONE_DAY))
+            found[invoice_id] = Upcoming("reminder", on, nxt.level)
+    return found

@@ -8,8 +8,8 @@ from decimal import Decimal, InvalidOperation
 
 from reminders.penalties import RateTable, SemesterRates
 
-from .policies import POLICY_ATTRIBUTES, TIER_ATTRIBUTES, TIERS, Level, Policy, discount_rate, \
-    for_tier, level_problems
+from .policies import LADDERS, POLICY_ATTRIBUTES, TIER_ATTRIBUTES, TIERS, Level, Policy, \
+    discount_rate, for_tier, level_problems
 from .templates import EMAIL_PARTS, LANGUAGES, PARTS, TemplateProblem, render, samples
 
 SEMESTER = re.compile(r"^(19|20)\d\d-H[12]$")
@@ -219,6 +219,9 @@ def _policy(raw, path, errors):
         elif _typed(value, _POLICY_DEFAULTS[key], f"{path}.{key}", errors):
             attributes[key] = tuple(value) if isinstance(value, list) else value
     _discount_problems(attributes, path, errors)
+    if attributes.get("ladder", "account") not in LADDERS:
+        errors.append((f"{path}.ladder", f"\"account\" (one ladder per debtor) or \"invoice\" "
+                       f"(one per invoice), not {attributes['ladder']!r}"))
     raw_levels = raw.get("levels")
     if not isinstance(raw_levels, list) or not raw_levels:
         errors.append((f"{path}.levels", "a policy needs its levels ([[policies.levels]])"))

@@ -15,6 +15,7 @@ from functools import cached_property
 
 TIERS = ("key", "standard", "risky")
 CHANNELS = ("email", "sms", "letter", "call")  # sms: sent where the creditor has a provider
+LADDERS = ("account", "invoice")
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,13 @@ class Policy:
     levels: tuple
     label: str = ""
     heads_up: bool = True  # send the before-due level, where the policy has one
+    # "account": one ladder per debtor (reminders.schedule.account_action: a cycle runs from the
+    # first overdue invoice until nothing is overdue; messages never step down within it); or
+    # "invoice": each invoice climbs its own levels (Tryton's dunning).
+    ladder: str = "account"
     max_shift_days: int = 10  # bound of the payment-habit shift
-    min_gap_days: int = 7  # at least this many days between two reminders of one invoice
+    min_gap_days: int = 7  # at least this many days between two reminders of one debtor (ladder
+    # "account"; of one invoice with ladder "invoice")
     promise_grace_days: int = 1  # business days after a promised date before it counts as broken
     promise_max_days: int = 30  # a promise may not be further away than this
     restart_business_days: int = 7  # "never received": the first reminder again this many days later
