@@ -74,7 +74,8 @@ def claim_batch(as_of, owner, size):
 
 CUSTOMER_COLUMNS = (Customer.id, Customer.ref, Customer.name, Customer.email, Customer.phone,
                     Customer.address, Customer.language, Customer.link_version, Customer.tier,
-                    Customer.policy, Customer.debtor_type, Customer.sms_opt_out_at)
+                    Customer.policy, Customer.debtor_type, Customer.sms_opt_out_at,
+                    Customer.cycle_level, Customer.cycle_started_on)
 
 
 class Claimed(NamedTuple):

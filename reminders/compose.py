@@ -48,6 +48,7 @@ class Item:
     promise_date: date | None = None
     currency: str = "EUR"
     penalty: object = None
+    rider: bool = False  # not yet due: named "pour information", never demanded
 
     def days_late(self, as_of):
         return max(0, (as_of - self.due_date).days)
@@ -149,7 +150,7 @@ def message_facts(customer, items, as_of, link, level, settings, creditor_row, p
     items = sorted(items, key=lambda i: (i.due_date, i.number))
     # Invoices not due yet ride along with a reminder of late ones: named apart, never counted
     # in what is demanded (a formal notice does not demand an invoice that is not late).
-    upcoming = [] if level.before_due else [i for i in items if i.due_date > as_of]
+    upcoming = [] if level.before_due else [i for i in items if i.rider or i.due_date > as_of]
     listed = [i for i in items if i not in upcoming] or items
     upcoming = [i for i in upcoming if i not in listed]
     invoices = [_invoice_facts(i, as_of, policy, lang) for i in listed]
@@ -168,6 +169,10 @@ def message_facts(customer, items, as_of, link, level, settings, creditor_row, p
         indemnity_each_cents=0 if category == "consumer" else legal.indemnity_cents,
         rate_percent=rate_text, contract_rate=contract,
         days_late=max(i.days_late(as_of) for i in listed),
+        oldest_days_late=max(i.days_late(as_of) for i in listed),
+        newest_days_late=min(i.days_late(as_of) for i in listed),
+        upcoming_count=len(upcoming), upcoming_cents=sum(i.balance_cents for i in upcoming),
+        owed_cents=sum(i.balance_cents for i in listed + upcoming),
         oldest_due_date=min(i.due_date for i in listed),
         deadline=as_of + timedelta(days=level.deadline_days) if level.deadline_days else None,
         deadline_days=level.deadline_days, formal_notice=level.formal_notice,

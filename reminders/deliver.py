@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from portal.extensions import db
 from portal.ledger import INSERT_EVENT, record_event
 from portal.links import portal_url, short_url
-from portal.models import Event, Hold, InstalmentPlan, Reminder, SentMessage, Task, utcnow
+from portal.models import (PAID_CENTS, Customer, Event, Hold, InstalmentPlan, Invoice, Reminder,
+                           SentMessage, Task, utcnow)
 from portal.plans import progress
 from portal.settings import current as current_settings, mail_identity, outside_parts
 from portal.post import tracking as post_tracking
@@ -83,7 +84,7 @@ def _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf
     if not message.recipients:  # a debtor from the books (a FEC) with no address yet
         _record_rejected(customer, rows, items, composed, msg_id,
                          "no e-mail address on file: add one (back office or import)", report,
-                         kind="reminder_no_address")
+                         kind="reminder_no_address", as_of=as_of)
         db.session.commit()
         return
     if pdf is not None:
@@ -92,7 +93,8 @@ def _send_and_record(sender, customer, rows, items, composed, as_of, report, pdf
 
     def done(refused, rejected):
         if rejected is not None:
-            _record_rejected(customer, rows, items, composed, msg_id, str(rejected), report)
+            _record_rejected(customer, rows, items, composed, msg_id, str(rejected), report,
+                             as_of=as_of)
         else:
             _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused)
     sender.submit(message, done)
@@ -134,15 +136,20 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
                   total_cents=r.total_cents, balance_cents=r.balance_cents, level=r.level,
                   reason=r.reason, promise_date=promised.get(r.invoice_id), currency=r.currency)
              for r in rows]
+    level = policy.level_for(max(r.level for r in rows))
+    if policy.ladder == "account" and policy.heads_up and not level.before_due:
+        # A statement of account: the invoices not yet due ride along, named apart.
+        items += _riders(customer.id, {r.invoice_id for r in rows}, as_of, blocked, level.number)
     link = portal_url(customer)
     settings = current_settings()
     try:
         composed = compose(customer, items, as_of, link, settings)
     except TemplateProblem as problem:
         return _unwritable(customer, rows, items, str(problem), report)
-    steps = {i.number: policy.level_for(i.level) for i in items}  # what each invoice's level does
+    demanded = [i for i in items if not i.rider]
+    steps = {i.number: policy.level_for(i.level) for i in demanded}  # what each level does
     composed.channels = {c for level in steps.values() for c in level.channels}
-    letter_items = [i for i in items if "letter" in steps[i.number].channels]
+    letter_items = [i for i in demanded if "letter" in steps[i.number].channels]
     pdf = None
     if letter_items:  # the letter names only the invoices whose level sends one
         try:
@@ -153,12 +160,12 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
                          logo=logo_bytes())
         composed.letter_is_formal_notice = letter.steps.formal_notice
     composed.letter_invoices = [i.number for i in letter_items]
-    calls = [i for i in items if "call" in steps[i.number].channels]
+    calls = [i for i in demanded if "call" in steps[i.number].channels]
     composed.call_invoices = [i.number for i in calls]
     # Each task is filed under the level whose attributes asked for it.
     composed.call_level = max((i.level for i in calls), default=composed.level)
     composed.letter_level = max((i.level for i in letter_items), default=composed.level)
-    sms_items = [i for i in items if "sms" in steps[i.number].channels]
+    sms_items = [i for i in demanded if "sms" in steps[i.number].channels]
     if sms_items:
         try:
             composed.sms = _sms(customer, sms_items, composed if sms_items == items else None,
@@ -173,6 +180,22 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
         msg_id = message_id(min(r.id for r in rows), customer.id)
         _record(customer, rows, items, composed, msg_id, pdf, as_of, report, emailed=False)
         db.session.commit()
+
+
+def _riders(customer_id, planned, as_of, blocked, level):
+    """The debtor's open invoices not yet due (nothing holding them, not planned already), as
+    Items that a reminder names "pour information", never in what it demands."""
+    found = db.session.execute(
+        select(Invoice.id, Invoice.number, Invoice.issue_date, Invoice.due_date,
+               Invoice.total_cents, Invoice.currency,
+               (Invoice.total_cents - PAID_CENTS).label("balance"))
+        .where(Invoice.customer_id == customer_id, Invoice.status == "open",
+               Invoice.due_date >= as_of)
+        .order_by(Invoice.due_date, Invoice.number)).all()
+    return [Item(number=r.number, issue_date=r.issue_date, due_date=r.due_date,
+                 total_cents=r.total_cents, balance_cents=r.balance, level=level,
+                 currency=r.currency, rider=True)
+            for r in found if r.id not in planned and r.id not in blocked and r.balance > 0]
 
 
 def _sms(customer, items, composed, as_of, link, settings):
@@ -217,7 +240,7 @@ def _unwritable(customer, rows, items, reason, report):
 
 
 def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
-                     kind="reminder_rejected"):
+                     kind="reminder_rejected", as_of=None):
     """The address does not work: the reminders count as attempted (the schedule escalates, and
     level 3 brings a phone call) and the accountant sees why on the timeline."""
     db.session.execute(update(Reminder).where(Reminder.id.in_([r.id for r in rows]))
@@ -226,6 +249,8 @@ def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
     record_event(customer.id, kind, level=composed.level, message_id=msg_id,
                  recipients=customer.email, reason=reason,
                  invoices=[i.number for i in items])
+    if as_of is not None:
+        _keep_cycle(customer, composed, items, as_of, utcnow())
     report.rejected += 1
     _queue_sms(customer, composed, msg_id, report)  # the e-mail failed: the SMS still goes
 
@@ -238,9 +263,28 @@ _INSERT_MESSAGE = insert(SentMessage)
 _RECORDS = "relance_records"
 
 
+_KEEP_CYCLE = (update(Customer).where(Customer.id == bindparam("cid"))
+               .values(cycle_level=bindparam("lvl"), cycle_sent_on=bindparam("on"),
+                       cycle_sent_at=bindparam("at"), cycle_started_on=bindparam("start")))
+
+
 def _pending():
     """What `_record` has to write, kept on the session until it commits (see below)."""
-    return db.session.info.setdefault(_RECORDS, {"messages": [], "marks": [], "events": []})
+    return db.session.info.setdefault(_RECORDS, {"messages": [], "marks": [], "events": [],
+                                                 "cycles": []})
+
+
+def _keep_cycle(customer, composed, items, as_of, at):
+    """The account's cycle as this message leaves it (schedule.AccountFacts): the level reached,
+    never lower than before; when; from when its delays count. A heads-up or an instalment's
+    reminder is outside the cycle."""
+    if composed.steps is None or composed.steps.before_due:
+        return
+    level = composed.level if customer.cycle_level is None else max(customer.cycle_level,
+                                                                     composed.level)
+    start = customer.cycle_started_on or min(
+        (i.due_date for i in items if not i.rider and i.due_date < as_of), default=as_of)
+    _pending()["cycles"].append(dict(cid=customer.id, lvl=level, on=as_of, at=at, start=start))
 
 
 def _pending_event(customer_id, kind, at, **details):
@@ -265,6 +309,8 @@ def _write_records(session):
         connection.execute(_MARK_SENT, pending["marks"])
     if pending["events"]:
         connection.execute(INSERT_EVENT, pending["events"])
+    if pending["cycles"]:
+        connection.execute(_KEEP_CYCLE, pending["cycles"])
 
 
 @event.listens_for(Session, "after_rollback")
@@ -290,6 +336,7 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
                                          ("call", composed.call_invoices)) if used) or "email"
     pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id, var=variant, ch=channel)
                             for r in rows)
+    _keep_cycle(customer, composed, items, as_of, now)
     numbers = [i.number for i in items]
     if emailed:
         _pending_event(customer.id, "reminder_sent", now, channel="email",

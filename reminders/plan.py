@@ -13,7 +13,7 @@ from itertools import groupby
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from portal import tenancy
@@ -25,8 +25,9 @@ from portal.plans import progress
 from portal.settings import habit_shift
 
 from .collect import in_collection
-from .schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_on_business_day,
-                       handed_over, instalment_due_action, upcoming)
+from .schedule import (AccountFacts, HoldFact, InvoiceFacts, account_action, account_upcoming,
+                       calendar_for, current_cycle, due_on_business_day, handed_over, in_cycle,
+                       instalment_due_action, upcoming)
 
 CHUNK = 5000
 # Debtor ids per IN (...) of upcoming_of: one bind parameter each, and PostgreSQL takes at most
@@ -85,10 +86,11 @@ def open_invoice_count():
 
 
 def _invoice_rows(creditor_ids, customer_ids=None):
-    """Every open invoice of these creditors with its balance, its customer's profile and, per
-    cycle, the last reminder level and date, and its creditor; ordered by creditor and invoice
-    (so that cycles of one invoice are adjacent), which the index ix_invoice_creditor_scan
-    gives without a sort. `customer_ids`: only these debtors' (the back-office lists)."""
+    """Every open invoice of these creditors with its balance, its customer's profile and kept
+    cycle (the account ladder's state) and, per reminder cycle of the invoice, its last level and
+    date; ordered by creditor, debtor and invoice (a debtor's invoices, and the cycles of one
+    invoice, adjacent), which the index ix_invoice_account_scan gives without a sort.
+    `customer_ids`: only these debtors' (the back-office lists)."""
     sent = select(Reminder.invoice_id, Reminder.cycle,
                   func.max(Reminder.level).label("last_level"),
                   func.max(Reminder.scheduled_for).label("last_on"),
@@ -102,11 +104,12 @@ def _invoice_rows(creditor_ids, customer_ids=None):
                Invoice.total_cents - PAID_CENTS, Customer.tier, Customer.policy,
                Customer.median_days_late, Customer.paused_until,
                sent.c.cycle, sent.c.last_level, sent.c.last_on, sent.c.last_at,
-               Invoice.creditor_id, Customer.handed_over_on)
+               Invoice.creditor_id, Customer.handed_over_on, Customer.cycle_level,
+               Customer.cycle_sent_on, Customer.cycle_sent_at, Customer.cycle_started_on)
         .join(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(sent, sent.c.invoice_id == Invoice.id)
         .where(Invoice.status == "open", Invoice.creditor_id.in_(creditor_ids))
-        .order_by(Invoice.creditor_id, Invoice.id)
+        .order_by(Invoice.creditor_id, Invoice.customer_id, Invoice.id)
         .execution_options(yield_per=CHUNK)
     )
     if customer_ids is not None:
@@ -115,21 +118,61 @@ def _invoice_rows(creditor_ids, customer_ids=None):
     return db.session.connection().execute(query)
 
 
-def _decide(row, cycles, holds, policies, mine):
-    invoice_id, customer_id, due_date, balance, tier, policy_name, median, paused_until = row[:8]
-    invoice_holds = holds.get(invoice_id, ())
-    cycle = current_cycle(invoice_holds) if invoice_holds else 0
-    last_level, last_on, last_at = cycles.get(cycle, NEVER) if cycles else NEVER
-    key = (tier, policy_name)
-    policy = policies.get(key) or policies.setdefault(key, mine.settings.policy_for(
-        tier, policy_name))
-    action = due_on_business_day(InvoiceFacts(due_date, balance, last_level, last_on,
-                                              invoice_holds, last_at),
-                                 policy, mine.calendar, mine.as_of, habit_shift(policy, median),
-                                 paused_until, row[13], mine.missed_since)
-    if action is not None:
-        return Due(customer_id, invoice_id, cycle, action.level, action.reason, action.on)
-    return None
+class Account(NamedTuple):
+    """One debtor's open invoices as the scan read them, ready for the schedule."""
+    customer_id: int
+    policy: object
+    shift: int
+    paused_until: object
+    handed_over_on: object
+    kept: AccountFacts
+    invoices: list  # [(invoice id, InvoiceFacts, reminder cycle)]
+
+
+def _accounts(rows, holds, policies, books):
+    """Group the scan's rows (one per reminder cycle of an invoice) into (Book, Account)."""
+    for _, group in groupby(rows, key=lambda r: (r[12], r[1])):
+        group = list(group)
+        first = group[0]
+        mine = books[first[12]]
+        key = (first[4], first[5])
+        known = policies.setdefault(mine.creditor_id, {})
+        policy = known.get(key) or known.setdefault(key, mine.settings.policy_for(*key))
+        invoices = []
+        for invoice_id, cycles in groupby(group, key=lambda r: r[0]):
+            cycles = list(cycles)
+            row = cycles[0]
+            invoice_holds = holds.get(invoice_id, ())
+            cycle = current_cycle(invoice_holds) if invoice_holds else 0
+            last = next(((r[9], r[10], r[11]) for r in cycles if r[8] == cycle), NEVER)
+            invoices.append((invoice_id, InvoiceFacts(row[2], row[3], *last[:2], invoice_holds,
+                                                      last[2]), cycle))
+        yield mine, Account(first[1], policy, habit_shift(policy, first[6]), first[7],
+                            first[13], AccountFacts(*first[14:18]), invoices)
+
+
+def decide(account, mine):
+    """The Dues of one debtor on its creditor's date: under the account ladder, one message
+    about every late invoice nothing holds (or a heads-up); under ladder "invoice", each
+    invoice's own next level."""
+    if account.policy.ladder == "invoice":
+        found = []
+        for invoice_id, facts, cycle in account.invoices:
+            action = due_on_business_day(facts, account.policy, mine.calendar, mine.as_of,
+                                         account.shift, account.paused_until,
+                                         account.handed_over_on, mine.missed_since)
+            if action is not None:
+                found.append(Due(account.customer_id, invoice_id, cycle, action.level,
+                                 action.reason, action.on))
+        return found
+    action = account_action(account.kept, [(i, f) for i, f, _ in account.invoices],
+                            account.policy, mine.calendar, mine.as_of, account.shift,
+                            account.paused_until, account.handed_over_on, mine.missed_since)
+    if action is None:
+        return []
+    cycles = {i: c for i, _, c in account.invoices}
+    return [Due(account.customer_id, invoice_id, cycles[invoice_id], action.level,
+                reason or action.reason, action.on) for invoice_id, reason in action.members]
 
 
 def due_reminders(as_of, progress=None, settings=None):
@@ -141,44 +184,51 @@ def due_reminders(as_of, progress=None, settings=None):
         yield due
 
 
-def due_reminders_of(books, progress=None):
+def due_reminders_of(books, progress=None, late=None):
     """Yield (creditor id, Due) for every invoice of the creditors of `books` ({creditor id:
-    Book}) whose next reminder is due on its creditor's date, in one scan."""
+    Book}) whose next reminder is due on its creditor's date, in one scan. `late`: a set that
+    receives the ids of the debtors in a cycle (something late), for `clear_cycles`."""
     books = {k: b for k, b in books.items() if b.calendar.is_business_day(b.as_of)}
     if not books:
         return
-    holds = load_holds()
-    policies = {creditor_id: {} for creditor_id in books}
-    rows = _invoice_rows(sorted(books))
-    current, cycles, seen, mine = None, None, 0, None
-    for row in rows:
-        if current is not None and row[0] != current[0]:
-            due = _decide(current, cycles, holds, policies[mine.creditor_id], mine)
-            if due is not None:
-                yield mine.creditor_id, due
-            cycles = None
-            seen += 1
-            if progress is not None and seen % 1000 == 0:
-                progress(1000)
-        if current is None or row[12] != current[12]:
-            mine = books[row[12]]
-        current = row
-        if row[8] is not None:
-            cycles = cycles or {}
-            cycles[row[8]] = (row[9], row[10], row[11])
-    if current is not None:
-        due = _decide(current, cycles, holds, policies[mine.creditor_id], mine)
-        if due is not None:
+    holds, policies, seen = load_holds(), {}, 0
+    for mine, account in _accounts(_invoice_rows(sorted(books)), holds, policies, books):
+        for due in decide(account, mine):
             yield mine.creditor_id, due
-        seen += 1
-    if progress is not None:
-        progress(seen % 1000)
+        if late is not None and account.kept.level is not None and in_cycle(
+                [f for _, f, _ in account.invoices], account.policy, mine.calendar, mine.as_of):
+            late.add(account.customer_id)
+        seen += len(account.invoices)
+        if progress is not None and seen >= 1000:
+            progress(seen)
+            seen = 0
+    if progress is not None and seen:
+        progress(seen)
+
+
+def clear_cycles(books, late):
+    """End the cycle of every debtor of these creditors that has one kept but nothing late on
+    the run's date (`late`: due_reminders_of's set): its next late invoice starts a new cycle
+    at the first level. Commits. How many were cleared."""
+    scanned = [k for k, b in books.items() if b.calendar.is_business_day(b.as_of)]
+    if not scanned:
+        return 0
+    kept = db.session.scalars(select(Customer.id).where(
+        Customer.creditor_id.in_(scanned), Customer.cycle_level.is_not(None))).all()
+    ended = [i for i in kept if i not in late]
+    for start in range(0, len(ended), ID_CHUNK):
+        db.session.execute(update(Customer).where(Customer.id.in_(ended[start:start + ID_CHUNK]))
+                           .values(cycle_level=None, cycle_sent_on=None, cycle_sent_at=None,
+                                   cycle_started_on=None))
+    db.session.commit()
+    return len(ended)
 
 
 def upcoming_of(customer_ids, as_of):
     """{invoice id: (customer id, schedule.Upcoming or None)} for the open invoices of these
     debtors (of the creditor this context works for): what the schedule will do next for each,
-    for the back office's lists. A handful of queries per ID_CHUNK debtors."""
+    for the back office's lists, the debtor's page and the inbox. A handful of queries per
+    ID_CHUNK debtors."""
     if not customer_ids:
         return {}
     mine = book(as_of)
@@ -186,21 +236,20 @@ def upcoming_of(customer_ids, as_of):
     ids = list(customer_ids)
     rows = (row for start in range(0, len(ids), ID_CHUNK)
             for row in _invoice_rows([mine.creditor_id], ids[start:start + ID_CHUNK]))
-    # One row per reminder cycle of an invoice, adjacent: a debtor's invoices are in one chunk.
-    for invoice_id, group in groupby(rows, key=lambda r: r[0]):
-        group = list(group)
-        _, customer_id, due_date, balance, tier, policy_name, median, paused_until = group[0][:8]
-        invoice_holds = holds.get(invoice_id, ())
-        cycle = current_cycle(invoice_holds) if invoice_holds else 0
-        cycles = {r[8]: (r[9], r[10], r[11]) for r in group if r[8] is not None}
-        last_level, last_on, last_at = cycles.get(cycle, NEVER)
-        key = (tier, policy_name)
-        policy = policies.get(key) or policies.setdefault(
-            key, mine.settings.policy_for(tier, policy_name))
-        found[invoice_id] = (customer_id, upcoming(
-            InvoiceFacts(due_date, balance, last_level, last_on, invoice_holds, last_at),
-            policy, mine.calendar, as_of, habit_shift(policy, median), paused_until,
-            group[0][13], mine.missed_since))
+    for _, account in _accounts(rows, holds, policies, {mine.creditor_id: mine}):
+        policy = account.policy
+        if policy.ladder == "invoice":
+            for invoice_id, facts, _ in account.invoices:
+                found[invoice_id] = (account.customer_id, upcoming(
+                    facts, policy, mine.calendar, as_of, account.shift, account.paused_until,
+                    account.handed_over_on, mine.missed_since))
+            continue
+        nexts = account_upcoming(account.kept, [(i, f) for i, f, _ in account.invoices],
+                                 policy, mine.calendar, as_of, account.shift,
+                                 account.paused_until, account.handed_over_on,
+                                 mine.missed_since)
+        for invoice_id, what in nexts.items():
+            found[invoice_id] = (account.customer_id, what)
     return found
 
 

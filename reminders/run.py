@@ -30,7 +30,8 @@ from portal.sms import queue as sms_queue
 from . import claims, records
 from .collect import collect_instalments
 from .deliver import active_holds, deliver_group, deliver_instalments
-from .plan import Due, book, due_instalment_reminders, due_reminders, due_reminders_of
+from .plan import (Due, book, clear_cycles, due_instalment_reminders, due_reminders,
+                   due_reminders_of)
 from .profiles import refresh_profiles
 from .senders import SenderPool, Serial
 from .post import send_letters
@@ -103,10 +104,10 @@ def _all_due(as_of, progress=None):
     yield from due_instalment_reminders(as_of)
 
 
-def _all_due_of(books, progress=None):
+def _all_due_of(books, progress=None, late=None):
     """(creditor id, Due) of every reminder due: the invoices of every book in one scan, then
     each creditor's instalments."""
-    yield from due_reminders_of(books, progress)
+    yield from due_reminders_of(books, progress, late)
     for creditor_id, mine in books.items():
         with tenancy.scope(creditor_id):
             for due in due_instalment_reminders(mine.as_of):
@@ -130,9 +131,9 @@ def plan(as_of, progress=None, books=None):
         with tenancy.scope(creditor_id):
             states[creditor_id] = ("review" if relance_settings.review_before_sending()
                                    else "pending")
-    batches, counts, count = {"invoice": [], "instalment": []}, Counter(), 0
+    batches, counts, count, late = {"invoice": [], "instalment": []}, Counter(), 0, set()
     with db.engine.connect() as writer:
-        for creditor_id, due in _all_due_of(books, progress):
+        for creditor_id, due in _all_due_of(books, progress, late):
             target = "instalment" if due.instalment_id else "invoice"
             batch = batches[target]
             batch.append(dict(customer_id=due.customer_id, invoice_id=due.invoice_id,
@@ -154,6 +155,7 @@ def plan(as_of, progress=None, books=None):
             writer.exec_driver_sql("ANALYZE reminder")
             writer.commit()
     db.session.commit()
+    clear_cycles(books, late)
     return counts
 
 

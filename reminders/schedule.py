@@ -503,3 +503,9 @@ def account_upcoming(account, invoices, policy, calendar, as_of, shift=0, paused
                 nxt.on, calendar.next_business_day(facts.due_date + ONE_DAY))
             found[invoice_id] = Upcoming("reminder", on, nxt.level)
     return found
+
+
+def in_cycle(invoices, policy, calendar, as_of):
+    """Whether the account of these invoices (InvoiceFacts) is in a cycle on `as_of`: something
+    late, held or not (the run ends the kept cycle of an account that is not)."""
+    return any(standing(facts, policy, calendar, as_of).late for facts in invoices)

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from portal import settings
 from portal.extensions import db
 from portal.links import verify_token
 from portal.models import Event, Reminder, SentMessage, Task
@@ -40,7 +41,41 @@ def run(app, smtp, day, *extra):
     return result, sorted(got)
 
 
+def use_ladder(ladder):
+    """Every policy of the settings in force on one ladder ("account" is the shipped one)."""
+    document = settings.default_document()
+    for policy in document["policies"]:
+        policy["ladder"] = ladder
+    settings.save(document, author="test")
+    db.session.commit()
+
+
 def test_scripted_calendar(any_app, smtp, ledger):
+    """The account ladder (shipped): Bob's two invoices climb one ladder together, from the day
+    the first fell due, a week at least between two messages; each message names both."""
+    expected = [
+        ("2026-02-27", [("alice", 0, ["A-1"]), ("bob", 1, ["B-1", "B-2"])]),
+        ("2026-02-28", []),  # Saturday
+        ("2026-03-02", []),  # nothing reaches its date (7 days between reminders)
+        # Bob's level 2 fell on Friday 6 (21 days after B-1 fell due, 7 after level 1), with no
+        # run that day: the run of Monday 9 sends it, naming B-2 as well.
+        ("2026-03-09", [("alice", 1, ["A-1"]), ("bob", 2, ["B-1", "B-2"])]),
+        ("2026-03-09", []),  # same day again: nothing new
+        ("2026-03-16", []),  # B-2 has no ladder of its own: nothing for Bob alone
+        ("2026-03-23", [("alice", 2, ["A-1"])]),
+        ("2026-03-30", [("bob", 3, ["B-1", "B-2"]), ("dupont", 0, ["C-1"])]),
+    ]
+    for day, messages in expected:
+        result, got = run(any_app, smtp, day)
+        assert result.exit_code == 0, result.output
+        assert got == messages, day
+    assert db.session.scalar(select(func.count()).select_from(Task)
+                             .where(Task.kind == "call")) == 1
+
+
+def test_scripted_calendar_per_invoice(any_app, smtp, ledger):
+    """ladder = "invoice": each invoice climbs its own levels (Tryton's dunning)."""
+    use_ladder("invoice")
     expected = [
         ("2026-02-27", [("alice", 0, ["A-1"]), ("bob", 1, ["B-1", "B-2"])]),
         ("2026-02-28", []),  # Saturday
@@ -55,8 +90,6 @@ def test_scripted_calendar(any_app, smtp, ledger):
         result, got = run(any_app, smtp, day)
         assert result.exit_code == 0, result.output
         assert got == messages, day
-    assert db.session.scalar(select(func.count()).select_from(Task)
-                             .where(Task.kind == "call")) == 1
 
 
 def test_message_format(any_app, smtp, ledger):
@@ -97,15 +130,17 @@ def test_penalties_call_task_and_formal_notice_letter(any_app, smtp, ledger):
     # B-1: 500.00 EUR, 56 days late at 12.15 %: 9.32 EUR interest + 40 EUR indemnity.
     assert "L441-10" in text and "49,32\u00a0€" in text
     call = db.session.scalar(select(Task).where(Task.kind == "call"))
-    assert call.details["invoices"] == ["B-1"] and call.details["target_cents"] == 50_000
+    # One ladder for Bob's account: the call is about both invoices, what is late on them.
+    assert call.details["invoices"] == ["B-1", "B-2"] and call.details["target_cents"] == 120_000
     result, got = run(any_app, smtp, "2026-04-08")
-    assert ("bob", 4, ["B-1"]) in got
+    assert ("bob", 4, ["B-1", "B-2"]) in got
     notice = smtp.to("bob@example.org")[0]
     assert "Mise en demeure" in notice["Subject"]
     pdfs = [p for p in notice.iter_attachments() if p.get_content_type() == "application/pdf"]
     assert pdfs and pdfs[0].get_content().startswith(b"%PDF")
     letter = db.session.scalar(select(Task).where(Task.kind == "letter"))
-    assert letter.pdf.startswith(b"%PDF") and letter.details["invoices"] == ["B-1"]
+    # The formal notice's e-mail and its letter name the same invoices.
+    assert letter.pdf.startswith(b"%PDF") and letter.details["invoices"] == ["B-1", "B-2"]
     assert "level 4 letter: 1 queued" in result.output
 
 
