@@ -104,7 +104,8 @@ def test_days_late_and_deadlines_come_from_the_data(app):
     """No "fifty days" written into a template: the level-3 text says how late it really is,
     and the formal notice's deadline is the run's date plus the level's deadline_days."""
     text = texts("business", "penalties")
-    assert "depuis 67 jours" in text  # A-1, due 2025-05-15, on 2025-07-21
+    # A-1, due 2025-05-15, on 2025-07-21: the oldest; A-2 is only 20 days late.
+    assert "la plus ancienne depuis 67 jours" in text
     notice = texts("business", "formal_notice")
     assert "au plus tard le 29 juillet 2025" in notice  # 2025-07-21 + 8 days
     assert not re.search(r"cinquante|fifty", notice + text)
