@@ -180,6 +180,7 @@ def message_facts(customer, items, as_of, link, level, settings, creditor_row, p
         formal_notice_follows=any(lv.formal_notice for lv in policy.levels
                                   if lv.number > level.number),
         restarted=any(i.reason == "restart" for i in listed),
+        restarted_invoices=[v for v, i in zip(invoices, listed) if i.reason == "restart"],
         promise_missed=[v for v, i in zip(invoices, listed) if i.reason == "broken_promise"],
         payment_failed=[v for v, i in zip(invoices, listed) if i.reason == "payment_failed"],
         link=link, link_max_age_days=current_app.config["LINK_MAX_AGE_DAYS"], as_of=as_of,
@@ -197,7 +198,8 @@ def message_facts(customer, items, as_of, link, level, settings, creditor_row, p
 
 
 def _facts_block(facts, upcoming):
-    if not (facts["promise_missed"] or facts["payment_failed"] or upcoming):
+    if not (facts["promise_missed"] or facts["payment_failed"] or facts["restarted_invoices"]
+            or upcoming):
         return Both()  # nothing happened since: the block says nothing (most reminders)
     text = _render("emails/_facts.txt", upcoming=upcoming, **facts).strip()
     lines = [line for line in text.splitlines() if line.strip()]

@@ -414,6 +414,7 @@ def account_next(account, invoices, policy, calendar, as_of, shift=0, missed_sin
     late = [s for _, _, s in standings if s.late]
     if not late:
         return _heads_up(standings, policy, calendar, as_of)
+    account = _with_history(account, [f for _, f, s in standings if s.late])
     started = account.started_on if account.level is not None and account.started_on else \
         min(s.anchor for s in late)
     demanded = [(invoice_id, s) for invoice_id, _, s in standings if s.state == "open" and s.late]
@@ -437,6 +438,19 @@ def account_next(account, invoices, policy, calendar, as_of, shift=0, missed_sin
                         InvoiceFacts(started, 1), policy, calendar, as_of,
                         started + timedelta(days=shift), missed_since)
     return AccountAction(action.level, action.on, action.reason, members, started)
+
+
+def _with_history(account, late):
+    """The kept cycle, never below what its late invoices were sent in their own cycles (a late
+    invoice stays late, so what reached it reached the account): data from before the account
+    ladder, or reminders recorded by another way, count."""
+    levels = [f.last_level for f in late if f.last_level is not None]
+    if not levels:
+        return account
+    top = max(levels) if account.level is None else max(account.level, *levels)
+    days = [f.last_sent_on for f in late if f.last_sent_on is not None]
+    last_on = max(days + ([account.sent_on] if account.sent_on else []), default=None)
+    return account._replace(level=top, sent_on=last_on)
 
 
 def _heads_up(standings, policy, calendar, as_of):

@@ -197,3 +197,14 @@ def sign(payload, secret=WEBHOOK_SECRET, at=None):
 def event_body(event_id, kind, obj):
     return json.dumps({"id": event_id, "object": "event", "type": kind,
                        "created": int(time.time()), "data": {"object": obj}})
+
+
+def use_ladder(ladder):
+    """Every policy of the settings in force on one ladder ("account" is the shipped one; a test
+    of a per-invoice behaviour, such as an invoice's own second level 2, uses "invoice")."""
+    from portal import settings
+    document = settings.default_document()
+    for policy in document["policies"]:
+        policy["ladder"] = ladder
+    settings.save(document, author="test")
+    db.session.commit()

@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.models import Customer, Event, Reminder, SmsMessage
 from portal.sms.text import length
 from tests.conftest import make_customer, make_invoice
+from tests.helpers import use_ladder
 
 PARIS = ZoneInfo("Europe/Paris")
 DUE = date(2026, 3, 2)  # a Monday: level 1 on 03-09, level 2 (e-mail + SMS) on 03-23
@@ -98,6 +99,7 @@ def test_a_run_at_21_00_sends_the_sms_at_the_next_allowed_time(any_app, smtp, tw
 
 
 def test_stop_reply_opts_the_debtor_out_and_is_respected(any_app, smtp, twilio, girard):
+    use_ladder("invoice")  # G-2 climbs its own levels: a second level 2, after STOP
     later = make_invoice(girard, LEVEL_1, 10_000, number="G-2")  # its level 2 comes on 03-30
     db.session.commit()
     for day in (LEVEL_1, date(2026, 3, 16), LEVEL_2):
@@ -200,6 +202,7 @@ def test_a_provider_outage_keeps_the_sms_queued(any_app, smtp, twilio, girard):
 
 
 def test_no_mobile_no_sms_and_the_timeline_says_why(any_app, smtp, twilio):
+    use_ladder("invoice")  # two level-2 reminders of one debtor, one per invoice
     landline = make_customer(name="Bureau Vallée", email="bv@example.org",
                              phone="04 78 00 00 00")
     make_invoice(landline, DUE, 50_000, number="L-1")
