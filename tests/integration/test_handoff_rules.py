@@ -13,7 +13,7 @@ from portal.dossier import safe_name
 from portal.extensions import db
 from portal.handoff import HandoffRefused, claim, dossier_zip, eligible, hand_over
 from portal.ledger import place_hold, record_event, record_payment
-from portal.models import Reminder, utcnow
+from portal.models import Reminder, Task, utcnow
 from portal.settings import current as current_settings
 from reminders.penalties import penalty_for
 from tests.conftest import make_customer, make_invoice
@@ -129,3 +129,32 @@ def test_answers_and_broken_promises_in_the_summary(any_app, today, language):
     else:
         assert f"Promised to pay on {promised} (R-1)" in summary
         assert f"for {promised} (R-1): broken" in summary and "Collection file" in summary
+
+
+def test_what_the_letter_stated_is_what_the_dossier_says(any_app, today):
+    """Where the run kept the letter's facts (`reminders.letters.stated`, on the letter
+    task), the notice's invoices, deadline and amounts are those, whatever the policy or the
+    ledger say since; an invoice the e-mail listed but the letter did not name is left out."""
+    customer, invoice = _debtor(today)
+    other = make_invoice(customer, today - timedelta(days=80), 40_000, number="R-2")
+    on = today - timedelta(days=20)
+    for row in (invoice, other):
+        db.session.add(Reminder(customer_id=customer.id, invoice_id=row.id, level=4,
+                                state="sent", scheduled_for=on, sent_at=utcnow(),
+                                message_id="<letter@test>"))
+    stated = dict(on=on.isoformat(), deadline=(today - timedelta(days=2)).isoformat(),
+                  total_cents=240_000, penalties_cents=0,
+                  invoices=[dict(number="R-1", total_cents=250_000, balance_cents=240_000,
+                                 currency="EUR", due_date=invoice.due_date.isoformat(),
+                                 days_late=70, penalty_cents=0)])
+    db.session.add(Task(customer_id=customer.id, kind="letter", level=4, due_on=on,
+                        message_id="<letter@test>", pdf=b"%PDF-1.4 letter",
+                        details=dict(formal_notice=True, invoices=["R-1"], stated=stated)))
+    db.session.flush()
+    found = claim(customer, today)
+    line, = found.lines
+    assert line.invoice == invoice and line.notice.deadline == today - timedelta(days=2)
+    assert (line.demanded_cents, line.balance_cents, line.changed) == (240_000, 250_000, True)
+    assert [(s.invoice, s.state) for s in found.apart] == [(other, "not_noticed")]
+    assert not eligible(customer, today - timedelta(days=2)).ok  # the stated deadline's day
+    assert eligible(customer, today - timedelta(days=1)).ok
