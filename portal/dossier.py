@@ -175,5 +175,17 @@ def _amounts(claim):
             f"le {invoice.due_date.strftime('%d/%m/%Y')}, montant {_euros(invoice.total_cents)}"
             f", reste dû {_euros(line.balance_cents)}"
             + (f", mise en demeure du {notice.on.strftime('%d/%m/%Y')} (délai au "
-               f"{notice.deadline.strftime('%d/%m/%Y')})" if notice else ""))
+               f"{notice.deadline.strftime('%d/%m/%Y')})" if notice else "")
+            + (f", montant mis en demeure {_euros(line.demanded_cents)}"
+               if line.demanded_cents is not None else ""))
+    if claim.apart:
+        lines += ["   Factures non comprises dans la demande :"]
+        for standing in claim.apart:
+            invoice, notice = standing.invoice, standing.notice
+            why = (f"mise en demeure du {notice.on.strftime('%d/%m/%Y')}, délai en cours "
+                   f"jusqu'au {notice.deadline.strftime('%d/%m/%Y')}" if notice else
+                   "pas encore mise en demeure")
+            lines.append(f"   - {invoice.number} échue le "
+                         f"{invoice.due_date.strftime('%d/%m/%Y')}, reste dû "
+                         f"{_euros(invoice.balance_cents)} : {why}")
     return lines

@@ -2,7 +2,11 @@
 (`portal.documents`: the creditor's colour and logo, Latin-1 text): who is owed what by whom,
 each invoice with its interest and indemnity to the day, the formal notice and its proofs,
 every reminder, the debtor's answers and broken promises, and the documents in the ZIP. In the
-debtor's language, as the letters are. Every figure comes from the Claim (`portal.handoff`)."""
+debtor's language, as the letters are. Every figure comes from the Claim (`portal.handoff`):
+the formal notice's invoices and what it demanded on its day (as the letter and its e-mail
+said), the balance today apart where a payment changed it since, and the invoices still owed
+that the dossier leaves out, with why (`portal.notices`)."""
+from flask_babel import force_locale, gettext as _
 from fpdf import FPDF
 
 from .documents import draw_brand, pdf_text
@@ -86,6 +90,9 @@ def summary_pdf(claim, creditor, facts, paths, logo=None):
     _parties(pdf, claim, creditor, w)
     _invoices(pdf, claim, w)
     _para(pdf, LEGAL[lang][customer.debtor_type or "business"])
+    with force_locale(lang):
+        _changed(pdf, claim)
+        _apart(pdf, claim)
     _notice(pdf, claim, facts, paths, w)
     _history(pdf, claim, facts, w)
     _heading(pdf, w["documents"])
@@ -143,17 +150,79 @@ def _invoices(pdf, claim, w):
 def _notice(pdf, claim, facts, paths, w):
     lang = claim.lang
     _heading(pdf, w["notice"])
-    numbers = {line.invoice.id: line.invoice.number for line in claim.lines}
+    lines = {line.invoice.id: line for line in claim.lines}
     for notice in claim.notices or ():
-        named = ", ".join(sorted(numbers[i] for i in notice.invoice_ids if i in numbers)) or "—"
+        named = ", ".join(sorted(lines[i].invoice.number for i in notice.invoices
+                                 if i in lines)) or "—"
         _para(pdf, w["notice_line"].format(day(notice.on, lang, "short"),
                                            day(notice.deadline, lang, "short"), named))
+        with force_locale(lang):
+            _demanded(pdf, notice, lines, lang)
     if not claim.notices:
         _para(pdf, w["no_notice"])
     letters = [p for p in paths if p.startswith("mise-en-demeure/")]
     proofs = [p for p in paths if p.startswith("preuves/")]
     _para(pdf, w["letters"].format(", ".join(letters) or w["none"]))
     _para(pdf, w["proofs"].format(", ".join(proofs) or w["none"]))
+
+
+def _demanded(pdf, notice, lines, lang):
+    """What the formal notice demanded on its day, invoice by invoice, as its letter said."""
+    if not notice.demanded:
+        return
+    numbers = {line.invoice.id: line.invoice.number for line in lines.values()}
+    named = [(numbers[i], cents) for i, cents in notice.demanded if i in numbers]
+    for number, cents in sorted(named):
+        _para(pdf, _("Invoice %(number)s: %(amount)s demanded by the formal notice",
+                     number=number, amount=money(cents, lang)))
+    if len(named) > 1:
+        _para(pdf, _("Total demanded by the formal notice of %(on)s: %(amount)s",
+                     on=day(notice.on, lang, "short"),
+                     amount=money(sum(cents for _n, cents in named), lang)))
+
+
+def _changed(pdf, claim):
+    """The balances that changed since the formal notice (a payment since): both figures."""
+    lang = claim.lang
+    changed = [line for line in claim.lines if line.changed]
+    if not changed:
+        return
+    _heading(pdf, _("Since the formal notice"))
+    for line in changed:
+        i = line.invoice
+        figures = dict(number=i.number, demanded=money(line.demanded_cents, lang, i.currency),
+                       on=day(line.notice.on, lang, "short"),
+                       balance=money(line.balance_cents, lang, i.currency),
+                       today=day(claim.as_of, lang, "short"),
+                       paid=money(line.demanded_cents - line.balance_cents, lang, i.currency))
+        if line.balance_cents < line.demanded_cents:
+            _para(pdf, _("Invoice %(number)s: %(demanded)s demanded by the formal notice of "
+                         "%(on)s; %(balance)s still due on %(today)s (%(paid)s paid since).",
+                         **figures))
+        else:
+            _para(pdf, _("Invoice %(number)s: %(demanded)s demanded by the formal notice of "
+                         "%(on)s; %(balance)s due on %(today)s.", **figures))
+
+
+def _apart(pdf, claim):
+    """The invoices still owed that this dossier does not claim, each with why."""
+    if not claim.apart:
+        return
+    lang = claim.lang
+    _heading(pdf, _("Invoices not in this dossier"))
+    for s in claim.apart:
+        i = s.invoice
+        if s.notice is not None:
+            text = _("Invoice %(number)s (%(amount)s): formal notice of %(on)s, its deadline "
+                     "runs until %(deadline)s.", number=i.number,
+                     amount=money(i.balance_cents, lang, i.currency),
+                     on=day(s.notice.on, lang, "short"),
+                     deadline=day(s.notice.deadline, lang, "short"))
+        else:
+            text = _("Invoice %(number)s (%(amount)s, due %(due)s): no formal notice yet.",
+                     number=i.number, amount=money(i.balance_cents, lang, i.currency),
+                     due=day(i.due_date, lang, "short"))
+        _para(pdf, text)
 
 
 def _history(pdf, claim, facts, w):

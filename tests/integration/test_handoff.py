@@ -30,7 +30,8 @@ AUTH = {"Authorization": "Bearer test-api-token"}
 @pytest.fixture
 def noticed(any_app, smtp, today):
     """Girard SARL: H-1 (1,200.00, 400.00 paid) taken through every level to the formal
-    notice by the run; H-2 (300.00) due 20 days ago, never reminded yet."""
+    notice by the run; H/2 (300.00) due 20 days ago, not yet due on the formal notice's day:
+    never formally noticed, so left out of the hand-over."""
     customer = make_customer(name="Girard SARL", email="girard@example.org",
                              address="3 rue Neuve\n69001 Lyon")
     due = today - timedelta(days=110)
@@ -97,8 +98,8 @@ def test_handed_over_dossier_then_paid_closes(any_app, smtp, noticed, today):
         "Télécharger le dossier" in done
     archive = _zip(customer)
     names = archive.namelist()
-    assert {"resume.pdf", "injonction-de-payer.txt", "factures/H-1.pdf",
-            "factures/H_2.pdf"} <= set(names)
+    assert {"resume.pdf", "injonction-de-payer.txt", "factures/H-1.pdf"} <= set(names)
+    assert "factures/H_2.pdf" not in names  # no formal notice yet: not claimed
     assert all(".." not in n and not n.startswith("/") for n in names)
     assert any(n.startswith("mise-en-demeure/") and archive.read(n).startswith(b"%PDF")
                for n in names)
@@ -114,11 +115,15 @@ def test_handed_over_dossier_then_paid_closes(any_app, smtp, noticed, today):
     assert notice.get_body(("html",)) is not None
     # The summary: every figure from the ledger and reminders.penalties, to the day.
     summary = _text(archive.read("resume.pdf"))
-    one, two = _figures(first, today), _figures(second, today)
+    one = _figures(first, today)
     assert one.interest_cents > 0 and one.indemnity_cents == 4000
-    for cents in (80_000, 40_000, one.interest_cents, two.interest_cents,
-                  one.interest_cents + two.interest_cents, 8000, 110_000):
+    for cents in (80_000, 40_000, one.interest_cents, 4000,
+                  80_000 + one.interest_cents + 4000):
         assert pdf_text(money(cents, "fr")) in summary, cents
+    assert "Factures non comprises dans ce dossier" in summary
+    assert pdf_text(f"Facture H/2 ({money(30_000, 'fr')}, échéance "
+                    f"{second.due_date.strftime('%d/%m/%Y')}) : pas encore mise en demeure."
+                    ) in summary
     assert "Girard SARL" in summary and "SIREN 552100554" in summary
     assert "Atelier Martin SARL" in summary and "SIREN 123 456 789" in summary
     assert notice_day.strftime("%d/%m/%Y") in summary  # the formal notice's date
@@ -126,11 +131,12 @@ def test_handed_over_dossier_then_paid_closes(any_app, smtp, noticed, today):
     assert "niveau 4 - e-mail + lettre recommandée - H-1" in summary
     # The injonction de payer sheet.
     sheet = archive.read("injonction-de-payer.txt").decode()
-    assert "SIREN : 552100554" in sheet and "Principal : 1100,00 EUR" in sheet
-    interest = one.interest_cents + two.interest_cents
+    assert "SIREN : 552100554" in sheet and "Principal : 800,00 EUR" in sheet
+    interest = one.interest_cents
     assert f"Intérêts de retard au {today.strftime('%d/%m/%Y')} : " \
         f"{interest // 100},{interest % 100:02d} EUR" in sheet
-    assert "Indemnité forfaitaire pour frais de recouvrement : 80,00 EUR" in sheet
+    assert "Indemnité forfaitaire pour frais de recouvrement : 40,00 EUR" in sheet
+    assert "- H/2 échue le" in sheet and "pas encore mise en demeure" in sheet
     assert "JURIDICTION COMPÉTENTE" in sheet and "À COMPLÉTER" in sheet
     assert "factures/H-1.pdf" in sheet and "messages/" in sheet
     # Reminders stop: the next run sends nothing to this debtor (H/2 would be reminded).
@@ -146,8 +152,8 @@ def test_handed_over_dossier_then_paid_closes(any_app, smtp, noticed, today):
     assert "Dossier transmis (pour une injonction de payer)" in page
     preview = client.get(f"/admin/preview?date={next_day.isoformat()}").get_data(as_text=True)
     assert 'id="handed-over"' in preview and "Girard SARL" in preview
-    # A payment afterwards still counts; once both invoices are paid the case closes.
-    for number, amount, ref in (("H-1", "800.00", "BANK-H1"), ("H/2", "300.00", "BANK-H2")):
+    # A payment afterwards still counts; once the claimed invoice is paid the case closes.
+    for number, amount, ref in (("H-1", "800.00", "BANK-H1"),):
         response = client.post("/api/v1/payments", headers=AUTH, json={
             "invoice_number": number, "amount": amount, "currency": "EUR",
             "external_id": ref, "date": today.isoformat()})

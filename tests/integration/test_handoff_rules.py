@@ -13,7 +13,7 @@ from portal.dossier import safe_name
 from portal.extensions import db
 from portal.handoff import HandoffRefused, claim, dossier_zip, eligible, hand_over
 from portal.ledger import place_hold, record_event, record_payment
-from portal.models import Reminder, utcnow
+from portal.models import Reminder, Task, utcnow
 from portal.settings import current as current_settings
 from reminders.penalties import penalty_for
 from tests.conftest import make_customer, make_invoice
@@ -93,16 +93,18 @@ def test_names_in_the_zip_are_safe_and_a_paid_claim_closes(any_app, today):
     _notice(customer, invoice, today - timedelta(days=20))
     kept = hand_over(customer, today, by="x@example.org", to="bailiff")
     names = zipfile.ZipFile(io.BytesIO(kept.data)).namelist()
-    assert "factures/x.pdf" in names and "factures/R-2.pdf" in names
+    assert "factures/x.pdf" in names
+    assert "factures/R-2.pdf" not in names  # never formally noticed: left out, said so
     assert all(not n.startswith(("/", "..")) and "/../" not in n for n in names)
     assert customer.handed_over_on == today and customer.handover["to"] == "bailiff"
+    assert customer.handover["left_out"] == ["R-2"]
     with pytest.raises(HandoffRefused):  # once only
         hand_over(customer, today, by="x@example.org", to="bailiff")
-    record_payment(customer=customer, source="csv", external_id="B-1", amount_cents=250_000,
-                   received_on=today, invoices=[invoice])
-    assert customer.handed_over_on == today  # R-2 is still owed
     record_payment(customer=customer, source="csv", external_id="B-2", amount_cents=10_000,
                    received_on=today, invoices=[other])
+    assert customer.handed_over_on == today  # the claimed invoice is still owed
+    record_payment(customer=customer, source="csv", external_id="B-1", amount_cents=250_000,
+                   received_on=today, invoices=[invoice])
     assert customer.handed_over_on is None and customer.handover["closed_on"] == \
         today.isoformat()
 
@@ -127,3 +129,32 @@ def test_answers_and_broken_promises_in_the_summary(any_app, today, language):
     else:
         assert f"Promised to pay on {promised} (R-1)" in summary
         assert f"for {promised} (R-1): broken" in summary and "Collection file" in summary
+
+
+def test_what_the_letter_stated_is_what_the_dossier_says(any_app, today):
+    """Where the run kept the letter's facts (`reminders.letters.stated`, on the letter
+    task), the notice's invoices, deadline and amounts are those, whatever the policy or the
+    ledger say since; an invoice the e-mail listed but the letter did not name is left out."""
+    customer, invoice = _debtor(today)
+    other = make_invoice(customer, today - timedelta(days=80), 40_000, number="R-2")
+    on = today - timedelta(days=20)
+    for row in (invoice, other):
+        db.session.add(Reminder(customer_id=customer.id, invoice_id=row.id, level=4,
+                                state="sent", scheduled_for=on, sent_at=utcnow(),
+                                message_id="<letter@test>"))
+    stated = dict(on=on.isoformat(), deadline=(today - timedelta(days=2)).isoformat(),
+                  total_cents=240_000, penalties_cents=0,
+                  invoices=[dict(number="R-1", total_cents=250_000, balance_cents=240_000,
+                                 currency="EUR", due_date=invoice.due_date.isoformat(),
+                                 days_late=70, penalty_cents=0)])
+    db.session.add(Task(customer_id=customer.id, kind="letter", level=4, due_on=on,
+                        message_id="<letter@test>", pdf=b"%PDF-1.4 letter",
+                        details=dict(formal_notice=True, invoices=["R-1"], stated=stated)))
+    db.session.flush()
+    found = claim(customer, today)
+    line, = found.lines
+    assert line.invoice == invoice and line.notice.deadline == today - timedelta(days=2)
+    assert (line.demanded_cents, line.balance_cents, line.changed) == (240_000, 250_000, True)
+    assert [(s.invoice, s.state) for s in found.apart] == [(other, "not_noticed")]
+    assert not eligible(customer, today - timedelta(days=2)).ok  # the stated deadline's day
+    assert eligible(customer, today - timedelta(days=1)).ok
