@@ -74,6 +74,7 @@ class Composed:
     call_level: int = 0  # the level that asked for the call task
     letter_level: int = 0  # the level that asked for the letter
     sms: object = None  # (number, text, level) of the SMS that goes with it, if one does
+    letter_stated: dict | None = None  # what the letter stated (reminders.letters.stated)
 
 
 def creditor():

@@ -20,7 +20,7 @@ from portal.settings import logo as logo_bytes
 from portal.settings.templates import TemplateProblem
 
 from .compose import InstalmentItem, Item, compose, compose_instalments, compose_sms, creditor
-from .letters import letter_pdf
+from .letters import letter_pdf, stated
 from .mime import Outgoing
 from .schedule import blocks
 
@@ -159,6 +159,7 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
         pdf = letter_pdf(customer, letter_items, as_of, creditor(), letter,
                          logo=logo_bytes())
         composed.letter_is_formal_notice = letter.steps.formal_notice
+        composed.letter_stated = stated(letter)
     composed.letter_invoices = [i.number for i in letter_items]
     calls = [i for i in demanded if "call" in steps[i.number].channels]
     composed.call_invoices = [i.number for i in calls]
@@ -353,7 +354,7 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
     if pdf is not None:
         _task(customer, "letter", composed.letter_level, msg_id, as_of, report, pdf=pdf,
               invoices=composed.letter_invoices, target_cents=target,
-              formal_notice=composed.letter_is_formal_notice)
+              formal_notice=composed.letter_is_formal_notice, stated=composed.letter_stated)
 
 
 def _task(customer, kind, level, msg_id, as_of, report, pdf=None, **details):
