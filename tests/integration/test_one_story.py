@@ -259,3 +259,25 @@ def test_one_debtor_one_story_on_every_page(any_app, any_client, smtp):
 def app_policy():
     from portal import settings
     return settings.current().policy_for("standard", None)
+
+
+def test_the_dashboard_counts_promises_as_the_schedule_sees_them(any_app):
+    """Running through the grace, broken after it, kept once paid; the page's figure too."""
+    from portal.backoffice.metrics import dashboard
+    from portal.ledger import place_hold, record_payment
+    customer = make_customer()
+    promised = clock.today() + timedelta(days=2)
+    unpaid = make_invoice(customer, clock.today() - timedelta(days=30), 10_000, number="D-1")
+    paid = make_invoice(customer, clock.today() - timedelta(days=30), 20_000, number="D-2")
+    for invoice in (unpaid, paid):
+        place_hold(invoice, "promise", clock.today(), until=promised)
+    record_payment(customer=customer, source="manual", external_id="VIR-D2",
+                   amount_cents=20_000, received_on=clock.today(), invoices=[paid],
+                   actor="accountant")
+    db.session.commit()
+    last_day = promise_broken_on(promised, app_policy(), CAL)
+    figures = lambda on: (lambda f: (f.promises_kept, f.promises_broken,  # noqa: E731
+                                     f.promises_running))(dashboard(on))
+    assert figures(promised) == (1, 0, 1)
+    assert figures(last_day) == (1, 0, 1)  # the promised day is past, its grace is not
+    assert figures(last_day + timedelta(days=1)) == (1, 1, 0)
