@@ -184,7 +184,9 @@ def _landing(promise_form=None, message_forms=None, plan_form=None, status=200, 
         promise_form=promise_form, message_forms=message_forms or {}, action_form=ActionForm(),
         max_message=MAX_MESSAGE,
         reason_choices=[(key, str(text)) for key, text in MESSAGE_REASONS.items()],
-        max_promise=today + timedelta(days=facts.promise_days))
+        max_promise=today + timedelta(days=facts.promise_days),
+        form_errors=any(f is not None and f.errors for f in (
+            promise_form, plan_form, pay_form, *(message_forms or {}).values())))
     return (page.rendered.put(facts, html) if plain else html), status
 
 
