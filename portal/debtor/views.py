@@ -141,7 +141,7 @@ def _read_facts(customer, today):
 
 
 def _landing(promise_form=None, message_forms=None, plan_form=None, status=200, facts=None,
-             pay_form=None):
+             pay_form=None, counter_error=None):
     """The landing page, drawn from the debtor's facts (`page.py`). The plain page (no form
     errors, no flash message) is rendered once per set of facts and kept. A form sent back
     with errors (422) says so at its top, and the page opens there (`error_summary`)."""
@@ -155,7 +155,7 @@ def _landing(promise_form=None, message_forms=None, plan_form=None, status=200, 
                   credit_cents=read.credit_cents, promise_days=policy.promise_max_days,
                   received=read.received)
     plain = (promise_form is None and message_forms is None and plan_form is None
-             and pay_form is None and not session.get("_flashes"))
+             and pay_form is None and counter_error is None and not session.get("_flashes"))
     if plain:
         html = page.rendered.get(facts)
         if html is not None:
@@ -185,7 +185,8 @@ def _landing(promise_form=None, message_forms=None, plan_form=None, status=200, 
         max_message=MAX_MESSAGE,
         reason_choices=[(key, str(text)) for key, text in MESSAGE_REASONS.items()],
         max_promise=today + timedelta(days=facts.promise_days),
-        form_errors=any(f is not None and f.errors for f in (
+        counter_error=counter_error,
+        form_errors=bool(counter_error) or any(f is not None and f.errors for f in (
             promise_form, plan_form, pay_form, *(message_forms or {}).values())))
     return (page.rendered.put(facts, html) if plain else html), status
 

@@ -217,6 +217,12 @@ def test_one_debtor_one_story_on_every_page(any_app, any_client, smtp):
         assert "Échéancier à décider" not in todo
         pages.agree()
         nothing_held_is_proposed(customer, broken)
+        unticked = portal.post(f"/p/{token}/plan/counter", data={
+            "csrf_token": csrf(page), "answer": "accept"})
+        assert unticked.status_code == 422  # said at the proposal, not at the page's top
+        form = text(unticked).split('id="counter-form"', 1)[1].split("</form>", 1)[0]
+        assert '<a href="#accept-counter">Cochez la case pour accepter l\'échéancier.</a>' \
+            in form, form
         accepted = portal.post(f"/p/{token}/plan/counter", data={
             "csrf_token": csrf(page), "answer": "accept", "accept": "y"})
         assert accepted.status_code == 302
