@@ -16,7 +16,13 @@ MAX_ID = 2**31 - 1
 
 
 class LinkInvalid(Exception):
-    """Tampered, revoked, or for a customer that no longer exists."""
+    """Tampered, revoked, or for a customer that no longer exists. `creditor_id`: whose link it
+    was, when the link is authentic (revoked) and its customer still exists; None when it cannot
+    be known (a tampered link says nothing that can be trusted)."""
+
+    def __init__(self, creditor_id=None):
+        super().__init__("link invalid")
+        self.creditor_id = creditor_id
 
 
 class LinkExpired(Exception):
@@ -55,18 +61,29 @@ def verify_token(token, max_age_days=None):
         payload = serializer.loads(token, max_age=max_age_days * 86400)
     except SignatureExpired as exc:
         try:
-            customer = _current(serializer.load_payload(exc.payload))
+            payload = serializer.load_payload(exc.payload)
         except BadSignature:
-            customer = None
-        # A revoked link, once expired, must not become a way to mail the debtor either.
+            payload = None
+        customer = _current(payload)
+        # A revoked link, once expired, must not become a way to mail the debtor either; it
+        # still names, authentically, the creditor the debtor can turn to.
         raise LinkExpired(customer.id if customer else None,
-                          customer.creditor_id if customer else None) from None
+                          customer.creditor_id if customer else _creditor_of(payload)) from None
     except BadSignature:
         raise LinkInvalid() from None
     customer = _current(payload)
     if customer is None:
-        raise LinkInvalid()
+        raise LinkInvalid(_creditor_of(payload))
     return customer
+
+
+def _creditor_of(payload):
+    """The creditor of the customer an authentic payload names (whatever its link version),
+    or None (no such customer, or not a payload of ours)."""
+    if not (isinstance(payload, list) and len(payload) == 2
+            and all(type(x) is int and 0 < x <= MAX_ID for x in payload)):  # noqa: E721
+        return None
+    return db.session.scalar(select(Customer.creditor_id).where(Customer.id == payload[0]))
 
 
 def _current(payload):

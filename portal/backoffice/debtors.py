@@ -9,6 +9,8 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from reminders.plan import upcoming_of
+from reminders.schedule import calendar_for, promise_status
 from reminders.transport import DeliveryError, MessageRejected
 
 from .. import clock
@@ -29,6 +31,7 @@ from . import bp
 from .timeline import GROUPS, describe
 from .forms import CallOutcomeForm, HoldForm, NoteForm, PauseForm, PostForm, TierForm
 from .handoff import handoff_facts
+from .next_step import next_per_debtor, next_words
 
 
 def _customer(customer_id):
@@ -36,13 +39,14 @@ def _customer(customer_id):
 
 
 def _facts(customer):
+    today = clock.today()
+    holds = db.session.scalars(select(Hold).where(Hold.customer_id == customer.id,
+                                                  Hold.released_at.is_(None))).all()
     return dict(
-        customer=customer,
+        customer=customer, **story_of(customer, holds, today),
         invoices=db.session.scalars(select(Invoice).where(Invoice.customer_id == customer.id)
                                     .order_by(Invoice.due_date)).all(),
         credit_cents=customer_credit_cents(customer.id), plan=active_plan(customer),
-        holds=db.session.scalars(select(Hold).where(Hold.customer_id == customer.id,
-                                                    Hold.released_at.is_(None))).all(),
         payments=db.session.scalars(select(Payment).where(Payment.customer_id == customer.id)
                                     .order_by(Payment.received_on.desc())).all(),
         messages=db.session.scalars(select(SentMessage).where(
@@ -50,7 +54,25 @@ def _facts(customer):
         timeline=timeline_of(customer.id, request.args.get("show")),
         numbers=dict(db.session.execute(select(Invoice.id, Invoice.number)
                                         .where(Invoice.customer_id == customer.id)).all()),
-        today=clock.today())
+        today=today)
+
+
+def story_of(customer, holds, today):
+    """What the schedule says of this debtor, as the lists and the inbox say it: the holds in
+    force to tell, what comes next (`upcoming_of`, worded by `next_step`) and each promise's
+    status (its grace included: `schedule.promise_status`)."""
+    policy = current_settings().policy_for(customer.tier, customer.policy)
+    calendar = calendar_for(creditor().holiday_country)
+    upcoming = upcoming_of([customer.id], today)
+    # An invoice moved into an instalment plan (asked for or approved) is told as part of the
+    # plan: its older promise is replaced, as on the portal (`portal.story.card_state`).
+    planned = {h.invoice_id for h in holds if h.kind in ("plan", "instalment_request")}
+    told = [h for h in holds if not (h.kind == "promise" and h.invoice_id in planned)]
+    return dict(
+        holds=told,
+        next_step=next_words(next_per_debtor(upcoming).get(customer.id)) if upcoming else None,
+        promise_states={h.id: promise_status(h.until, policy, calendar, today, settled=False)
+                        for h in told if h.kind == "promise" and h.until})
 
 
 def timeline_of(customer_id, group=None):

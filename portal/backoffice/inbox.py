@@ -1,14 +1,25 @@
 """What needs a human today, oldest first: plain queries, no request inside (the labels and
-summaries are worded when the page shows them, in the language of the user who reads them)."""
+summaries are worded when the page shows them, in the language of the user who reads them).
+
+The inbox never proposes what the schedule holds: whether a promise is broken is the schedule's
+answer (`schedule.promise_status`, its grace included), and a call or a letter to send waits,
+with its reason and date, while every invoice it names is held (promised, disputed, in a plan:
+`reminders.plan.upcoming_of`, read by `portal.story.task_state`)."""
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
+from typing import NamedTuple
 
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
+from reminders.plan import upcoming_of
+from reminders.schedule import calendar_for, promise_broken_on, promise_status
+
+from .. import settings as relance_settings
 from ..extensions import db
 from ..i18n import current_lang, money
 from ..models import BankCredit, Customer, Event, Hold, Invoice, InstalmentPlan, Payment, Task
+from ..story import CLOSED, holds_back, task_state
 
 LABELS = {
     "plan": _l("Instalment plan to decide"),
@@ -34,6 +45,7 @@ class Item:
     customer: Customer | None  # None: about no customer yet (a bank credit)
     facts: dict = field(default_factory=dict)  # what the summary says, as data
     target: tuple = ()  # (endpoint, kwargs) of the page that deals with it
+    waiting: object = None  # the schedule's Upcoming that holds it back (a waiting task)
 
     @property
     def label(self):
@@ -72,9 +84,10 @@ def _at(day):
     return datetime.combine(day, time(), tzinfo=timezone.utc)
 
 
-def inbox_items(as_of):
-    """Everything that waits for a human, oldest first. One query per kind of item, each with
-    its customer joined (no query per item)."""
+def inbox(as_of):
+    """The to-do list and the tasks the schedule holds back. One query per kind of item, each
+    with its customer joined (no query per item), and one pass of the schedule over the debtors
+    with a task or a promise past its date."""
     items = []
     for plan, customer in db.session.execute(
             select(InstalmentPlan, Customer).join(Customer, Customer.id == InstalmentPlan.customer_id)
@@ -83,18 +96,13 @@ def inbox_items(as_of):
                           {"count": plan.count, "cents": plan.total_cents},
                           ("backoffice.plan", {"plan_id": plan.id})))
     holds = db.session.execute(
-        select(Hold.kind, Hold.until, Hold.created_at, Invoice.number, Customer)
+        select(Hold.kind, Hold.created_at, Invoice.number, Customer)
         .join(Invoice, Invoice.id == Hold.invoice_id)
         .join(Customer, Customer.id == Invoice.customer_id)
         .where(Hold.released_at.is_(None), Invoice.status == "open",
-               Hold.kind.in_(("not_received", "dispute", "payment_failed")) | (
-                   (Hold.kind == "promise") & (Hold.until < as_of))))
-    for kind, until, created_at, number, customer in holds:
-        if kind == "promise":
-            kind, since = "broken_promise", _at(until)
-        else:
-            since = created_at
-        items.append(Item(kind, since, customer, {"number": number}))
+               Hold.kind.in_(("not_received", "dispute", "payment_failed"))))
+    for kind, created_at, number, customer in holds:
+        items.append(Item(kind, created_at, customer, {"number": number}))
     for event, customer in db.session.execute(
             select(Event, Customer).join(Customer, Customer.id == Event.customer_id)
             .where(Event.kind == "message").order_by(Event.at.desc()).limit(200)):
@@ -121,25 +129,87 @@ def inbox_items(as_of):
         items.append(Item("hold_ended", _at(hold.until + timedelta(days=1)), customer,
                           {"number": number, "reason": (hold.details or {}).get("reason")},
                           ("backoffice.customer", {"customer_id": customer.id})))
-    tasks = db.session.execute(select(Task, Customer).join(Customer, Customer.id ==
-                                                           Task.customer_id)
-                               .where(Task.state == "open")).all()
-    named = {n for task, _c in tasks for n in task.details.get("invoices", [])}
-    still_open = set(db.session.scalars(select(Invoice.number).where(
-        Invoice.number.in_(named), Invoice.status == "open"))) if named else set()
     for customer in db.session.scalars(select(Customer).where(
             Customer.email == "", Customer.id.in_(select(Invoice.customer_id).where(
                 Invoice.status == "open")))):
         items.append(Item("no_email", _at(as_of), customer, {},
                           ("backoffice.customer", {"customer_id": customer.id})))
+    promises, tasks = _promises(as_of), _tasks()
+    upcoming = upcoming_of(sorted({c.id for *_r, c in promises} | {c.id for _t, c in tasks}),
+                           as_of)
+    items.extend(_broken_promises(promises, upcoming, as_of))
+    waiting = []
+    for item in _task_items(tasks, upcoming):
+        (waiting if item.waiting is not None else items).append(item)
+    return Inbox(sorted(items, key=lambda item: item.since),
+                 sorted(waiting, key=lambda item: item.since))
+
+
+class Inbox(NamedTuple):
+    todo: list  # what a human does today, oldest first
+    waiting: list  # calls and letters the schedule holds back for now, with why and until when
+
+
+def inbox_items(as_of):
+    """Everything that waits for a human, oldest first."""
+    return inbox(as_of).todo
+
+
+def _promises(as_of):
+    """(invoice id, promised date, number, customer) of the promises in force whose date has
+    passed (only those can be broken: the schedule decides which are)."""
+    return db.session.execute(
+        select(Hold.invoice_id, Hold.until, Invoice.number, Customer)
+        .join(Invoice, Invoice.id == Hold.invoice_id)
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .where(Hold.kind == "promise", Hold.released_at.is_(None), Hold.until < as_of,
+               Invoice.status == "open")).all()
+
+
+def _broken_promises(promises, upcoming, as_of):
+    """A broken promise (its date and the policy's grace past, `schedule.promise_status`) on an
+    invoice the schedule does not hold otherwise (a plan replaced it, a dispute stops it)."""
+    if not promises:
+        return
+    settings = relance_settings.current()
+    calendar = calendar_for(relance_settings.creditor().holiday_country)
+    for invoice_id, until, number, customer in promises:
+        policy = settings.policy_for(customer.tier, customer.policy)
+        if promise_status(until, policy, calendar, as_of, settled=False) != "broken":
+            continue
+        if holds_back(upcoming.get(invoice_id, (None, None))[1]):
+            continue
+        since = promise_broken_on(until, policy, calendar) + timedelta(days=1)
+        yield Item("broken_promise", _at(since), customer, {"number": number})
+
+
+def _tasks():
+    return db.session.execute(select(Task, Customer).join(Customer, Customer.id ==
+                                                          Task.customer_id)
+                              .where(Task.state == "open")).all()
+
+
+def _task_items(tasks, upcoming):
+    """The open call and letter tasks: to do, waiting (every invoice it names held by the
+    schedule), or left out (every invoice it names paid or cancelled since)."""
+    named = {n for task, _c in tasks for n in task.details.get("invoices", [])}
+    found = {(customer_id, number): (invoice_id, status) for invoice_id, customer_id, number,
+             status in db.session.execute(select(Invoice.id, Invoice.customer_id,
+                                                 Invoice.number, Invoice.status)
+                                          .where(Invoice.number.in_(named)))} if named else {}
     for task, customer in tasks:
-        if task.details.get("invoices") and not still_open & set(task.details["invoices"]):
+        states = []
+        for number in task.details.get("invoices", []):
+            invoice_id, status = found.get((customer.id, number), (None, "gone"))
+            states.append(upcoming.get(invoice_id, (None, None))[1] if status == "open"
+                          else CLOSED)
+        decided = task_state(states)
+        if decided.state == "done":
             continue  # every invoice it is about was paid since: nothing to chase
         kind = task.kind
         if kind == "letter" and not task.details.get("formal_notice", True):
             kind = "reminder_letter"  # a level that writes without being the formal notice
-        items.append(Item(kind, task.created_at, customer,
-                          {"invoices": list(task.details.get("invoices", []))},
-                          ("backoffice.call" if task.kind == "call" else "backoffice.letter",
-                           {"task_id": task.id})))
-    return sorted(items, key=lambda item: item.since)
+        yield Item(kind, task.created_at, customer,
+                   {"invoices": list(task.details.get("invoices", []))},
+                   ("backoffice.call" if task.kind == "call" else "backoffice.letter",
+                    {"task_id": task.id}), decided.until)

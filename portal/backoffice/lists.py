@@ -1,63 +1,22 @@
 """The debtors list and the invoices list: search, filters, sort, pages, CSV of the filtered
 list, and on each row what the schedule will do next. The queries are `portal.receivables`;
 the next actions come from the run's planner for the rows shown (`reminders.plan.upcoming_of`)."""
-from datetime import date
-
 from flask import render_template, request
-from flask_babel import gettext as _
 
 from reminders.plan import upcoming_of
 
 from .. import clock
 from ..extensions import db
-from ..i18n import current_lang, day, plain_amount
+from ..i18n import plain_amount
 from ..ledger import HOLD_KINDS
 from ..receivables import (BUCKETS, DEBTOR_TYPES, TIERS, Filters, debtors_query, invoices_query,
                            page_of)
 from . import bp
 from .metrics import BUCKET_LABELS, csv_safe
-from .timeline import say
+from .next_step import next_per_debtor as _next_per_debtor, next_words
 from .views import _csv
 
 CSV_LIMIT = 100_000
-
-
-def _next_per_debtor(upcoming):
-    """{customer id: the Upcoming to show}: the earliest reminder among its invoices, else why
-    nothing goes out (a hold, a pause)."""
-    best = {}
-    for customer_id, next_one in upcoming.values():
-        if next_one is None:
-            continue
-        known = best.get(customer_id)
-        if known is None or _earlier(next_one, known):
-            best[customer_id] = next_one
-    return best
-
-
-def _earlier(one, other):
-    if (one.kind == "reminder") != (other.kind == "reminder"):
-        return one.kind == "reminder"  # a reminder to come says more than a hold
-    return (one.on or date.max) < (other.on or date.max)  # no end date: last
-
-
-def next_words(next_one):
-    """The next action as the lists say it, in the reader's language."""
-    if next_one is None:
-        return _("last level reached: over to you")
-    when = day(next_one.on, current_lang(), "short") if next_one.on else None
-    if next_one.kind == "reminder" and next_one.heads_up:
-        return _("heads-up before the due date on %(day)s", day=when)
-    if next_one.kind == "reminder":
-        return _("level %(level)d reminder on %(day)s", level=next_one.level, day=when)
-    if next_one.kind == "handed_over":
-        return _("handed over on %(day)s: no more reminders", day=when)
-    if next_one.kind == "paused":
-        return _("reminders suspended until %(day)s", day=when)
-    reason = next_one.note or say("hold", next_one.hold)
-    if when:
-        return _("on hold (%(reason)s) until %(day)s", reason=reason, day=when)
-    return _("on hold (%(reason)s)", reason=reason)
 
 
 def _choices():

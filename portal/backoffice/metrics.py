@@ -6,11 +6,13 @@ from typing import NamedTuple
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, case, cast, func, select
 
+from reminders.schedule import calendar_for, promise_status
 from reminders.status import outcome_of
 
 from .. import run_log
+from .. import settings as relance_settings
 from ..extensions import db
-from ..models import PAID_CENTS, Allocation, Hold, Invoice, Payment, SentMessage
+from ..models import PAID_CENTS, Allocation, Customer, Hold, Invoice, Payment, SentMessage
 
 BUCKETS = ("not_due", "1-30", "31-60", "61-90", "90+")
 BUCKET_LABELS = {"not_due": _l("Not due"), "1-30": _l("1-30 days"), "31-60": _l("31-60 days"),
@@ -81,20 +83,29 @@ def dashboard(as_of, dso_window_days=90):
         func.sum(Payment.amount_cents - Payment.refunded_cents), 0), BigInteger)).where(
         Payment.source.in_(ONLINE), Payment.state == "succeeded",
         Payment.received_on >= month_start, Payment.received_on <= as_of))
-    kept = broken = running = 0
-    # A promise replaced by a later one is released; the later one is the one that counts.
-    for hold, status in db.session.execute(select(Hold, Invoice.status).join(
-            Invoice, Invoice.id == Hold.invoice_id).where(Hold.kind == "promise",
-                                                          Hold.released_at.is_(None))):
-        if hold.until is not None and hold.until >= as_of:
-            running += 1
-        elif status == "paid":
-            kept += 1
-        else:
-            broken += 1
+    kept, broken, running = promises(as_of)
     levels = dict(db.session.execute(select(SentMessage.level, func.count())
                                      .group_by(SentMessage.level)).all())
     return Dashboard(outstanding, aging_cents, dso, collected, kept, broken, running, levels)
+
+
+def promises(as_of):
+    """(kept, broken, running): the promises in force, each as the schedule sees it on `as_of`
+    (`schedule.promise_status`: running until its date and the policy's grace, then broken;
+    kept once its invoice is paid). A promise replaced by a later one is released: the later
+    one is the one that counts; one on a cancelled invoice is neither."""
+    settings = relance_settings.current()
+    calendar = calendar_for(relance_settings.creditor().holiday_country)
+    counts = {"kept": 0, "broken": 0, "running": 0}
+    for until, status, tier, policy in db.session.execute(
+            select(Hold.until, Invoice.status, Customer.tier, Customer.policy)
+            .join(Invoice, Invoice.id == Hold.invoice_id)
+            .join(Customer, Customer.id == Invoice.customer_id)
+            .where(Hold.kind == "promise", Hold.released_at.is_(None), Hold.until.is_not(None),
+                   Invoice.status != "cancelled")):
+        counts[promise_status(until, settings.policy_for(tier, policy), calendar, as_of,
+                              settled=status == "paid")] += 1
+    return counts["kept"], counts["broken"], counts["running"]
 
 
 class LastRun(NamedTuple):

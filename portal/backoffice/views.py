@@ -26,7 +26,8 @@ from ..users import (authenticate, end_sessions, granted_creditors, start_attemp
 from . import admin_required, bp, page_of
 from .forms import (LANGUAGE_NAMES, CreditorForm, DecisionForm, LanguageForm, LoginForm,
                     PostForm)
-from .inbox import inbox_items
+from .inbox import inbox as inbox_of, inbox_items
+from .next_step import next_words
 from .timeline import describe
 from .metrics import (BUCKET_LABELS, BUCKETS, aging, bucket, csv_safe, dashboard,
                       last_run, open_balances)
@@ -125,11 +126,13 @@ def logout():
 
 @bp.get("/")
 def inbox():
-    """What waits for a human, oldest first, INBOX_PAGE items a page."""
-    items = inbox_items(clock.today())
-    shown, page, pages = page_of(items, INBOX_PAGE)
-    return render_template("backoffice/inbox.html", total=len(items), page=page, pages=pages,
-                           items=shown)
+    """What waits for a human, oldest first, INBOX_PAGE items a page; below, the calls and
+    letters the schedule holds back (promised, disputed, in a plan), with why and until when."""
+    found = inbox_of(clock.today())
+    shown, page, pages = page_of(found.todo, INBOX_PAGE)
+    return render_template("backoffice/inbox.html", total=len(found.todo), page=page,
+                           pages=pages, items=shown, waiting=found.waiting,
+                           next_words=next_words)
 
 
 @bp.get("/plans/<id:plan_id>")

@@ -8,6 +8,7 @@ from ..extensions import db
 from ..plans import PlanConflict, accept_counter, active_plan, decline_counter
 from . import bp
 from .forms import ActionForm
+from .views import _landing
 
 
 @bp.post("/<token>/plan/counter")
@@ -20,8 +21,9 @@ def answer_counter():
     try:
         if request.form.get("answer") == "accept":
             if request.form.get("accept") != "y":
-                flash(_("Tick the box to accept the schedule."), "error")
-                return redirect(url_for(".landing"))
+                # The page again, opened at the proposal, with what to do said at its top.
+                return _landing(counter_error=_("Tick the box to accept the schedule."),
+                                status=422)
             accept_counter(plan, clock.today(), accepted_ip=request.remote_addr,
                            accepted_user_agent=request.user_agent.string)
             flash(_("Your instalment plan is approved. We will remind you a few days before "

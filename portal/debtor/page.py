@@ -18,21 +18,28 @@ the facts (`read`, one more) only when the version moved. Every table the facts 
 one the version watches.
 """
 import secrets
+from datetime import timedelta
 from typing import NamedTuple
 
 from flask import current_app
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import Integer, and_, bindparam, func, select, true
+from sqlalchemy import Date, Integer, and_, bindparam, func, select, true
+
+from reminders.schedule import calendar_for, promise_status
 
 from ..changes import Kept
 from ..discounts import discount_for
 from ..extensions import db
 from ..models import (PAID_CENTS, BooksVersion, Event, Hold, Instalment, InstalmentPlan,
-                      Invoice, plan_invoice)
+                      Invoice, Payment, plan_invoice)
 from ..payments.ledger import credit_cents_of
 from ..plans import ACTIVE, covered_in_order
+from ..settings import creditor
+from ..story import card_state
 
 KEEP = 256  # pages per worker process (~40 KB each for 20 invoices)
+RECENT_PAYMENTS_DAYS = 30  # a payment received this many days ago or less is told on the page
+RECENT_PAYMENTS = 5
 
 
 class Card(NamedTuple):
@@ -46,10 +53,23 @@ class Card(NamedTuple):
     days_late: int
     held: tuple  # ((hold kind, until), ...) in force, sorted
     discount: object = None  # the early-payment discount if paid today (portal.discounts)
+    state: object = None  # what the page says of it (portal.story.CardState)
 
     @property
     def holds(self):
         return dict(self.held)
+
+    @property
+    def pay_cents(self):
+        """What paying it online today costs: its balance, less the discount that holds."""
+        return self.discount.pay_cents if self.discount else self.balance_cents
+
+
+class Received(NamedTuple):
+    """A payment of the debtor's received lately, as the page tells it."""
+    cents: int
+    currency: str
+    received_on: object
 
 
 class Row(NamedTuple):
@@ -77,9 +97,11 @@ class PlanView(NamedTuple):
 # customer themselves. Built and compiled once, each costs ~0.1 ms instead of ~0.5 ms.
 _invoice, _hold = Invoice.__table__, Hold.__table__
 _plan, _instalment, _event = InstalmentPlan.__table__, Instalment.__table__, Event.__table__
+_payment = Payment.__table__
 _books = BooksVersion.__table__
 _customer = bindparam("customer_id", type_=Integer)
 _plan_id = bindparam("plan_id", type_=Integer)
+_since = bindparam("since", type_=Date)
 
 
 _ACCOUNT = select(credit_cents_of(_customer).label("credit_cents")).subquery("account")
@@ -111,6 +133,15 @@ _INSTALMENTS = (select(_instalment.c.seq, _instalment.c.due_date, _instalment.c.
                 .order_by(_instalment.c.seq))
 
 
+_RECEIVED = (select(_payment.c.amount_cents - _payment.c.refunded_cents, _payment.c.currency,
+                    _payment.c.received_on)
+             .where(_payment.c.customer_id == _customer, _payment.c.state == "succeeded",
+                    _payment.c.received_on >= _since,
+                    _payment.c.amount_cents > _payment.c.refunded_cents)
+             .order_by(_payment.c.received_on.desc(), _payment.c.id.desc())
+             .limit(RECENT_PAYMENTS))
+
+
 def _read(statement, **params):
     return db.session.connection().execute(statement, params)
 
@@ -119,6 +150,7 @@ class Read(NamedTuple):
     credit_cents: int  # money received beyond what the invoices owed
     cards: tuple  # the open invoices, oldest due first
     plan: object  # the plan in force as a PlanView, or None
+    received: tuple = ()  # the payments received lately (Received), newest first
 
 
 _STATE = select(
@@ -135,9 +167,10 @@ def state(customer_id):
     return row.version or 0, row.last_visit
 
 
-def read(customer_id, today, policy=None):
-    """What the customer's page shows: one statement, three when a plan is in force, whatever
-    the number of invoices. `policy`: the customer's, for the early-payment discount."""
+def read(customer_id, today, policy, calendar=None):
+    """What the customer's page shows: two statements, four when a plan is in force, whatever
+    the number of invoices. `policy`: the customer's (the early-payment discount, a promise's
+    grace); `calendar`: the creditor's business days (None: its country's)."""
     cards, current, held = [], None, []
 
     def close():
@@ -161,8 +194,24 @@ def read(customer_id, today, policy=None):
             held.append((row.kind, row.until))
     close()
     first = rows[0]
-    return Read(int(first.credit_cents), tuple(cards),
-                _plan_view(first, customer_id, today) if first.plan_id is not None else None)
+    plan = _plan_view(first, customer_id, today) if first.plan_id is not None else None
+    calendar = calendar or calendar_for(creditor().holiday_country)
+    received = tuple(Received(int(cents), currency, on) for cents, currency, on in _read(
+        _RECEIVED, customer_id=customer_id,
+        since=today - timedelta(days=RECENT_PAYMENTS_DAYS)))
+    return Read(int(first.credit_cents), tuple(_told(c, plan, policy, calendar, today)
+                                               for c in cards), plan, received)
+
+
+def _told(card, plan, policy, calendar, today):
+    """The card with what the page says of it (`portal.story.card_state`), its promise as the
+    schedule sees it (`schedule.promise_status`: its grace included)."""
+    held = card.holds
+    promise = promise_status(held["promise"], policy, calendar, today, settled=False) \
+        if held.get("promise") else None
+    in_plan = plan is not None and card.number in plan.numbers
+    return card._replace(state=card_state(held, plan.state if in_plan else None, promise,
+                                          card.days_late))
 
 
 def _plan_view(head, customer_id, today):

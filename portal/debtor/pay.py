@@ -20,7 +20,7 @@ from ..payments.ledger import (checkout_key, open_checkouts, overlapping_checkou
 from ..plans import active_plan, instalment_allocations, next_unpaid
 from . import bp
 from .forms import ActionForm, PayForm, invoice_choices
-from .views import _open_invoices, _refuse_foreign_ids, payable_invoices
+from .views import _landing, _open_invoices, _refuse_foreign_ids, payable_invoices
 
 
 def _next_instalment_lines():
@@ -48,8 +48,10 @@ def pay():
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             abort(400)
-        flash(_("Choose at least one invoice to pay."), "error")
-        return redirect(url_for(".landing"))
+        if form.instalment.data == "next":  # the plan's button: nothing to choose
+            abort(400)
+        # The page again, opened at the pay form with what to do said at its top.
+        return _landing(pay_form=form, status=422)
     plan = instalment = None
     discounts = []
     if form.instalment.data == "next":

@@ -11,6 +11,7 @@ from flask_babel import refresh
 from sqlalchemy import func, select
 
 from ..settings import policy_for
+from reminders.schedule import calendar_for
 from reminders.transport import DeliveryError, MessageRejected
 
 from .. import clock
@@ -30,6 +31,7 @@ from ..models import Customer, Event, Hold, Invoice
 from ..web import parse_id
 from . import bp
 from .forms import ActionForm, MessageForm, PayForm, PlanForm, PromiseForm, invoice_choices
+from .link_pages import creditor_to_name, expired_page, invalid_page
 from .mailer import send_fresh_link, send_invoice_copy
 from . import page
 from ..changes import KEEP_SECONDS
@@ -61,11 +63,11 @@ def load_customer():
         g.customer, g.expired_customer_id = None, exc.customer_id
         tenancy.enter(exc.creditor_id if exc.creditor_id is not None else tenancy.NOBODY)
         if request.endpoint != "debtor.renew":
-            return render_template("debtor/expired.html", form=ActionForm()), 410
-    except LinkInvalid:
+            return expired_page(exc.creditor_id)
+    except LinkInvalid as exc:
         g.customer = None
         tenancy.enter(tenancy.NOBODY)
-        return render_template("debtor/invalid.html"), 404
+        return invalid_page(exc.creditor_id)
     finally:
         refresh()  # the language depends on the link's customer: decide it from here on
     if request.method == "POST" and g.customer is not None:
@@ -132,19 +134,28 @@ def payable_invoices(invoices, states=None):
     return [i for i in _outside_plans(invoices, states) if "payment_pending" not in states[i.id]]
 
 
-def _landing(promise_form=None, message_forms=None, plan_form=None, status=200, facts=None):
+def _read_facts(customer, today):
+    """The debtor's facts (`page.read`) under its policy and its creditor's calendar."""
+    return page.read(customer.id, today, policy_for(customer.tier, customer.policy),
+                     calendar_for(creditor().holiday_country))
+
+
+def _landing(promise_form=None, message_forms=None, plan_form=None, status=200, facts=None,
+             pay_form=None, counter_error=None):
     """The landing page, drawn from the debtor's facts (`page.py`). The plain page (no form
-    errors, no flash message) is rendered once per set of facts and kept."""
+    errors, no flash message) is rendered once per set of facts and kept. A form sent back
+    with errors (422) says so at its top, and the page opens there (`error_summary`)."""
     customer, today = g.customer, _today()
     policy = policy_for(customer.tier, customer.policy)
-    read = facts or page.read(customer.id, today, policy)
+    read = facts or _read_facts(customer, today)
     cards = read.cards
     online = bool(gateway_for())
     facts = Facts(token=g.token, lang=current_lang(), today=today, name=customer.name,
                   creditor=creditor(), online=online, cards=cards, plan=read.plan,
-                  credit_cents=read.credit_cents, promise_days=policy.promise_max_days)
+                  credit_cents=read.credit_cents, promise_days=policy.promise_max_days,
+                  received=read.received)
     plain = (promise_form is None and message_forms is None and plan_form is None
-             and not session.get("_flashes"))
+             and pay_form is None and counter_error is None and not session.get("_flashes"))
     if plain:
         html = page.rendered.get(facts)
         if html is not None:
@@ -162,17 +173,21 @@ def _landing(promise_form=None, message_forms=None, plan_form=None, status=200, 
         "min": (today + timedelta(days=1)).isoformat(),
         "max": (today + timedelta(days=facts.promise_days)).isoformat()}
     payable = payable_invoices(cards, states) if online else []
-    pay_form = PayForm(formdata=None, invoice_ids=[c.id for c in payable])
+    pay_form = pay_form or PayForm(formdata=None, invoice_ids=[c.id for c in payable])
     pay_form.invoice_ids.choices = invoice_choices(payable)
     html = render_template(
         "debtor/landing.html", customer_name=facts.name, invoices=cards, payable=payable,
         pay_form=pay_form, online=online, credit_cents=facts.credit_cents, plan=facts.plan,
-        plan_form=plan_form, plannable=plannable, today=today,
+        plan_form=plan_form, plannable=plannable, today=today, received=facts.received,
+        pay_total_cents=sum(c.pay_cents for c in payable),
         total_cents=sum(c.balance_cents for c in cards), creditor=facts.creditor,
         promise_form=promise_form, message_forms=message_forms or {}, action_form=ActionForm(),
         max_message=MAX_MESSAGE,
         reason_choices=[(key, str(text)) for key, text in MESSAGE_REASONS.items()],
-        max_promise=today + timedelta(days=facts.promise_days))
+        max_promise=today + timedelta(days=facts.promise_days),
+        counter_error=counter_error,
+        form_errors=bool(counter_error) or any(f is not None and f.errors for f in (
+            promise_form, plan_form, pay_form, *(message_forms or {}).values())))
     return (page.rendered.put(facts, html) if plain else html), status
 
 
@@ -188,6 +203,7 @@ class Facts(NamedTuple):
     plan: object  # PlanView or None
     credit_cents: int
     promise_days: int
+    received: tuple  # the payments received lately (page.Received)
 
 
 @bp.get("/<token>")
@@ -211,7 +227,7 @@ def landing():
     today = _today()
     facts_key = ("facts", customer.id, version, today)
     facts = kept.get(facts_key, max_age=KEEP_SECONDS) or kept.put(
-        facts_key, page.read(customer.id, today, policy_for(customer.tier, customer.policy)))
+        facts_key, _read_facts(customer, today))
     _record_visit(last_visit)
     return _landing(facts=facts)
 
@@ -357,7 +373,8 @@ def renew():
             except (DeliveryError, MessageRejected) as exc:
                 record_event(customer_id, "link_not_resent", reason=str(exc))
                 db.session.commit()
-    return render_template("debtor/renewed.html", sent=sent), 200
+    return render_template("debtor/renewed.html", sent=sent,
+                           creditor=creditor_to_name(tenancy.current_id() or None)), 200
 
 
 @bp.post("/<token>/plan")

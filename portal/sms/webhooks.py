@@ -7,10 +7,11 @@ address it was given (PORTAL_BASE_URL + the path below) and the fields:
   debtor out, START opts back in, anything else is put on the timeline for the accountant.
 A callback that is not signed right is refused (403) and changes nothing; one that names an
 unknown message changes nothing either (200: the provider must not retry forever)."""
-from flask import Blueprint, Response, abort, redirect, render_template, request
+from flask import Blueprint, Response, abort, redirect, request
 from sqlalchemy import select
 
 from .. import clock, tenancy
+from ..debtor.link_pages import invalid_page
 from ..extensions import csrf, db
 from ..ledger import record_event
 from ..links import short_token
@@ -32,7 +33,7 @@ def short_link(code):
     """The portal link the code stands for; an unknown code is the invalid-link page."""
     token = short_token(code)
     if token is None:
-        return render_template("debtor/invalid.html"), 404
+        return invalid_page()
     return redirect(f"/p/{token}", code=302)
 
 

@@ -50,6 +50,11 @@ def test_link_of_a_deleted_customer_is_invalid(client):
     assert client.get(f"/p/{token}").status_code == 404
 
 
+def settings_policy():
+    from portal import settings
+    return settings.current().policy_for("standard", None)
+
+
 def test_healthz(client):
     assert client.get("/healthz").json == {"status": "ok"}
 
@@ -95,9 +100,10 @@ def test_the_landing_page_costs_the_same_queries_whatever_the_number_of_invoices
         assert page.get_data(True).count('class="card"') == count + 1
         counts[f"{count} after a change"] = len(statements)
     # a reload: the customer, then the books' version with the last visit; after a change,
-    # the creditor and its settings and the page's facts, one statement each
+    # the creditor and its settings, the page's facts and the payments received lately, one
+    # statement each
     assert counts[2] == counts[40] == 2, counts
-    assert counts["2 after a change"] == counts["40 after a change"] == 4, counts
+    assert counts["2 after a change"] == counts["40 after a change"] == 5, counts
 
 
 def _card_balance(page, number):
@@ -143,10 +149,15 @@ def test_the_kept_page_follows_every_fact_it_shows(any_app, today):
     assert "Paiement annoncé le" in page.get_data(True)
     assert "Paiement annoncé le" in client.get(url).get_data(True)  # kept with the promise
 
-    with clock.pin(today + timedelta(days=6)):  # the promised day has passed
+    # The promised day and its grace (one business day) have passed: the schedule's answer.
+    from reminders.schedule import calendar_for, promise_broken_on
+    broken = promise_broken_on(today + timedelta(days=5), settings_policy(),
+                               calendar_for("FR")) + timedelta(days=1)
+    with clock.pin(broken):
         later = client.get(url).get_data(True)
         assert "non reçu" in later
-        assert "8 jours de retard" in later.split("Facture KEEP-3")[1].split("</li>")[0]
+        late = (broken - today).days + 2
+        assert f"{late} jours de retard" in later.split("Facture KEEP-3")[1].split("</li>")[0]
     assert "2 jours de retard" in client.get(url).get_data(True).split("Facture KEEP-3")[1]
 
     # The settings: a shorter promise limit shows at once in the promise form.
