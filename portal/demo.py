@@ -44,6 +44,10 @@ TIERS = ["standard"] * 6 + ["key", "risky"]
 # Days between today and the due date for the invoices: not due yet, just due, and late by
 # weeks or months; a few land exactly on a level's offset so that today's run has every level.
 DUE_OFFSETS = [20, 10, 3, 0, -4, -7, -12, -21, -30, -45, -51, -60, -75, -100, -140, -180]
+# Debtors whose cycle is young, so that today's run shows each level of the account ladder: the
+# heads-up (due in 3 days), level 1 (7 days late), level 2 (21), level 3 (51).
+FRESH = {"Traiteur Morel": (3, 34), "Serrurerie Arnaud": (-7, 23), "Vins Mathieu": (-21, 9),
+         "Carrelage Marchand": (-51, -30)}
 # The second creditor: a Lyon exporter whose customers abroad read English.
 EXPORTER = dict(slug="lumiere-export", name="Lumière Export SAS",
                 address="8 quai Rambaud, 69002 Lyon", siren="812 345 678",
@@ -68,12 +72,13 @@ def demo_day(today):
 
 def _rows(today, rng):
     rows, line = [], 2
-    for n, name in enumerate(COMPANIES, start=1):
+    offsets = [[DUE_OFFSETS[(n * 3 + k * 5) % len(DUE_OFFSETS)] for k in range(5)]
+               for n in range(1, len(COMPANIES) + 1)] + list(FRESH.values())
+    for n, name in enumerate(COMPANIES + list(FRESH), start=1):
         english = name.endswith(("Ltd", "LLP"))
         plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
         slug = "".join(c for c in plain.lower() if c.isalnum())[:18]
-        for k in range(5):
-            offset = DUE_OFFSETS[(n * 3 + k * 5) % len(DUE_OFFSETS)]
+        for k, offset in enumerate(offsets[n - 1]):
             due = today + timedelta(days=offset)
             cents = rng.randrange(9_000, 480_000)
             paid = 0 if k % 4 else rng.choice([0, 0, cents // 2])
