@@ -7,6 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = {"reminders.schedule", "reminders.penalties", "portal.payments.allocation", "portal.notices",
+        "portal.story",
         "portal.payments.states"}
 # The web layer: blueprints, commands, the demo and the app factory that wires them.
 WEB_PACKAGES = ("portal.debtor", "portal.backoffice", "portal.api")
