@@ -31,7 +31,7 @@ from .preview import next_run_day
 
 ATTRIBUTE_LABELS = {
     "max_shift_days": _l("Maximum shift for the customer's payment habits (days)"),
-    "min_gap_days": _l("Minimum gap between two reminders for one invoice (days)"),
+    "min_gap_days": _l("Minimum gap between two reminders to one debtor (days)"),
     "promise_grace_days": _l("Grace period after a promised date (business days)"),
     "promise_max_days": _l("Promised date at the latest within (days)"),
     "restart_business_days": _l("“Invoice not received”: reminders start again after "
@@ -96,6 +96,11 @@ def _policy_from_form(raw, form):
     """The policy as the form describes it (every value as typed; save() checks it all)."""
     policy = {k: v for k, v in raw.items() if k not in ("levels", "tiers")}
     policy["label"] = form.get("label", policy.get("label", "")).strip()
+    ladder = form.get("ladder", "").strip()
+    if ladder and ladder != "account":  # the shipped one is not written out
+        policy["ladder"] = ladder
+    else:
+        policy.pop("ladder", None)
     percent = form.get("discount_percent", "").strip()
     if percent:  # kept as text ("1.5"): the check reads it as a Decimal, never a float
         policy["discount_percent"] = percent

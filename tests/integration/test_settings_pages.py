@@ -1,5 +1,6 @@
 """The back office's "Réglages": edit a policy with its impact on tomorrow's run shown before
 saving, edit a template with a preview for a real debtor, reset it, revert a revision."""
+import html
 import re
 from datetime import timedelta
 
@@ -122,3 +123,18 @@ def test_a_level_gets_a_variant_b_in_the_editor(app, client, accountant):
     page = client.get("/admin/settings/policies/default").get_data(as_text=True)
     assert re.search(r'name="levels-3-variant_template">(?:(?!</select>).)*'
                      r'<option value="cordial" selected', page, re.S)
+
+
+def test_the_ladder_is_chosen_in_the_policy_form(app, client, accountant):
+    login(client)
+    page = client.get("/admin/settings/policies/default").get_data(as_text=True)
+    assert "une seule progression par client" in page or "par client" in page
+    assert settings.current().policy_for().ladder == "account"
+    saved = client.post("/admin/settings/policies/default", data=policy_form(
+        page, ladder="invoice", action="save"))
+    assert saved.status_code == 302
+    settings.forget()
+    assert settings.current().policy_for().ladder == "invoice"
+    refused = html.unescape(client.post("/admin/settings/policies/default", data=policy_form(
+        page, ladder="both", action="save")).get_data(as_text=True))
+    assert "Rien n'a été enregistré" in refused and "not 'both'" in refused
