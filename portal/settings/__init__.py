@@ -267,11 +267,18 @@ def current():
         return shipped()
     settings = _parsed.get(latest)
     if settings is None:
-        revision = db.session.get(SettingsRevision, latest[0])
+        # Core, as _load: a process's first ORM statement configures every mapper (~30 ms),
+        # which is not the settings' cost.
+        number, document = db.session.connection().execute(
+            _DOCUMENT, {"revision_id": latest[0]}).one()
         if len(_parsed) > 32:  # revisions of the past: forget them
             _parsed.clear()
-        settings = _parsed[latest] = load(revision.document, revision=revision.number)
+        settings = _parsed[latest] = load(document, revision=number)
     return settings
+
+
+_DOCUMENT = select(SettingsRevision.__table__.c.number, SettingsRevision.__table__.c.document) \
+    .where(SettingsRevision.__table__.c.id == bindparam("revision_id", type_=Integer))
 
 
 def loaded():
