@@ -9,7 +9,7 @@ load of the moment:
 - "checked at read" (before): reading a document runs the whole check of a save, every
   template compiled and tried on the examples of every level (`document.parse`): how Relance
   read its settings until this change, reproduced by giving `portal.settings` `parse` for
-  `load` (the code of c8f84fe itself, timed the same way on 2026-12: 245-487 ms where this
+  `load` (the code of c8f84fe itself, timed the same way beside it: 245-487 ms where this
   reproduction took 207-342 ms in the same minutes; it also read the revision through the ORM,
   paying the process's first mapper configuration, ~30 ms, there);
 - "checked at save" (after): reading checks the shape, renders nothing (`document.load`).
