@@ -2,8 +2,9 @@
 impact of a change on tomorrow's run before saving), the templates (with a preview for a real
 debtor and "reset to the default"), and the history, where any revision can be put back.
 
-Every change goes through `portal.settings.save()`: the whole document is checked, and problems
-come back named by their path, shown beside the field they concern."""
+Every change goes through `portal.settings.save()`: the whole document is checked (here, by
+`parse` before saving: the check that saving makes, given to `save` so that it runs once), and
+problems come back named by their path, shown beside the field they concern."""
 from collections import Counter
 from dataclasses import fields
 
@@ -193,7 +194,8 @@ def policy_page(name):
         else:
             if request.form.get("action") == "save":
                 revision = settings.save(document, author=current_user.email,
-                                         note=_("policy %(name)s", name=name))
+                                         note=_("policy %(name)s", name=name),
+                                         checked=candidate)
                 db.session.commit()
                 flash(_("Policy saved (revision %(number)d).", number=revision.number)
                       if revision else _("Nothing has changed."), "success")
@@ -277,7 +279,7 @@ def template_page(key, lang):
             if action == "save":
                 revision = settings.save(document, author=current_user.email,
                                          note=_("template %(key)s (%(lang)s)", key=key,
-                                                 lang=lang))
+                                                 lang=lang), checked=candidate)
                 db.session.commit()
                 flash(_("Template saved (revision %(number)d).", number=revision.number)
                       if revision else _("Nothing has changed."), "success")

@@ -5,9 +5,19 @@ imports neither: only `portal.models`, `portal.extensions`, `portal.i18n` and th
 modules `reminders.penalties` and `reminders.schedule`, which import nothing of the project.
 
 Reading: `current()` is the Settings in force (the newest revision, or the shipped defaults
-before anything was saved), parsed once per revision and process. Writing: `save()` checks a
+before anything was saved), read once per revision and process. Writing: `save()` checks a
 whole document, stores it as a new revision with who, when and what changed; `revert()` saves an
 older revision's document again. Functions flush, never commit: the caller commits.
+
+Checked when saved, not when read: `save()` is the one writer of revisions (the migration that
+made revision 1 wrote the shipped document), and it runs the whole check, every template tried
+on the examples (`document.parse`, half a second); reading a revision or the shipped defaults
+(`document.load`) checks their shape but renders nothing, so a process's first run or page does
+not pay for the check again. Revisions stored before this split passed the same check when
+saved (and at every read since), so they are read the same way. The shipped document is checked
+by the suite (tests/unit/test_shipped_settings.py). A template that a later version of Relance
+would refuse fails where it is used, for that message only (the run names it and keeps the
+reminder due); `flask settings export` then `import --dry-run` runs the whole check again.
 """
 import copy
 from dataclasses import dataclass
@@ -20,7 +30,7 @@ from .. import tenancy
 from ..extensions import db
 from ..models import Creditor, Customer, SettingsRevision
 from .defaults import default_document
-from .document import Settings, SettingsInvalid, parse
+from .document import Settings, SettingsInvalid, load, parse
 from .history import changes_between
 from .policies import CHANNELS, TIERS, Level, Policy, habit_shift
 
@@ -243,24 +253,32 @@ def ensure_creditor():
 
 
 def shipped():
-    """The shipped defaults, parsed (no database: unit tests and first start)."""
+    """The shipped defaults, read (no database: unit tests and first start); checked whole by
+    the suite, not here."""
     if not _defaults:
-        _defaults.append(parse(default_document()))
+        _defaults.append(load(default_document()))
     return _defaults[0]
 
 
 def current():
-    """The Settings in force (parsed once per revision and process)."""
+    """The Settings in force (read once per revision and process; checked when saved)."""
     latest = _load()[1]
     if latest is None:
         return shipped()
     settings = _parsed.get(latest)
     if settings is None:
-        revision = db.session.get(SettingsRevision, latest[0])
+        # Core, as _load: a process's first ORM statement configures every mapper (~30 ms),
+        # which is not the settings' cost.
+        number, document = db.session.connection().execute(
+            _DOCUMENT, {"revision_id": latest[0]}).one()
         if len(_parsed) > 32:  # revisions of the past: forget them
             _parsed.clear()
-        settings = _parsed[latest] = parse(revision.document, revision=revision.number)
+        settings = _parsed[latest] = load(document, revision=number)
     return settings
+
+
+_DOCUMENT = select(SettingsRevision.__table__.c.number, SettingsRevision.__table__.c.document) \
+    .where(SettingsRevision.__table__.c.id == bindparam("revision_id", type_=Integer))
 
 
 def loaded():
@@ -303,12 +321,16 @@ def _identity(row):
     return {k: getattr(row, k) or "" for k in EDITABLE}
 
 
-def save(document, author, note="", identity=None):
+def save(document, author, note="", identity=None, checked=None):
     """Check `document` whole (SettingsInvalid names every problem) and store it as the newest
     revision, with the creditor's `identity` changes if given (each revision keeps the identity
     it put in force, so that reverting brings an IBAN back too); returns the revision, or None
-    when nothing changed. Saves one at a time: the creditor row is locked first."""
-    parsed = parse(document)  # raises SettingsInvalid, nothing written
+    when nothing changed. Saves one at a time: the creditor row is locked first. `checked`:
+    what `parse(document)` just returned for this very dict (a page that checked it to show
+    its problems), so that it is not checked twice."""
+    # The check of every writer (reading a revision later does not render its templates).
+    parsed = checked if checked is not None and checked.document is document \
+        else parse(document)  # raises SettingsInvalid, nothing written
     owner = ensure_creditor()
     in_use = db.session.execute(
         select(Customer.policy, func.count()).where(Customer.policy.is_not(None),

@@ -1,7 +1,15 @@
 """The settings document: read and check a whole document (policies, legal rules, templates)
 before anything uses it. Every problem is named by its path in the document, the same path as
 in the TOML file (`policies[0].levels[2].offset_days`), so one message serves the back office
-and `flask settings import`."""
+and `flask settings import`.
+
+Two ways in. `parse()` is the check made when settings are saved (`portal.settings.save`, the
+back-office pages, `flask settings import`): everything, each template compiled and tried on
+the examples of every level that writes with it (hundreds of renders, a quarter to half a
+second). `load()` reads a document that passed `parse()` when it was saved (a stored revision)
+or that a test checks (the shipped defaults, tests/unit/test_shipped_settings.py): the same
+checks of shape, policies, legal rules and privacy, with the same messages, but no template is
+compiled or tried there: a template is compiled when a message first uses it."""
 import re
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
@@ -313,7 +321,7 @@ def _privacy(raw, errors):
     return None if months is None else Privacy(months)
 
 
-def _templates(raw, policies, errors):
+def _templates(raw, policies, errors, trial=True):
     if not isinstance(raw, dict):
         errors.append(("templates", "a table of templates"))
         return {}
@@ -341,10 +349,12 @@ def _templates(raw, policies, errors):
                 errors.append((path, f"a table per language among {', '.join(LANGUAGES)}"))
                 continue
             for part, source in parts.items():
-                found = template_errors(key, lang, part, source)
+                found = template_errors(key, lang, part, source, trial)
                 errors.extend(found)
                 if found:
                     broken.add((key, lang, part))
+    if not trial:  # load(): the trial renders were made when the document was saved
+        return raw
     # Each level's templates, on that level's own facts (no deadline where it gives none...):
     # what passes here is what the run will render.
     for i, policy in enumerate(policies):
@@ -387,10 +397,11 @@ def _first_problem(source, part, contexts):
     return None
 
 
-def template_errors(key, lang, part, source):
+def template_errors(key, lang, part, source, trial=True):
     """[(path, message)] for one template part: syntax, unknown variables, and trial renders
     on example debtors of each category, with and without answers (an attribute that does not
-    exist, a refused operation, a date that is not there)."""
+    exist, a refused operation, a date that is not there). Without `trial`, its shape only
+    (a known part, a text, a subject not empty, a length): nothing compiled or rendered."""
     path = f"templates.{key}.{lang}.{part}"
     legal = key.startswith("legal-")
     if (legal and part != "text") or (not legal and part not in PARTS):
@@ -401,6 +412,8 @@ def template_errors(key, lang, part, source):
         return [(path, "a subject cannot be empty")]
     if len(source) > 100_000:
         return [(path, "longer than 100,000 characters")]
+    if not trial:
+        return []
     problem = _first_problem(source, "legal" if legal else part, samples(lang, legal=legal))
     if not problem and part == "sms":
         problem = sms_problem(source, lang)
@@ -427,9 +440,22 @@ SAMPLE_SHORT_LINK = "https://relance.example/s/AbCd1234"
 
 
 def parse(document, revision=0):
-    """A checked Settings, or SettingsInvalid naming every problem; never anything else."""
+    """A checked Settings, or SettingsInvalid naming every problem; never anything else. The
+    check made when a document is saved: every template tried on the examples."""
+    return _read(document, revision, True)
+
+
+def load(document, revision=0):
+    """The Settings of a document checked when it was saved (a stored revision) or by the
+    suite (the shipped defaults): parse() without the templates' trial renders, a few
+    milliseconds instead of half a second in every process. SettingsInvalid as parse() for
+    what it still checks (shape, policies, legal rules, privacy)."""
+    return _read(document, revision, False)
+
+
+def _read(document, revision, trial):
     try:
-        return _parse(document, revision)
+        return _parse(document, revision, trial)
     except SettingsInvalid:
         raise
     except Exception as exc:  # noqa: BLE001 - a shape no check foresaw: still an answer
@@ -438,7 +464,7 @@ def parse(document, revision=0):
             from None
 
 
-def _parse(document, revision):
+def _parse(document, revision, trial):
     errors = []
     if not isinstance(document, dict):
         raise SettingsInvalid([("", "the settings are a table")])
@@ -462,7 +488,7 @@ def _parse(document, revision):
             p == "policies" or p.endswith(".name") for p, _ in errors):
         errors.append(("policies", "one policy must be named \"default\""))
     legal = _legal(document.get("legal"), errors)
-    templates = _templates(document.get("templates"), list(policies.values()), errors)
+    templates = _templates(document.get("templates"), list(policies.values()), errors, trial)
     privacy = _privacy(document.get("privacy"), errors)
     if errors:
         raise SettingsInvalid(errors)

@@ -82,24 +82,30 @@ def identity_errors(values):
 def read_toml(text):
     """The document in `text`, or SettingsInvalid (syntax error with its line, then every
     problem of the content)."""
+    return _checked(text)[0]
+
+
+def _checked(text):
+    """(document, its parsed Settings): the whole check, made once for an import."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsInvalid([("(file)", f"not valid TOML: {exc}")]) from None
     errors = identity_errors(document.get("creditor", {}))
+    parsed = None
     try:
-        parse(document)
+        parsed = parse(document)
     except SettingsInvalid as invalid:
         errors.extend(invalid.errors)
     if errors:
         raise SettingsInvalid(errors)
-    return document
+    return document, parsed
 
 
 def import_toml(text, author, dry_run=False):
     """Check the file whole; unless `dry_run`, apply it (flushed, not committed). Returns the
     lines that change; raises SettingsInvalid, with nothing changed."""
-    document = read_toml(text)
+    document, parsed = _checked(text)
     identity = document.get("creditor", {})
     row = creditor()
     lines = [f"creditor.{k}: {getattr(row, k) or ''} -> {v}" for k, v in identity.items()
@@ -108,5 +114,5 @@ def import_toml(text, author, dry_run=False):
                                for d in (current().document, document)))
     if dry_run or not lines:
         return lines
-    save(document, author, note="flask settings import", identity=identity)
+    save(document, author, note="flask settings import", identity=identity, checked=parsed)
     return lines
