@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from flask_migrate import upgrade
 
 from reminders.run import run
-from reminders.schedule import calendar_for
+from portal.rules.schedule import calendar_for
 
 from . import clock, settings, tenancy
 from .extensions import db

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from reminders.schedule import calendar_for, promise_broken_on
+from portal.rules.schedule import calendar_for, promise_broken_on
 
 from . import clock, settings as relance_settings
 from .extensions import db

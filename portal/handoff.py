@@ -22,9 +22,10 @@ from datetime import date
 from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select
 
-from reminders.penalties import penalty_for
+from portal.rules.penalties import penalty_for
 
-from . import notices as rule, settings as relance_settings
+from portal.rules import notices as rule
+from . import settings as relance_settings
 from .dossier import build_zip, zip_name
 from .extensions import db
 from .ledger import lock_customer, record_event

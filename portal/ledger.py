@@ -9,8 +9,8 @@ from . import clock, tenancy
 from .changes import UNCHANGED
 from .extensions import db
 from .models import Allocation, BankCredit, Customer, Event, Hold, Invoice, Payment, utcnow
-from .payments.allocation import allocate
-from .payments.states import can_move
+from portal.rules.allocation import allocate
+from portal.rules.payment_states import can_move
 
 HOLD_KINDS = ("promise", "not_received", "instalment_request", "plan", "dispute",
               "payment_pending", "payment_failed", "manual_pause")

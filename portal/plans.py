@@ -10,7 +10,6 @@ PlanConflict before it has changed anything.
     countered -> approved | rejected
     approved  -> completed | broken
 """
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -19,6 +18,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 
+from .rules.instalments import (MIN_INSTALMENT_CENTS, covered_in_order, monthly_dates,  # noqa: F401
+                                split_amounts)
 from .settings import policy_for
 
 from .answers import AnswerError
@@ -26,7 +27,7 @@ from .extensions import db
 from .i18n import current_lang, money
 from .ledger import compare_and_set, place_hold, record_event, release_hold
 from .models import Hold, Instalment, InstalmentPlan, Invoice, utcnow
-from .payments.allocation import allocate
+from portal.rules.allocation import allocate
 
 ACTIVE = ("requested", "countered", "approved")
 NEXT = {
@@ -37,10 +38,6 @@ NEXT = {
 }
 
 
-# The smallest instalment: Stripe's minimum charge in euros (0.50 EUR, stripe.com/docs/currencies),
-# so that the portal's "pay the next instalment" can always be paid by card or SEPA, and no
-# schedule lists "0,00 €" instalments (which the run would announce and remind).
-MIN_INSTALMENT_CENTS = 50
 
 
 class PlanConflict(AnswerError):
@@ -57,17 +54,6 @@ def move(plan, state):
         raise PlanConflict(f"plan {plan.id} was decided meanwhile: it is {plan.state}")
 
 
-def split_amounts(total_cents, count):
-    """Equal instalments in whole cents; the last one takes what rounding leaves. None under
-    MIN_INSTALMENT_CENTS: callers check the count first (check_count, in the reader's words);
-    here it is a ValueError, so that no path can store a 0,00 instalment."""
-    if count < 1 or total_cents < count * MIN_INSTALMENT_CENTS:
-        raise ValueError(f"{total_cents} cents in {count} instalments: some would be under "
-                         f"{MIN_INSTALMENT_CENTS} cents")
-    base = total_cents // count
-    return [base] * (count - 1) + [total_cents - base * (count - 1)]
-
-
 def check_count(total_cents, count):
     """AnswerError, saying what to choose, when `count` instalments of `total_cents` would make
     one smaller than MIN_INSTALMENT_CENTS."""
@@ -81,16 +67,6 @@ def check_count(total_cents, count):
                              "at least %(minimum)s): pay it in one go.", minimum=minimum))
     raise AnswerError(_l("Each instalment must be at least %(minimum)s: choose %(most)d "
                          "instalments or fewer.", minimum=minimum, most=most))
-
-
-def monthly_dates(first, count):
-    """The same day of each following month (the month's last day when it is shorter)."""
-    dates = []
-    for k in range(count):
-        month0 = first.month - 1 + k
-        year, month = first.year + month0 // 12, month0 % 12 + 1
-        dates.append(date(year, month, min(first.day, calendar.monthrange(year, month)[1])))
-    return dates
 
 
 @dataclass
@@ -283,25 +259,6 @@ def progress(plan, as_of):
     paid = sum(i.paid_cents for i in plan.invoices) - plan.paid_before_cents
     return [InstalmentStatus(instalment, covered, state) for instalment, covered, state in
             covered_in_order(plan.instalments, paid, as_of)]
-
-
-def covered_in_order(instalments, paid, as_of):
-    """[(instalment, cents covered, state)]: `paid` covers the instalments (anything with
-    amount_cents and due_date) in order; state is paid, late, due, partly_paid or upcoming."""
-    out = []
-    for instalment in instalments:
-        covered = max(0, min(instalment.amount_cents, paid))
-        paid -= covered
-        if covered == instalment.amount_cents:
-            state = "paid"
-        elif instalment.due_date < as_of:
-            state = "late"
-        elif instalment.due_date == as_of:
-            state = "due"
-        else:
-            state = "partly_paid" if covered else "upcoming"
-        out.append((instalment, covered, state))
-    return out
 
 
 def settle_plans(as_of):

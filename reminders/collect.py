@@ -11,7 +11,7 @@ from portal.payments.gateways import GatewayError
 from portal.payments.ledger import overlapping_checkouts, start_checkout, transition
 from portal.plans import instalment_allocations, progress
 
-from .schedule import INSTALMENT_HEADS_UP
+from portal.rules.schedule import INSTALMENT_HEADS_UP
 
 IN_COLLECTION = ("created", "pending", "succeeded")
 

@@ -17,11 +17,12 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from portal import settings as relance_settings
-from portal.discounts import discount_for
+from portal.rules.discount import discount_for
 from portal.settings.templates import LANGUAGES, Both, Prepared, TemplateProblem, render
 
-from .penalties import business_rate, consumer_rate, penalty_for, public_rate, semester_of
-from .schedule import INSTALMENT_HEADS_UP
+from portal.rules.penalties import (business_rate, consumer_rate, penalty_for, public_rate,
+                                    semester_of)
+from portal.rules.schedule import INSTALMENT_HEADS_UP
 
 WHAT = {"fr": ("facture {n}", "{k} factures"), "en": ("invoice {n}", "{k} invoices")}
 LABELS = {

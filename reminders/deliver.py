@@ -22,7 +22,7 @@ from portal.settings.templates import TemplateProblem
 from .compose import InstalmentItem, Item, compose, compose_instalments, compose_sms, creditor
 from .letters import letter_pdf, stated
 from .mime import Outgoing
-from .schedule import blocks
+from portal.rules.schedule import blocks
 
 
 def message_id(first_reminder_id, customer_id):

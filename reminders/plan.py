@@ -25,9 +25,10 @@ from portal.plans import progress
 from portal.settings import habit_shift
 
 from .collect import in_collection
-from .schedule import (AccountFacts, HoldFact, InvoiceFacts, account_action, account_upcoming,
-                       calendar_for, current_cycle, due_on_business_day, handed_over, in_cycle,
-                       instalment_due_action, upcoming)
+from portal.rules.schedule import (AccountFacts, HoldFact, InvoiceFacts, account_action,
+                                   account_upcoming, calendar_for, current_cycle,
+                                   due_on_business_day, handed_over, in_cycle,
+                                   instalment_due_action, upcoming)
 
 CHUNK = 5000
 # Debtor ids per IN (...) of upcoming_of: one bind parameter each, and PostgreSQL takes at most

@@ -18,8 +18,8 @@ from portal.models import PAID_CENTS, Invoice, Reminder, SmsMessage, utcnow
 from portal.settings import creditor
 from portal.sms.providers import SmsRefused, SmsUncertain, SmsUnavailable, provider_for
 from portal.sms.queue import opt_out
-from portal.sms.rules import allowed, next_allowed
-from portal.sms.text import length
+from portal.rules.sms_hours import allowed, next_allowed
+from portal.rules.sms_length import length
 
 from .claims import _is_dead
 from .deliver import active_holds, still_owed

@@ -24,7 +24,7 @@ from portal import clock
 from portal.extensions import db
 from portal.models import Invoice
 from portal.payments.ledger import start_checkout
-from reminders.schedule import calendar_for
+from portal.rules.schedule import calendar_for
 from tests.conftest import free_port, make_customer, make_invoice
 
 WEBHOOK_SECRET = SECRET = "whsec_test_secret"

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from reminders.plan import upcoming_of
-from reminders.schedule import calendar_for, promise_status
+from portal.rules.schedule import calendar_for, promise_status
 from reminders.transport import DeliveryError, MessageRejected
 
 from .. import clock

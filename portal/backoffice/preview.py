@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select, update
 
 from reminders.run import preview
-from reminders.schedule import calendar_for
+from portal.rules.schedule import calendar_for
 
 from .. import changes, clock, tenancy
 from ..extensions import db

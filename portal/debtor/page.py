@@ -25,17 +25,17 @@ from flask import current_app
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Date, Integer, and_, bindparam, func, select, true
 
-from reminders.schedule import calendar_for, promise_status
+from portal.rules.schedule import calendar_for, promise_status
 
 from ..changes import Kept
-from ..discounts import discount_for
+from portal.rules.discount import discount_for
 from ..extensions import db
 from ..models import (PAID_CENTS, BooksVersion, Event, Hold, Instalment, InstalmentPlan,
                       Invoice, Payment, plan_invoice)
 from ..payments.ledger import credit_cents_of
 from ..plans import ACTIVE, covered_in_order
 from ..settings import creditor
-from ..story import card_state
+from portal.rules.story import card_state
 
 KEEP = 256  # pages per worker process (~40 KB each for 20 invoices)
 RECENT_PAYMENTS_DAYS = 30  # a payment received this many days ago or less is told on the page

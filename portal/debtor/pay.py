@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
-from ..discounts import invoice_discount
+from portal.rules.discount import invoice_discount
 from ..i18n import current_lang
 from ..settings import creditor, policy_for
 from ..extensions import db

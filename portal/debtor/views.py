@@ -11,7 +11,7 @@ from flask_babel import refresh
 from sqlalchemy import func, select
 
 from ..settings import policy_for
-from reminders.schedule import calendar_for
+from portal.rules.schedule import calendar_for
 from reminders.transport import DeliveryError, MessageRejected
 
 from .. import clock

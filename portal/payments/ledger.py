@@ -26,8 +26,8 @@ from ..extensions import db
 from ..ledger import (compare_and_set, displace_books, lock_invoices, place_hold, record_event,
                       release_hold, settle)
 from ..models import Allocation, Hold, Payment
-from .allocation import fit, take_back
-from .states import HOLDING, can_move
+from portal.rules.allocation import fit, take_back
+from portal.rules.payment_states import HOLDING, can_move
 
 
 

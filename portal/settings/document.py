@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 
-from reminders.penalties import RateTable, SemesterRates
+from portal.rules.penalties import RateTable, SemesterRates
 
-from .policies import LADDERS, POLICY_ATTRIBUTES, TIER_ATTRIBUTES, TIERS, Level, Policy, \
-    discount_rate, for_tier, level_problems
+from portal.rules.policies import (LADDERS, POLICY_ATTRIBUTES, TIER_ATTRIBUTES, TIERS, Level,
+                                   Policy, discount_rate, for_tier, level_problems)
 from .templates import EMAIL_PARTS, LANGUAGES, PARTS, TemplateProblem, render, samples
 
 SEMESTER = re.compile(r"^(19|20)\d\d-H[12]$")
@@ -423,7 +423,7 @@ def template_errors(key, lang, part, source, trial=True):
 def sms_problem(source, lang):
     """Why an SMS template cannot be used as it is: empty, or longer than MAX_SEGMENTS segments
     on the examples (each segment is billed; a long SMS also reads badly)."""
-    from ..sms.text import MAX_SEGMENTS, length
+    from portal.rules.sms_length import MAX_SEGMENTS, length
     for context in samples(lang):
         text = render(source, "sms", dict(context, link=SAMPLE_SHORT_LINK))
         if not text:

@@ -10,7 +10,7 @@ from .. import clock, settings
 from ..extensions import db
 from ..ledger import record_event
 from ..models import Customer, SmsMessage
-from .rules import mobile_number, next_allowed
+from portal.rules.sms_hours import mobile_number, next_allowed
 
 
 

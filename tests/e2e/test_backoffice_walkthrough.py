@@ -9,7 +9,7 @@ from portal import clock
 from portal.extensions import db
 from portal.models import InstalmentPlan, Task
 from portal.users import create_user
-from reminders.schedule import calendar_for
+from portal.rules.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice
 from tests.e2e.conftest import shot, submit, waiting_plan
 

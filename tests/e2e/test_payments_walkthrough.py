@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from portal import clock
 from portal.extensions import db
 from portal.links import portal_url
-from reminders.schedule import calendar_for
+from portal.rules.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice
 from tests.e2e.conftest import shot, submit
 

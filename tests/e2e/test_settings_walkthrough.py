@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from portal import clock, settings
 from portal.extensions import db
 from portal.users import create_user
-from reminders.schedule import calendar_for
+from portal.rules.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice
 from tests.e2e.conftest import shot, submit
 

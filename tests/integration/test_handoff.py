@@ -20,7 +20,7 @@ from portal.i18n import money
 from portal.models import Attachment, Customer, Event, Reminder
 from portal.settings import current as current_settings
 from portal.users import create_user
-from reminders.penalties import penalty_for
+from portal.rules.penalties import penalty_for
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import CAL, PASSWORD, csrf, level_days, login, run
 

@@ -15,7 +15,7 @@ from portal.handoff import HandoffRefused, claim, dossier_zip, eligible, hand_ov
 from portal.ledger import place_hold, record_event, record_payment
 from portal.models import Reminder, Task, utcnow
 from portal.settings import current as current_settings
-from reminders.penalties import penalty_for
+from portal.rules.penalties import penalty_for
 from tests.conftest import make_customer, make_invoice
 
 

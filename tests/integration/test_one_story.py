@@ -14,9 +14,9 @@ from portal.extensions import db
 from portal.i18n import day, money
 from portal.links import make_token
 from portal.models import InstalmentPlan, Invoice, Task
-from portal.story import holds_back
+from portal.rules.story import holds_back
 from reminders.plan import upcoming_of
-from reminders.schedule import calendar_for, promise_broken_on
+from portal.rules.schedule import calendar_for, promise_broken_on
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import PASSWORD, ask, business_day, csrf, login, run
 

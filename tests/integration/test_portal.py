@@ -150,7 +150,7 @@ def test_the_kept_page_follows_every_fact_it_shows(any_app, today):
     assert "Paiement annoncé le" in client.get(url).get_data(True)  # kept with the promise
 
     # The promised day and its grace (one business day) have passed: the schedule's answer.
-    from reminders.schedule import calendar_for, promise_broken_on
+    from portal.rules.schedule import calendar_for, promise_broken_on
     broken = promise_broken_on(today + timedelta(days=5), settings_policy(),
                                calendar_for("FR")) + timedelta(days=1)
     with clock.pin(broken):

@@ -13,7 +13,7 @@ from portal.ledger import place_hold, record_payment
 from portal.links import make_token
 from portal.models import Creditor
 from portal.tenancy import scope
-from reminders.schedule import calendar_for, promise_broken_on
+from portal.rules.schedule import calendar_for, promise_broken_on
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import csrf
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal import clock, tenancy
 from portal.extensions import db
 from portal.models import Customer, Event, Reminder, SmsMessage
-from portal.sms.text import length
+from portal.rules.sms_length import length
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import use_ladder
 

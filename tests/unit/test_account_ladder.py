@@ -6,8 +6,8 @@ import random
 from datetime import date, timedelta
 
 from portal.settings import shipped
-from reminders.schedule import (AccountFacts, HoldFact, InvoiceFacts, account_action,
-                                account_upcoming, calendar_for, in_cycle)
+from portal.rules.schedule import (AccountFacts, HoldFact, InvoiceFacts, account_action,
+                                   account_upcoming, calendar_for, in_cycle)
 
 CAL = calendar_for("FR")
 D = date.fromisoformat

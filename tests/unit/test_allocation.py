@@ -3,8 +3,8 @@ allocation), checked on its own with exact integers: nothing is created or lost,
 more than it owes, the oldest is paid first and the newest reopened first."""
 from hypothesis import given, strategies as st
 
-from portal.payments.allocation import allocate, fit, take_back
-from portal.payments.states import can_move
+from portal.rules.allocation import allocate, fit, take_back
+from portal.rules.payment_states import can_move
 
 cents = st.integers(min_value=0, max_value=10**11)
 debts = st.lists(st.integers(min_value=-10**6, max_value=10**9), max_size=12)

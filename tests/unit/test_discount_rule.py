@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from portal.discounts import discount_for, last_day
+from portal.rules.discount import discount_for, last_day
 from portal.settings import shipped
-from portal.settings.policies import discount_rate
+from portal.rules.policies import discount_rate
 
 ISSUED, DUE = date(2027, 3, 1), date(2027, 3, 31)
 

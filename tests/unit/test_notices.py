@@ -4,7 +4,8 @@ days), the day it passes (the deadline's own day is still the debtor's), the lat
 winning, and the split a hand-over makes of a debtor's invoices."""
 from datetime import date, timedelta
 
-from portal.notices import NOT_NOTICED, PASSED, RUNNING, Sent, notice_of, notices, split, standing
+from portal.rules.notices import (NOT_NOTICED, PASSED, RUNNING, Sent, notice_of, notices, split,
+                                  standing)
 
 LEVELS = {4: 8}  # the default policy: level 4 is the formal notice, 8 days to pay
 ON = date(2026, 11, 23)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from portal.imports import parse_amount, parse_date
-from reminders.penalties import late_interest_cents, penalty_for
+from portal.rules.penalties import late_interest_cents, penalty_for
 
 
 @pytest.mark.parametrize("text,cents", [

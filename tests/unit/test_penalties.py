@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reminders import penalties
-from reminders.penalties import (CATEGORIES, DEFAULT_RATES, Penalty, RateTable, SemesterRates,
-                                 Span, business_rate, consumer_rate, late_interest_cents,
-                                 penalty_for, public_rate, semester_bounds, semester_of)
+from portal.rules import penalties as penalties
+from portal.rules.penalties import (CATEGORIES, DEFAULT_RATES, Penalty, RateTable, SemesterRates,
+                                    Span, business_rate, consumer_rate, late_interest_cents,
+                                    penalty_for, public_rate, semester_bounds, semester_of)
 
 D = Decimal
 

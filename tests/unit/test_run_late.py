@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from portal.run_log import late
-from reminders.schedule import calendar_for
+from portal.rules.schedule import calendar_for
 
 FR = calendar_for("FR")
 

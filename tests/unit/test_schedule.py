@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from portal.settings import habit_shift, shipped
-from reminders.schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_action,
-                                instalment_due_action)
+from portal.rules.schedule import (HoldFact, InvoiceFacts, calendar_for, current_cycle, due_action,
+                                   instalment_due_action)
 
 CAL = calendar_for("FR")
 D = date.fromisoformat
@@ -178,7 +178,7 @@ def test_a_pending_payment_holds_everything():
 def test_what_comes_next_agrees_with_what_the_run_will_send():
     """`upcoming` (the lists' "next" column) names the day and level the run then sends, and
     why nothing goes out before: a promise, a blocking hold, a pause, a "never received"."""
-    from reminders.schedule import Upcoming, upcoming
+    from portal.rules.schedule import Upcoming, upcoming
     policy = policy_for()
     facts = InvoiceFacts(D("2026-03-02"), 100_000, None, None, ())
     first = upcoming(facts, policy, CAL, D("2026-03-03"))
@@ -206,7 +206,7 @@ def test_what_comes_next_agrees_with_what_the_run_will_send():
 
 
 def test_a_handed_over_debtor_is_not_reminded_and_the_lists_say_so():
-    from reminders.schedule import upcoming
+    from portal.rules.schedule import upcoming
     policy = policy_for()
     facts = InvoiceFacts(date(2026, 3, 2), 100_000, 1, date(2026, 3, 9))
     day = date(2026, 3, 23)  # a Monday: level 2 due (due + 21)

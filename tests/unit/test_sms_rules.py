@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal.settings.templates import sms_text
-from portal.sms.rules import mobile_number, next_allowed
-from portal.sms.text import length, non_gsm
+from portal.rules.sms_hours import mobile_number, next_allowed
+from portal.rules.sms_length import length, non_gsm
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -3,8 +3,8 @@ import ast
 from datetime import date
 from pathlib import Path
 
-from portal.story import CLOSED, card_state, holds_back, task_state
-from reminders.schedule import Upcoming
+from portal.rules.story import CLOSED, card_state, holds_back, task_state
+from portal.rules.schedule import Upcoming
 
 PROMISED = Upcoming("hold", date(2026, 12, 12), hold="promise")
 DISPUTED = Upcoming("hold", None, hold="dispute")
@@ -13,7 +13,7 @@ REMINDER = Upcoming("reminder", date(2026, 12, 8), 2)
 
 
 def test_the_module_imports_neither_flask_nor_the_database():
-    tree = ast.parse((Path(__file__).parents[2] / "portal" / "story.py").read_text())
+    tree = ast.parse((Path(__file__).parents[2] / "portal" / "rules" / "story.py").read_text())
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert names <= {"datetime", "typing"}, names
