@@ -37,7 +37,7 @@ from sqlalchemy import insert  # noqa: E402
 from portal import create_app, tenancy  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Creditor, Customer, Invoice  # noqa: E402
-from reminders.plan import book, due_reminders_of  # noqa: E402
+from reminders.scan import book, due_reminders_of  # noqa: E402
 
 AS_OF = date(2026, 3, 2)  # a Monday
 PG_URL = os.environ.get("RELANCE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -15,7 +15,7 @@ load of the moment:
 - "checked at save" (after): reading checks the shape, renders nothing (`document.load`).
 Three calls: the first `settings.current()` with a stored revision in force, the first
 `settings.current()` on the shipped defaults (nothing saved yet), and the first
-`reminders.plan.book()` (the run's first step: the settings, the creditor, its calendar, its
+`reminders.scan.book()` (the run's first step: the settings, the creditor, its calendar, its
 last run) with the stored revision. Prints the median and best wall-clock time of each, and the
 ratio of the medians measured in the same run; for plan.book, the medians of its parts.
 """
@@ -66,7 +66,7 @@ def child(mode, call, url):
     from portal import settings
     from portal.extensions import db
     from portal.settings import document
-    from reminders import plan
+    from reminders import scan as plan
     if mode == "read":  # the code before: every read ran the whole check
         settings.load = document.parse
     parts = {"settings": 0.0, "calendar": 0.0}

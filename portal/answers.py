@@ -10,7 +10,7 @@ from sqlalchemy import select
 from .settings import policy_for
 
 from .extensions import db
-from .ledger import place_hold, record_event, release_hold
+from portal.bookkeeping import place_hold, record_event, release_hold
 from .models import Event, Hold, Invoice, utcnow
 
 MESSAGE_REASONS = {
@@ -50,7 +50,7 @@ def _open(invoice):
 
 def flag_not_received(customer, invoice, as_of, actor="debtor"):
     """"This invoice never reached me": a copy goes out now and reminders restart at level 1
-    after the policy's delay (see reminders.schedule). Returns the hold, or None when the
+    after the policy's delay (see portal.rules.schedule). Returns the hold, or None when the
     debtor already said so today (a repeat changes nothing)."""
     _open(invoice)
     if any(h.starts_on == as_of for h in active_holds(invoice, "not_received")):

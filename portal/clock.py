@@ -27,18 +27,21 @@ def zone(name=None):
                          "as Europe/Paris") from None
 
 
-def _creditor_zone():
-    """The creditor's zone, read with its identity (once per request or run); the app's
-    CREDITOR_TIMEZONE while the database has no tables yet (before `flask init-db`)."""
-    from sqlalchemy.exc import SQLAlchemyError
+_creditor_zone_source = None  # set by portal.settings (the clock reads no settings itself)
 
-    from . import settings
-    from .extensions import db
-    try:
-        return settings.creditor().timezone
-    except SQLAlchemyError:
-        db.session.rollback()
+
+def provide_creditor_zone(source):
+    """Where the creditor's zone comes from: `source()` gives its name in the current context
+    (portal.settings registers the creditor's identity, read once per request or run)."""
+    global _creditor_zone_source
+    _creditor_zone_source = source
+
+
+def _creditor_zone():
+    """The creditor's zone; the app's CREDITOR_TIMEZONE while nothing provides one."""
+    if _creditor_zone_source is None:
         return current_app.config["CREDITOR_TIMEZONE"]
+    return _creditor_zone_source()
 
 
 _pinned = None  # a date `pin` fixes for this process, or None

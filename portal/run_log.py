@@ -1,7 +1,7 @@
 """Run health: what each run did (portal.models.RunLog) and whether the last one is late.
 
 `late()` is the one rule: a pure function of the last successful run's date, today and the
-creditor's business-day calendar (reminders.schedule.Calendar). Everything else here reads or
+creditor's business-day calendar (portal.rules.schedule.Calendar). Everything else here reads or
 writes the log for it; the functions flush and never commit: the run (reminders.run) commits
 each step so that a crash leaves its row behind. RunLog is not a tenant table
 (portal.tenancy): every query names its creditor.
@@ -86,7 +86,7 @@ def last_runs(creditor_id, limit=10, kind=None):
 
 def last_success_before(creditor_id, day):
     """The run date of the creditor's latest successful run before `day`, or None: the days
-    after it, up to `day`, had no run (reminders.schedule catches them up)."""
+    after it, up to `day`, had no run (portal.rules.schedule catches them up)."""
     return db.session.scalar(select(RunLog.run_date).where(
         RunLog.creditor_id == creditor_id, RunLog.kind == "run", RunLog.outcome == "succeeded",
         RunLog.run_date < day).order_by(RunLog.run_date.desc()).limit(1))

@@ -15,7 +15,7 @@ customer; on instalments and allocations an EXISTS on their plan or payment. So 
 With no creditor set (CLI commands that span creditors, the overview across a user's
 creditors, migrations), statements are left as written and must filter themselves.
 Inserts are not filtered: a new customer names its creditor; invoices and payments take their
-customer's (`portal.models.ledger._customers_creditor`).
+customer's (`portal.models.accounts._customers_creditor`).
 
 This module imports only the models and the extensions (core layer)."""
 from contextlib import contextmanager

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import Customer, Invoice
 
 from . import records
-from .plan import open_invoice_count
+from reminders.scan import open_invoice_count
 from .run import channels_by_customer, run_creditors
 from .run import preview as preview_run
 

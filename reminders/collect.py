@@ -5,11 +5,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.ledger import record_event
+from portal.bookkeeping import record_event
 from portal.models import InstalmentPlan, Payment, Reminder
 from portal.payments.gateways import GatewayError
-from portal.payments.ledger import overlapping_checkouts, start_checkout, transition
-from portal.plans import instalment_allocations, progress
+from portal.payments.lifecycle import overlapping_checkouts, start_checkout, transition
+from portal.instalments import instalment_allocations, progress
 
 from portal.rules.schedule import INSTALMENT_HEADS_UP
 

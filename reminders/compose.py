@@ -3,7 +3,7 @@
 What a message says is decided by the level's attributes (its template, whether it states
 penalties, whether it is the formal notice, its deadline, its channels) and worded by the
 creditor's templates, rendered in the sandbox (`portal.settings.templates`). Penalties follow
-the debtor's category (`reminders.penalties`). `compose(...)` is a pure function of its
+the debtor's category (`portal.rules.penalties`). `compose(...)` is a pure function of its
 arguments plus the settings in force, so previews, tests and the run render the same message.
 """
 import hashlib

@@ -7,11 +7,11 @@ from sqlalchemy import bindparam, delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.ledger import INSERT_EVENT, record_event
+from portal.bookkeeping import INSERT_EVENT, record_event
 from portal.links import portal_url, short_url
 from portal.models import (PAID_CENTS, Customer, Event, Hold, InstalmentPlan, Invoice, Reminder,
                            SentMessage, Task, utcnow)
-from portal.plans import progress
+from portal.instalments import progress
 from portal.settings import current as current_settings, mail_identity, outside_parts
 from portal.post import tracking as post_tracking
 from portal.sms import queue as sms_queue

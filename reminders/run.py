@@ -24,14 +24,14 @@ from portal import settings as relance_settings
 from portal.models import Customer, Reminder
 from portal.settings import CHANNELS as CHANNEL_ORDER
 from portal.payments.gateways import gateway_for
-from portal.plans import settle_plans
+from portal.instalments import settle_plans
 from portal.sms import queue as sms_queue
 
 from . import claims, records
 from .collect import collect_instalments
 from .deliver import active_holds, deliver_group, deliver_instalments
-from .plan import (Due, book, clear_cycles, due_instalment_reminders, due_reminders,
-                   due_reminders_of)
+from reminders.scan import (Due, book, clear_cycles, due_instalment_reminders, due_reminders,
+                            due_reminders_of)
 from .profiles import refresh_profiles
 from .senders import SenderPool, Serial
 from .post import send_letters

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from portal import clock
 from portal.extensions import db
-from portal.ledger import record_event
+from portal.bookkeeping import record_event
 from portal.models import PAID_CENTS, Invoice, Reminder, SmsMessage, utcnow
 from portal.settings import creditor
 from portal.sms.providers import SmsRefused, SmsUncertain, SmsUnavailable, provider_for

@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from portal import clock
 from portal.extensions import db
 from portal.models import Invoice
-from portal.payments.ledger import start_checkout
+from portal.payments.lifecycle import start_checkout
 from portal.rules.schedule import calendar_for
 from tests.conftest import free_port, make_customer, make_invoice
 

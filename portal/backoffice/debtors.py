@@ -9,7 +9,7 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from reminders.plan import upcoming_of
+from reminders.scan import upcoming_of
 from portal.rules.schedule import calendar_for, promise_status
 from reminders.transport import DeliveryError, MessageRejected
 
@@ -17,12 +17,12 @@ from .. import clock
 from ..answers import AnswerError, promise_payment
 from ..debtor.mailer import send_fresh_link
 from ..extensions import db
-from ..ledger import lock_customer, place_hold, record_event, release_hold
+from portal.bookkeeping import lock_customer, place_hold, record_event, release_hold
 from ..models import Attachment, Customer, Event, Hold, Invoice, Payment, SentMessage, Task
-from ..payments.ledger import customer_credit_cents, resolve_review
-from ..plans import active_plan
+from portal.payments.lifecycle import customer_credit_cents, resolve_review
+from portal.instalments import active_plan
 from ..documents import invoice_copy_pdf
-from ..dossier import safe_name
+from portal.handover.dossier import safe_name
 from ..imports import clean_text, parse_emails
 from ..settings import creditor, logo
 from ..settings import current as current_settings, outside_parts
@@ -65,7 +65,7 @@ def story_of(customer, holds, today):
     calendar = calendar_for(creditor().holiday_country)
     upcoming = upcoming_of([customer.id], today)
     # An invoice moved into an instalment plan (asked for or approved) is told as part of the
-    # plan: its older promise is replaced, as on the portal (`portal.story.card_state`).
+    # plan: its older promise is replaced, as on the portal (`portal.rules.story.card_state`).
     planned = {h.invoice_id for h in holds if h.kind in ("plan", "instalment_request")}
     told = [h for h in holds if not (h.kind == "promise" and h.invoice_id in planned)]
     return dict(

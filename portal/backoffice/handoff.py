@@ -1,12 +1,12 @@
 """Handing a debtor over (to a bailiff, for an injonction de payer) from the debtor page: the
-rules and the dossier are `portal.handoff`; this view only reads the form and commits."""
+rules and the dossier are `portal.handover`; this view only reads the form and commits."""
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import clock
 from ..extensions import db
-from ..handoff import HandoffRefused, eligible, hand_over, status
+from portal.handover import HandoffRefused, eligible, hand_over, status
 from ..models import Customer
 from . import bp
 from .forms import HandoffForm

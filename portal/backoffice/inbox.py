@@ -4,7 +4,7 @@ summaries are worded when the page shows them, in the language of the user who r
 The inbox never proposes what the schedule holds: whether a promise is broken is the schedule's
 answer (`schedule.promise_status`, its grace included), and a call or a letter to send waits,
 with its reason and date, while every invoice it names is held (promised, disputed, in a plan:
-`reminders.plan.upcoming_of`, read by `portal.story.task_state`)."""
+`reminders.scan.upcoming_of`, read by `portal.rules.story.task_state`)."""
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import NamedTuple
@@ -12,7 +12,7 @@ from typing import NamedTuple
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
-from reminders.plan import upcoming_of
+from reminders.scan import upcoming_of
 from portal.rules.schedule import calendar_for, promise_broken_on, promise_status
 
 from .. import settings as relance_settings

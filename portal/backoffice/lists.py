@@ -1,14 +1,14 @@
 """The debtors list and the invoices list: search, filters, sort, pages, CSV of the filtered
 list, and on each row what the schedule will do next. The queries are `portal.receivables`;
-the next actions come from the run's planner for the rows shown (`reminders.plan.upcoming_of`)."""
+the next actions come from the run's planner for the rows shown (`reminders.scan.upcoming_of`)."""
 from flask import render_template, request
 
-from reminders.plan import upcoming_of
+from reminders.scan import upcoming_of
 
 from .. import clock
 from ..extensions import db
 from ..i18n import plain_amount
-from ..ledger import HOLD_KINDS
+from portal.bookkeeping import HOLD_KINDS
 from ..receivables import (BUCKETS, DEBTOR_TYPES, TIERS, Filters, debtors_query, invoices_query,
                            page_of)
 from . import bp

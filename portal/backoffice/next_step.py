@@ -1,5 +1,5 @@
 """What comes next for a debtor, as the back office says it: the lists, the debtor page and the
-inbox word the schedule's answer (`reminders.plan.upcoming_of`) with these same functions, so
+inbox word the schedule's answer (`reminders.scan.upcoming_of`) with these same functions, so
 that they say the same thing."""
 from datetime import date
 

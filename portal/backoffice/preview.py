@@ -16,7 +16,7 @@ from .. import changes, clock, tenancy
 from ..extensions import db
 from ..i18n import current_lang
 from ..imports import parse_date
-from ..ledger import place_hold, release_hold
+from portal.bookkeeping import place_hold, release_hold
 from ..models import Customer, Hold, Instalment, Invoice, Reminder
 from ..settings import review_before_sending, set_review_before_sending
 from ..settings import creditor, current as current_settings, forget as forget_settings

@@ -1,6 +1,6 @@
 """A payment received outside Relance (a cheque, a transfer seen in the bank's web page), typed
 by the accountant on the debtor's page. It goes through the same door as every other payment
-(`portal.ledger.record_payment`): a bank reference already known by any path is the same
+(`portal.bookkeeping.record_payment`): a bank reference already known by any path is the same
 transfer, never counted twice; known for another amount, it is refused with the reason."""
 import uuid
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..i18n import current_lang, money
-from ..ledger import ReplayConflict, record_payment
+from portal.bookkeeping import ReplayConflict, record_payment
 from ..models import Customer, Invoice
 from . import bp
 from .bank import conflict_message, recorded_message

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from reminders.compose import Item, compose
-from reminders.plan import due_reminders
+from reminders.scan import due_reminders
 
 from .. import clock, settings
 from ..extensions import db

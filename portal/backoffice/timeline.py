@@ -104,7 +104,7 @@ def _payment(kind, d, number):
     if not text:
         return None
     text = str(text) % {"amount": amount, "invoices": invoices}
-    if d.get("discount_cents"):  # granted with the payment (portal.discounts)
+    if d.get("discount_cents"):  # granted with the payment (portal.rules.discount)
         text += " " + _("(early-payment discount of %(amount)s)",
                         amount=_money(d["discount_cents"]))
     return text, []

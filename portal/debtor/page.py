@@ -32,8 +32,8 @@ from portal.rules.discount import discount_for
 from ..extensions import db
 from ..models import (PAID_CENTS, BooksVersion, Event, Hold, Instalment, InstalmentPlan,
                       Invoice, Payment, plan_invoice)
-from ..payments.ledger import credit_cents_of
-from ..plans import ACTIVE, covered_in_order
+from portal.payments.lifecycle import credit_cents_of
+from portal.instalments import ACTIVE, covered_in_order
 from ..settings import creditor
 from portal.rules.story import card_state
 
@@ -52,8 +52,8 @@ class Card(NamedTuple):
     balance_cents: int
     days_late: int
     held: tuple  # ((hold kind, until), ...) in force, sorted
-    discount: object = None  # the early-payment discount if paid today (portal.discounts)
-    state: object = None  # what the page says of it (portal.story.CardState)
+    discount: object = None  # the early-payment discount if paid today (portal.rules.discount)
+    state: object = None  # what the page says of it (portal.rules.story.CardState)
 
     @property
     def holds(self):
@@ -204,7 +204,7 @@ def read(customer_id, today, policy, calendar=None):
 
 
 def _told(card, plan, policy, calendar, today):
-    """The card with what the page says of it (`portal.story.card_state`), its promise as the
+    """The card with what the page says of it (`portal.rules.story.card_state`), its promise as the
     schedule sees it (`schedule.promise_status`: its grace included)."""
     held = card.holds
     promise = promise_status(held["promise"], policy, calendar, today, settled=False) \

@@ -15,9 +15,9 @@ from ..extensions import db
 from ..models import Payment, utcnow
 from ..payments.events import handle
 from ..payments.gateways import DemoGateway, GatewayError, gateway_for
-from ..payments.ledger import (checkout_key, open_checkouts, overlapping_checkouts,
-                               start_checkout)
-from ..plans import active_plan, instalment_allocations, next_unpaid
+from portal.payments.lifecycle import (checkout_key, open_checkouts, overlapping_checkouts,
+                                       start_checkout)
+from portal.instalments import active_plan, instalment_allocations, next_unpaid
 from . import bp
 from .forms import ActionForm, PayForm, invoice_choices
 from .views import _landing, _open_invoices, _refuse_foreign_ids, payable_invoices
@@ -89,7 +89,7 @@ def pay():
 
 def _invoice_lines(chosen):
     """(allocations, checkout lines, discounts) for paying the chosen invoices today: each one's
-    balance, less its early-payment discount where one holds today (portal.discounts)."""
+    balance, less its early-payment discount where one holds today (portal.rules.discount)."""
     policy = policy_for(g.customer.tier, g.customer.policy)
     today = clock.today()
     allocations, lines, discounts = [], [], []

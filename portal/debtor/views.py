@@ -21,12 +21,12 @@ from ..settings import creditor, loaded as settings_loaded, seed as settings_see
 from ..settings import logo as logo_bytes
 from ..documents import invoice_copy_pdf
 from ..extensions import db
-from ..ledger import lock_customer, record_event
+from portal.bookkeeping import lock_customer, record_event
 from .. import tenancy
 from ..links import LinkExpired, LinkInvalid, verify_token
 from ..payments.gateways import gateway_for
 from ..i18n import current_lang
-from ..plans import propose, repeated_request, request_plan
+from portal.instalments import propose, repeated_request, request_plan
 from ..models import Customer, Event, Hold, Invoice
 from ..web import parse_id
 from . import bp

@@ -1,10 +1,10 @@
 """Ledger tables (DESIGN.md section 3), one module per concern. Money is integer cents; dates are
-dates; times are aware UTC. Business rules live elsewhere: `portal.ledger`, `portal.plans`,
+dates; times are aware UTC. Business rules live elsewhere: `portal.bookkeeping`, `portal.instalments`,
 `portal.payments`, `reminders/`."""
 from .base import Money, UTCDateTime, utcnow
 from .books import BooksVersion
-from .ledger import (PAID_CENTS, Allocation, Attachment, BankCredit, Customer, Event, Hold,
-                     Invoice, Payment, ProcessedEvent)
+from portal.models.accounts import (PAID_CENTS, Allocation, Attachment, BankCredit, Customer,
+                                    Event, Hold, Invoice, Payment, ProcessedEvent)
 from .plans import Instalment, InstalmentPlan, plan_invoice
 from .reminders import Reminder, SentMessage, Task
 from .runs import RunAlert, RunLog

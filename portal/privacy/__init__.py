@@ -4,7 +4,7 @@ end of the retention period the creditor sets in `[privacy] retention_months`).
 
 - `rules`: whether a debtor's data may be erased on a date, and if not, why (plain facts).
 - `export`: one ZIP for a debtor (identity, invoices, payments, messages as sent, timeline,
-  notes and their files), built from the hand-over dossier's pieces (`portal.dossier`).
+  notes and their files), built from the hand-over dossier's pieces (`portal.handover.dossier`).
 - `erase`: names, addresses, e-mails, phones, SIREN and free texts replaced; amounts, dates and
   invoice numbers kept for the books (Code de commerce L123-22); links revoked; one event.
 

@@ -5,13 +5,13 @@
     factures.csv, factures/<number>.pdf   invoices (amount, paid, balance) and their copies
     paiements.csv                   payments and what they paid
     echeanciers.json                instalment plans and their instalments
-    messages/<date>-niveau-<level>-<n>.eml   every e-mail as sent (`portal.dossier.eml`)
+    messages/<date>-niveau-<level>-<n>.eml   every e-mail as sent (`portal.handover.dossier.eml`)
     sms.csv                         every text message
     courriers/<date>-<id>.pdf       the letters prepared for posting
     historique.csv, historique.json the timeline (every event, its facts)
     notes.csv, pieces-jointes/<id>-<file>   the accountant's notes and the files attached
 
-The hand-over dossier's pieces are reused (`portal.dossier`: safe names, .eml, the ZIP writer;
+The hand-over dossier's pieces are reused (`portal.handover.dossier`: safe names, .eml, the ZIP writer;
 `portal.documents`: the invoice copy), so a message reads the same in both."""
 import csv
 import io
@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from .. import settings as relance_settings
 from ..documents import invoice_copy_pdf
-from ..dossier import _Zip, eml, safe_name
+from portal.handover.dossier import _Zip, eml, safe_name
 from ..extensions import db
-from ..handoff import language_of
+from portal.handover import language_of
 from ..i18n import plain_amount
 from ..models import (Attachment, Event, InstalmentPlan, Invoice, Payment, SentMessage,
                       SmsMessage, Task)

@@ -7,7 +7,7 @@ date). The discount is the invoice's total times the percent, rounded to the cen
 (Decimal, ROUND_HALF_UP). It is offered only while the invoice is wholly unpaid (no money and
 no discount allocated to it yet: a part-paid invoice owes its full balance) and the creditor's
 today is on or before the last day. Whoever pays then pays `pay_cents`; the discount itself is
-recorded as an allocation of its own (kind "discount", portal.payments.ledger), never as a
+recorded as an allocation of its own (kind "discount", portal.payments.lifecycle), never as a
 change of the invoice.
 """
 from dataclasses import dataclass

@@ -1,7 +1,7 @@
 """The formal notice (mise en demeure) and its deadline, decided once. From what the run recorded
 when it sent a message at a formal-notice level, this says which invoices had a formal notice,
 on which day, until when it gave them to pay, what it demanded for each, and whether that
-deadline has passed on a given day. Pure: no Flask, no database. `portal.handoff` reads the
+deadline has passed on a given day. Pure: no Flask, no database. `portal.handover` reads the
 records and asks; the debtor page, the hand-over, the dossier and its summary read the answer.
 
 - A formal notice is one message of the run at a formal-notice level. Its invoices are the ones

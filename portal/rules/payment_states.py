@@ -1,6 +1,6 @@
 """The payment's states and the moves allowed between them: one table that every way money
-arrives is checked against (a checkout's events in `payments.ledger.transition`, a transfer
-recorded by `portal.ledger.record_payment`). Pure: no database, no Flask."""
+arrives is checked against (a checkout's events in `payments.lifecycle.transition`, a transfer
+recorded by `portal.bookkeeping.record_payment`). Pure: no database, no Flask."""
 
 NEXT = {
     "created": {"pending", "succeeded", "failed", "review", "cancelled"},

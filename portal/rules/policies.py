@@ -44,7 +44,7 @@ class Policy:
     levels: tuple
     label: str = ""
     heads_up: bool = True  # send the before-due level, where the policy has one
-    # "account": one ladder per debtor (reminders.schedule.account_action: a cycle runs from the
+    # "account": one ladder per debtor (portal.rules.schedule.account_action: a cycle runs from the
     # first overdue invoice until nothing is overdue; messages never step down within it); or
     # "invoice": each invoice climbs its own levels (Tryton's dunning).
     ladder: str = "account"
@@ -63,7 +63,7 @@ class Policy:
     instalment_auto_tiers: tuple = ("key", "standard")  # risky customers always wait for a human
     instalment_grace_days: int = 10  # an instalment unpaid this long after its date breaks the plan
     sepa_prenotice_days: int = 5  # automatic debits are announced this many days before (mandate)
-    # Early-payment discount (escompte), portal.discounts: this percent of the invoice ("2",
+    # Early-payment discount (escompte), portal.rules.discount: this percent of the invoice ("2",
     # "1.5"; "": none) off when paid within `discount_days` of the issue date (0: by the due date).
     discount_percent: str = ""
     discount_days: int = 0

@@ -236,7 +236,7 @@ def due_action(facts, policy, calendar, as_of, shift=0, paused_until=None,
     """The reminder the run must send for this invoice on `as_of`, or None.
 
     Nothing is sent on a weekend or public holiday, while the customer is paused or handed over
-    (to a bailiff, for an injonction de payer: `portal.handoff`), or while a blocking hold
+    (to a bailiff, for an injonction de payer: `portal.handover`), or while a blocking hold
     (instalment request, dispute, pending payment, manual pause) is active."""
     if not calendar.is_business_day(as_of):
         return None

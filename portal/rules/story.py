@@ -1,8 +1,8 @@
 """One debtor's story as the pages tell it: plain decisions over the schedule's answers.
 
-The schedule (`reminders.schedule`) decides the facts: whether a hold stops the reminders, whether
+The schedule (`portal.rules.schedule`) decides the facts: whether a hold stops the reminders, whether
 a promise is running, kept or broken (its grace included), what comes next for an invoice
-(`schedule.Upcoming`, gathered by `reminders.plan.upcoming_of`). The pages (the inbox, the debtor
+(`schedule.Upcoming`, gathered by `reminders.scan.upcoming_of`). The pages (the inbox, the debtor
 page, the lists, the portal) ask these functions what to show from those answers, and never test
 dates themselves. Pure: no Flask, no database; values in, values out.
 """

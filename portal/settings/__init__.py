@@ -2,7 +2,7 @@
 
 Layering (README, "Layout"): this package is read by the web layer and by the run alike, so it
 imports neither: only `portal.models`, `portal.extensions`, `portal.i18n` and the pure rule
-modules `reminders.penalties` and `reminders.schedule`, which import nothing of the project.
+modules `portal.rules.penalties` and `portal.rules.schedule`, which import nothing of the project.
 
 Reading: `current()` is the Settings in force (the newest revision, or the shipped defaults
 before anything was saved), read once per revision and process. Writing: `save()` checks a
@@ -26,7 +26,7 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import defer
 
-from .. import tenancy
+from .. import clock, tenancy
 from ..extensions import db
 from ..models import Creditor, Customer, SettingsRevision
 from .defaults import default_document
@@ -110,6 +110,20 @@ def creditor():
     """The identity of the creditor this context works for (unscoped: the first creditor);
     before the first `flask init-db` wrote its row, the CREDITOR_* variables."""
     return _load()[0]
+
+
+def _zone_name():
+    """The creditor's time zone for portal.clock; the app's CREDITOR_TIMEZONE while the
+    database has no tables yet (before `flask init-db`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+    try:
+        return creditor().timezone
+    except SQLAlchemyError:
+        db.session.rollback()
+        return current_app.config["CREDITOR_TIMEZONE"]
+
+
+clock.provide_creditor_zone(_zone_name)
 
 
 def mail_identity(row=None):

@@ -6,7 +6,7 @@ queued for the next run.
 - `TwilioProvider` goes through Twilio's official package (`twilio`); TWILIO_API_BASE points it
   at a local stand-in of Twilio's HTTP API in the tests, as STRIPE_API_BASE does for Stripe.
   Twilio calls back with delivery reports and inbound replies (STOP), signed with the account's
-  auth token (`portal.sms.webhooks`).
+  auth token (`portal.webhooks.sms`).
 - `OutboxProvider` writes each SMS to a file (the demo's and a development machine's outbox).
 """
 import os

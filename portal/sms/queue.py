@@ -1,14 +1,14 @@
 """The SMS queue: a reminder's SMS is queued in the transaction that records the reminder (so a
 retried round never queues it twice: one SMS per reminder Message-ID), at the first instant the
 quiet hours allow; the run sends those whose instant came (reminders/sms.py); delivery reports and
-STOP replies come back through `portal.sms.webhooks` and land here.
+STOP replies come back through `portal.webhooks.sms` and land here.
 
 Plain functions: the run, the back office and the webhooks call them; none commits."""
 from sqlalchemy import select, update
 
 from .. import clock, settings
 from ..extensions import db
-from ..ledger import record_event
+from portal.bookkeeping import record_event
 from ..models import Customer, SmsMessage
 from portal.rules.sms_hours import mobile_number, next_allowed
 

@@ -123,7 +123,7 @@ def waiting_plan(name, number, cents):
     from datetime import timedelta
 
     from portal import clock
-    from portal.plans import propose, request_plan
+    from portal.instalments import propose, request_plan
     from tests.conftest import make_customer, make_invoice
     today = clock.today()
     customer = make_customer(name=name)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from portal import clock
 from portal.extensions import db
 from portal.i18n import day
-from portal.ledger import place_hold, record_event, record_payment
+from portal.bookkeeping import place_hold, record_event, record_payment
 from sqlalchemy import select
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import login

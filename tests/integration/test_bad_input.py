@@ -272,7 +272,7 @@ def test_f19_fifty_reloads_are_one_visit(any_client, debtor):
 def test_the_dashboard_counts_online_money_on_postgresql_too(any_app, any_client, debtor):
     """Found by the property test: SUM of a BIGINT is a Decimal on PostgreSQL, which the
     amount formatter refused (500 on /admin/dashboard once a card payment had arrived)."""
-    from portal.payments.ledger import start_checkout, transition
+    from portal.payments.lifecycle import start_checkout, transition
     from portal.users import create_user
     customer, invoice, landing = debtor
     payment = start_checkout(customer, [(invoice, 50_000)], "demo", "demo_cs_dash")

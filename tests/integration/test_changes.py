@@ -130,7 +130,7 @@ def test_the_kept_preview_follows_the_settings_and_the_language(app, client, boo
 
 
 def test_a_lock_that_changes_nothing_leaves_the_version(any_app):
-    from portal.ledger import lock_customer
+    from portal.bookkeeping import lock_customer
     customer = make_customer()
     db.session.commit()
     before = changes.version()

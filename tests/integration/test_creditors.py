@@ -274,7 +274,7 @@ def test_webhooks_are_checked_with_each_creditors_secret(two, any_app):
                "whsec_bistro").exit_code == 0
     with tenancy.scope(a.id):
         invoice = db.session.scalar(select(Invoice).where(Invoice.number == "F-2026-001"))
-        from portal.payments.ledger import start_checkout
+        from portal.payments.lifecycle import start_checkout
         payment = start_checkout(invoice.customer, [(invoice, 100_000)], "stripe", "cs_a_1")
         db.session.commit()
     obj = {"id": "cs_a_1", "object": "checkout.session", "payment_status": "paid",
@@ -408,7 +408,7 @@ def test_each_creditor_has_its_own_today_and_holidays(two, any_app):
     public holidays (the run plans each creditor on its own date and calendar)."""
     from datetime import date, datetime, timezone
 
-    from reminders.plan import book
+    from reminders.scan import book
     a, b = two
     assert cli(any_app, "creditors", "set", "bistro", "--timezone", "America/New_York",
                "--country", "DE").exit_code == 0

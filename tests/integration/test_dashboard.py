@@ -6,7 +6,7 @@ from datetime import date
 
 from portal.backoffice.metrics import csv_safe, dashboard
 from portal.extensions import db
-from portal.ledger import place_hold, record_payment
+from portal.bookkeeping import place_hold, record_payment
 from portal.models import SentMessage
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import login

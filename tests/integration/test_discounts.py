@@ -15,7 +15,7 @@ from portal import clock, settings
 from portal.extensions import db
 from portal.links import make_token
 from portal.models import Allocation, Invoice, Payment
-from portal.payments.ledger import customer_credit_cents, refund
+from portal.payments.lifecycle import customer_credit_cents, refund
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import business_day, csrf, login, run
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.fec import COLUMNS, looks_like_fec, read_fec
+from portal.imports.fec import COLUMNS, looks_like_fec, read_fec
 from portal.models import Customer, Invoice
 
 HEADER = list(COLUMNS)

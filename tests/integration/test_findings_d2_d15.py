@@ -21,12 +21,12 @@ from sqlalchemy import func, select
 from portal import clock, create_app
 from portal.config import ConfigError, ProductionConfig, TestConfig
 from portal.extensions import db
-from portal.fec import COLUMNS
+from portal.imports.fec import COLUMNS
 from portal.links import make_token
 from portal.models import Customer, Invoice, InstalmentPlan, SettingsRevision
-from portal.post.webhooks import callback_key
+from portal.webhooks.post import callback_key
 from portal.users import create_user
-from reminders.plan import upcoming_of
+from reminders.scan import upcoming_of
 from tests.conftest import PG_URL, FreshClient, make_customer, make_invoice, require_pg
 from tests.helpers import PASSWORD, ask, csrf, debtor, login
 
@@ -337,7 +337,7 @@ def test_d14_a_small_amount_in_few_instalments_is_still_offered(app, client):
 
 def test_d14_the_accountant_cannot_counter_with_tiny_instalments(app, client):
     from portal.answers import AnswerError
-    from portal.plans import counter, propose, request_plan
+    from portal.instalments import counter, propose, request_plan
     customer, invoices = debtor(amounts=(120,))
     first = clock.today() + timedelta(days=14)
     plan = request_plan(customer, invoices, propose(customer, invoices, 2, first,

@@ -18,8 +18,8 @@ from portal import clock
 from portal.extensions import db
 from portal.links import make_token
 from portal.models import (Allocation, Customer, Event, Hold, Invoice, InstalmentPlan, Payment)
-from portal.payments.ledger import customer_credit_cents, start_checkout
-from portal.plans import propose, request_plan
+from portal.payments.lifecycle import customer_credit_cents, start_checkout
+from portal.instalments import propose, request_plan
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import WEBHOOK_SECRET, csrf, sign

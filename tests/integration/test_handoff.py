@@ -1,7 +1,7 @@
 """The hand-over dossier, end to end on SQLite and PostgreSQL: a debtor taken through every
 level to the formal notice by the real run (CLI, SMTP sink), handed over through the back
 office once the deadline has passed, the ZIP opened and each part checked against the ledger
-and `reminders.penalties`, the next run silent for that debtor, and a payment through the JSON
+and `portal.rules.penalties`, the next run silent for that debtor, and a payment through the JSON
 API that closes the case. Before the deadline the action is not offered and a POST is refused."""
 import email
 import io
@@ -113,7 +113,7 @@ def test_handed_over_dossier_then_paid_closes(any_app, smtp, noticed, today):
     assert notice["Message-ID"] == db.session.scalar(select(Reminder.message_id).where(
         Reminder.customer_id == customer.id, Reminder.level == 4))
     assert notice.get_body(("html",)) is not None
-    # The summary: every figure from the ledger and reminders.penalties, to the day.
+    # The summary: every figure from the ledger and portal.rules.penalties, to the day.
     summary = _text(archive.read("resume.pdf"))
     one = _figures(first, today)
     assert one.interest_cents > 0 and one.indemnity_cents == 4000

@@ -1,5 +1,5 @@
 """The hand-over's rules without a request: eligibility and its reasons, the claim's amounts to
-the day (the same figures as `reminders.penalties`, consumers' interest from the formal
+the day (the same figures as `portal.rules.penalties`, consumers' interest from the formal
 notice), safe names in the ZIP, and the case closing when the claimed invoices are paid by
 any source (here the CSV/bank path through `record_payment`)."""
 import io
@@ -9,10 +9,10 @@ from pypdf import PdfReader
 from datetime import timedelta
 
 import pytest
-from portal.dossier import safe_name
+from portal.handover.dossier import safe_name
 from portal.extensions import db
-from portal.handoff import HandoffRefused, claim, dossier_zip, eligible, hand_over
-from portal.ledger import place_hold, record_event, record_payment
+from portal.handover import HandoffRefused, claim, dossier_zip, eligible, hand_over
+from portal.bookkeeping import place_hold, record_event, record_payment
 from portal.models import Reminder, Task, utcnow
 from portal.settings import current as current_settings
 from portal.rules.penalties import penalty_for

@@ -11,9 +11,9 @@ from sqlalchemy import event as sa_event
 
 from portal import clock
 from portal.extensions import db
-from portal.ledger import place_hold, record_payment
+from portal.bookkeeping import place_hold, record_payment
 from portal.models import Reminder, utcnow
-from portal.plans import propose, request_plan
+from portal.instalments import propose, request_plan
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import PASSWORD, login

@@ -2,7 +2,7 @@
 walks through a promise, its grace, the promise broken, an instalment plan, a counter-proposal,
 a dispute and a payment. At each step the inbox, the debtor page, the debtors list's "next step"
 and the portal say the same thing, in French, through HTTP; and no inbox item proposes what the
-schedule holds (checked against `reminders.plan.upcoming_of`, the schedule's own answer)."""
+schedule holds (checked against `reminders.scan.upcoming_of`, the schedule's own answer)."""
 import html
 import re
 from datetime import timedelta
@@ -15,7 +15,7 @@ from portal.i18n import day, money
 from portal.links import make_token
 from portal.models import InstalmentPlan, Invoice, Task
 from portal.rules.story import holds_back
-from reminders.plan import upcoming_of
+from reminders.scan import upcoming_of
 from portal.rules.schedule import calendar_for, promise_broken_on
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import PASSWORD, ask, business_day, csrf, login, run
@@ -270,7 +270,7 @@ def app_policy():
 def test_the_dashboard_counts_promises_as_the_schedule_sees_them(any_app):
     """Running through the grace, broken after it, kept once paid; the page's figure too."""
     from portal.backoffice.metrics import dashboard
-    from portal.ledger import place_hold, record_payment
+    from portal.bookkeeping import place_hold, record_payment
     customer = make_customer()
     promised = clock.today() + timedelta(days=2)
     unpaid = make_invoice(customer, clock.today() - timedelta(days=30), 10_000, number="D-1")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portal import clock
 from portal.extensions import db
 from portal.models import Allocation, BankCredit, Invoice, Payment
-from portal.payments.ledger import customer_credit_cents
+from portal.payments.lifecycle import customer_credit_cents
 from tests.conftest import make_invoice
 from tests.helpers import csrf
 from tests.integration.test_camt import entry, statement

@@ -11,7 +11,7 @@ from portal import clock
 from portal.extensions import db
 from portal.links import make_token
 from portal.models import Allocation, Hold, Payment, ProcessedEvent
-from portal.payments.ledger import customer_credit_cents
+from portal.payments.lifecycle import customer_credit_cents
 from tests.conftest import make_customer, make_invoice, named
 from tests.helpers import CAL, SECRET, business_day, checkout, csrf, paid_cents, post_event, run, sign
 
@@ -160,7 +160,7 @@ def test_sepa_pending_then_failed_days_later(webhooks, app, client, smtp):
 
 
 def test_a_session_for_invoices_paid_meanwhile_becomes_credit(webhooks, client):
-    from portal.ledger import record_payment
+    from portal.bookkeeping import record_payment
     customer, invoices = debtor()
     payment = checkout(customer, invoices)
     record_payment(customer=customer, source="api", external_id="BANK-9", amount_cents=100_000,

@@ -118,7 +118,7 @@ def test_the_kept_page_follows_every_fact_it_shows(any_app, today):
 
     from portal import clock
     from portal.debtor.page import rendered
-    from portal.payments.ledger import transition
+    from portal.payments.lifecycle import transition
     from portal.settings import creditor
     from tests.helpers import checkout, csrf
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from portal import clock
 from portal.extensions import db
-from portal.ledger import record_payment
+from portal.bookkeeping import record_payment
 from portal.links import make_token
 from portal.models import Event, Hold, InstalmentPlan
 from tests.conftest import named

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from portal import clock
 from portal.extensions import db
-from portal.ledger import place_hold, record_payment
+from portal.bookkeeping import place_hold, record_payment
 from portal.links import make_token
 from portal.models import Creditor
 from portal.tenancy import scope

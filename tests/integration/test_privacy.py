@@ -13,8 +13,8 @@ from sqlalchemy import JSON, LargeBinary, String, Text, func, select
 
 from portal import clock, tenancy
 from portal.extensions import db
-from portal.ledger import place_hold, record_event, release_hold
-from portal.ledger import record_payment
+from portal.bookkeeping import place_hold, record_event, release_hold
+from portal.bookkeeping import record_payment
 from portal.models import (Allocation, Attachment, BankCredit, Creditor, Customer, Event,
                            InstalmentPlan, Invoice, Payment, SentMessage, ShortLink, SmsMessage,
                            Task)

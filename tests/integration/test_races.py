@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.links import make_token
 from portal.models import (Allocation, Event, Hold, InstalmentPlan, Invoice, LoginAttempt,
                            Payment)
-from portal.plans import propose, request_plan
+from portal.instalments import propose, request_plan
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import Browser, at_once, csrf, served

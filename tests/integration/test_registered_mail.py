@@ -71,7 +71,7 @@ def test_the_formal_notice_goes_by_registered_letter_and_comes_back_with_its_pro
     maileva.advance(sending_id, "PROCESSED")
     maileva.deliver(sending_id, "Distribué")
     client = any_app.test_client()
-    from portal.post.webhooks import callback_key
+    from portal.webhooks.post import callback_key
     url = f"/post/maileva/default/{callback_key('default', any_app.config['SECRET_KEY'])}"
     body = maileva.notification(sending_id, "ON_DEPOSIT_PROOF_RECEIVED")
     answer = client.post(url, json=body)
@@ -85,7 +85,7 @@ def test_the_formal_notice_goes_by_registered_letter_and_comes_back_with_its_pro
     assert kinds(girard).count("letter_deposit_proof") == 1
     assert kinds(girard).count("letter_delivery") == 1
     # The hand-over dossier takes the deposit proof with the formal notice.
-    from portal.handoff import proofs
+    from portal.handover import proofs
     assert proofs(db.session.get(type(girard), girard.id)) == [(proof, "La Poste 1A 123 456 "
                                                                       "7890 1")]
 
@@ -97,7 +97,7 @@ def test_the_callback_is_only_a_hint(any_app, smtp, maileva, girard):
     assert client.post("/post/maileva/default/not-the-key",
                        json=maileva.notification(sending_id, "ON_STATUS_PROCESSED")
                        ).status_code == 404
-    from portal.post.webhooks import callback_key
+    from portal.webhooks.post import callback_key
     url = f"/post/maileva/default/{callback_key('default', any_app.config['SECRET_KEY'])}"
     # A body that says "processed" changes nothing: Maileva itself says PENDING.
     assert client.post(url, json=maileva.notification(sending_id, "ON_STATUS_PROCESSED")
@@ -216,7 +216,7 @@ def test_a_sending_maileva_no_longer_knows_stops_nothing(any_app, smtp, maileva,
     run(any_app, NOTICE)
     [sending_id] = maileva.sendings
     del maileva.sendings[sending_id]  # purged on Maileva's side
-    from portal.post.webhooks import callback_key
+    from portal.webhooks.post import callback_key
     url = f"/post/maileva/default/{callback_key('default', any_app.config['SECRET_KEY'])}"
     task_id = db.session.scalar(select(Task.id).where(Task.kind == "letter"))
     answer = any_app.test_client().post(url, json=maileva.notification(sending_id, "X"))

@@ -182,7 +182,7 @@ def test_server_failing_mid_batch_keeps_the_rest_due(any_app, smtp, ledger):
 
 
 def test_paid_meanwhile_is_not_reminded(any_app, smtp, ledger):
-    from portal.ledger import record_payment
+    from portal.bookkeeping import record_payment
     invoice = ledger["bob"].invoices[0]
     record_payment(customer=ledger["bob"], source="api", external_id="T1", amount_cents=50_000,
                    received_on=date(2026, 2, 2), invoices=[invoice])
@@ -192,7 +192,7 @@ def test_paid_meanwhile_is_not_reminded(any_app, smtp, ledger):
 
 
 def test_payment_habits_shift_the_start(any_app, smtp, ledger):
-    from portal.ledger import record_payment
+    from portal.bookkeeping import record_payment
     invoice = ledger["bob"].invoices[0]
     # B-1 was paid 18 days late: Bob's habit shifts his reminders by 10 days (standard bound).
     record_payment(customer=ledger["bob"], source="api", external_id="T1", amount_cents=50_000,

@@ -66,8 +66,8 @@ def test_the_level_that_asks_for_it_sends_an_sms_with_its_email(any_app, smtp, t
     assert (row.state, row.level, row.provider_id) == ("sent", 2, sms["sid"])
     assert kinds(girard)[-1] == "sms_sent"
     # The hand-over dossier lists the SMS with the e-mail of level 2.
-    from portal.dossier_facts import history
-    from portal.handoff import claim
+    from portal.handover.facts import history
+    from portal.handover import claim
     sent = history(claim(db.session.get(Customer, girard.id), LEVEL_2)).reminders
     assert [(s.level, s.channels) for s in sent] == [(1, ["email"]), (2, ["email", "sms"])]
     # "What gets paid" tells the reminders that went with an SMS from the others.
@@ -359,7 +359,7 @@ def test_outside_the_allowed_hours_nothing_goes_even_what_was_due(any_app, smtp,
 
 
 def test_an_sms_waiting_for_the_morning_does_not_go_once_paid(any_app, smtp, twilio, girard):
-    from portal.ledger import record_payment
+    from portal.bookkeeping import record_payment
     from portal.models import Invoice
     run(any_app, LEVEL_1, at(LEVEL_1, 10))
     run(any_app, LEVEL_2, at(LEVEL_2, 21))

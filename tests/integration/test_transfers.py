@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Payment
-from portal.payments.ledger import customer_credit_cents
+from portal.payments.lifecycle import customer_credit_cents
 from tests.conftest import make_customer, make_invoice
 
 HEADER = "invoice_number;amount;date;external_id\n"

@@ -12,7 +12,7 @@ from portal import clock
 from portal.extensions import db
 from portal.links import make_token
 from portal.models import Allocation, Invoice, Payment, ProcessedEvent
-from portal.payments.ledger import customer_credit_cents, start_checkout
+from portal.payments.lifecycle import customer_credit_cents, start_checkout
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import WEBHOOK_SECRET, csrf, event_body, sign

@@ -30,7 +30,7 @@ class Debtor:
     def day(self, day):
         facts = self.facts()
         if self.kept.level is not None and not in_cycle([f for _, f in facts], POLICY, CAL, day):
-            self.kept = AccountFacts()  # reminders.plan.clear_cycles
+            self.kept = AccountFacts()  # reminders.scan.clear_cycles
         if not CAL.is_business_day(day):
             return None
         action = account_action(self.kept, facts, POLICY, CAL, day)

@@ -1,4 +1,4 @@
-"""The early-payment discount's rule (portal.discounts): the amount rounded half up to the cent,
+"""The early-payment discount's rule (portal.rules.discount): the amount rounded half up to the cent,
 the last day included and the day after excluded, nothing for a part-paid invoice."""
 from dataclasses import replace
 from datetime import date

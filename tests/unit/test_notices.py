@@ -1,4 +1,4 @@
-"""The formal notice and its deadline (`portal.notices`), on a calendar: which invoices a notice
+"""The formal notice and its deadline (`portal.rules.notices`), on a calendar: which invoices a notice
 names (its letter's, else the e-mail's overdue ones), its deadline (recorded, else the level's
 days), the day it passes (the deadline's own day is still the debtor's), the latest notice
 winning, and the split a hand-over makes of a debtor's invoices."""

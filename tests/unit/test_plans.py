@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from portal.plans import monthly_dates, split_amounts
+from portal.instalments import monthly_dates, split_amounts
 
 
 @pytest.mark.parametrize("total,count", [(100_000, 3), (100, 2), (99_999, 7), (175_040, 6),

@@ -1,4 +1,4 @@
-"""portal.story: what the pages say, from the schedule's answers; pure (no Flask, no database)."""
+"""portal.rules.story: what the pages say, from the schedule's answers; pure (no Flask, no database)."""
 import ast
 from datetime import date
 from pathlib import Path

@@ -1,6 +1,6 @@
 """What happened with a debtor, as the hand-over dossier states it: every reminder with its date,
 level and channels, the debtor's answers, the promises (broken or not, as the schedule decides
-it: `reminders.schedule.promise_broken_on`) and the messages as sent. Read from the ledger only."""
+it: `portal.rules.schedule.promise_broken_on`) and the messages as sent. Read from the ledger only."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from portal.rules.schedule import calendar_for, promise_broken_on
 
-from . import clock, settings as relance_settings
-from .extensions import db
-from .models import Event, Hold, Invoice, Reminder, SentMessage, SmsMessage, Task
+from portal import clock, settings as relance_settings
+from portal.extensions import db
+from portal.models import Event, Hold, Invoice, Reminder, SentMessage, SmsMessage, Task
 
 # The debtor's answers (portal or phone): the kinds the dossier lists, with their words.
 ANSWERS = {

@@ -1,6 +1,6 @@
 """The hand-over dossier as a ZIP, for a bailiff or the injonction de payer procedure:
 
-    resume.pdf                    the summary (`portal.dossier_pdf`)
+    resume.pdf                    the summary (`portal.handover.pdf`)
     injonction-de-payer.txt       the fields of the request form (Cerfa 12948), pre-filled
     factures/<number>.pdf         each invoice claimed: its own PDF, else the ledger's copy
     mise-en-demeure/<date>-<id>.pdf   the formal-notice letters the run prepared for posting
@@ -11,7 +11,7 @@ Messages are .eml files (RFC 5322, both the text and the HTML part, the Message-
 recipients as recorded): one file per message that any mail client opens, with the
 identifiers a court or a bailiff can match against the mail server's logs. Every name in the
 ZIP is made of safe characters: an invoice number or a file name cannot climb out of its
-folder. The facts come from `portal.handoff.Claim` and `portal.dossier_facts`."""
+folder. The facts come from `portal.handover.Claim` and `portal.handover.facts`."""
 import io
 import re
 import unicodedata
@@ -19,11 +19,11 @@ import zipfile
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from . import settings as relance_settings
-from .documents import invoice_copy_pdf
-from .dossier_facts import history
-from .dossier_pdf import summary_pdf
-from .i18n import plain_amount
+from portal import settings as relance_settings
+from portal.documents import invoice_copy_pdf
+from portal.handover.facts import history
+from portal.handover.pdf import summary_pdf
+from portal.i18n import plain_amount
 
 RECIPIENT_WORDS = {"bailiff": "commissaire de justice (huissier)",
                    "injonction": "procédure d'injonction de payer"}
@@ -81,7 +81,7 @@ class _Zip:
 
 
 def build_zip(claim, letters, proofs):
-    """The dossier's bytes: `claim` (portal.handoff.Claim), the formal-notice letters (Task
+    """The dossier's bytes: `claim` (portal.handover.Claim), the formal-notice letters (Task
     rows with a PDF) and the proofs ([(Attachment, note text)])."""
     creditor = relance_settings.creditor()
     logo = relance_settings.logo()

@@ -21,10 +21,10 @@ from portal.extensions import db
 from portal.run_log import last_success_before
 from portal.models import PAID_CENTS, Customer, Hold, InstalmentPlan, Invoice, Reminder
 from portal import settings as relance_settings
-from portal.plans import progress
+from portal.instalments import progress
 from portal.settings import habit_shift
 
-from .collect import in_collection
+from reminders.collect import in_collection
 from portal.rules.schedule import (AccountFacts, HoldFact, InvoiceFacts, account_action,
                                    account_upcoming, calendar_for, current_cycle,
                                    due_on_business_day, handed_over, in_cycle,

@@ -3,18 +3,18 @@ de justice) or for an injonction de payer. Plain functions with an explicit `as_
 never commit (the caller owns the transaction).
 
 - `formal_notices(customer)`: what the run recorded of its formal notices, given to the one
-  rule of a formal notice and its deadline (`portal.notices`).
+  rule of a formal notice and its deadline (`portal.rules.notices`).
 - `eligible(customer, as_of)`: some invoice still owed had a formal notice whose deadline has
   passed; otherwise the reason why not.
 - `claim(customer, as_of)`: the invoices whose own formal notice's deadline has passed, each
   with what its notice demanded that day, its balance today and its penalties to the day
-  (`reminders.penalties`); the invoices still owed that it leaves out, each with why (no formal
+  (`portal.rules.penalties`); the invoices still owed that it leaves out, each with why (no formal
   notice yet, or its deadline still running).
 - `hand_over(customer, as_of, by, to)`: the status (no reminder goes out from that day,
-  `reminders.schedule.handed_over`), the dossier kept as an attachment, an event.
+  `portal.rules.schedule.handed_over`), the dossier kept as an attachment, an event.
 The case closes when the claimed invoices are all paid, whatever brings the money in
-(`portal.ledger.close_handover_when_paid`, called where every payment settles an invoice).
-The ZIP itself is laid out by `portal.dossier` (`dossier_zip(customer, as_of)` here).
+(`portal.bookkeeping.close_handover_when_paid`, called where every payment settles an invoice).
+The ZIP itself is laid out by `portal.handover.dossier` (`dossier_zip(customer, as_of)` here).
 """
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,12 +25,13 @@ from sqlalchemy import func, select
 from portal.rules.penalties import penalty_for
 
 from portal.rules import notices as rule
-from . import settings as relance_settings
-from .dossier import build_zip, zip_name
-from .extensions import db
-from .ledger import lock_customer, record_event
-from .models import Allocation, Attachment, Event, Invoice, Payment, Reminder, Task
-from .settings.templates import LANGUAGES
+from portal import settings as relance_settings
+from portal.handover.dossier import build_zip, zip_name
+from portal.extensions import db
+from portal.bookkeeping import lock_customer, record_event
+from portal.models import (Allocation, Attachment, Event, Invoice, Payment, Reminder,
+                           Task)
+from portal.settings.templates import LANGUAGES
 
 RECIPIENTS = ("bailiff", "injonction")  # a bailiff, or the injonction de payer procedure
 
@@ -41,7 +42,7 @@ class HandoffRefused(ValueError):
 
 @dataclass
 class Line:
-    """One invoice of the claim, with its penalties to the day (`reminders.penalties`)."""
+    """One invoice of the claim, with its penalties to the day (`portal.rules.penalties`)."""
     invoice: Invoice
     paid_cents: int
     balance_cents: int
@@ -90,7 +91,7 @@ def formal_notice_level(customer):
 
 def _sent_records(customer):
     """What the run recorded of the messages at a formal-notice level, and of the
-    formal-notice letters, as `portal.notices.Sent` records keyed by invoice id."""
+    formal-notice letters, as `portal.rules.notices.Sent` records keyed by invoice id."""
     policy = relance_settings.current().policy_for(customer.tier, customer.policy)
     formal = {lv.number for lv in policy.levels if lv.formal_notice}
     invoices = {i.id: i for i in db.session.scalars(
@@ -145,7 +146,7 @@ def _balances_then(invoices, invoice_ids, at):
 
 
 def formal_notices(customer):
-    """Every formal notice sent to `customer`, oldest first (`portal.notices.Notice`)."""
+    """Every formal notice sent to `customer`, oldest first (`portal.rules.notices.Notice`)."""
     policy = relance_settings.current().policy_for(customer.tier, customer.policy)
     level = formal_notice_level(customer)
     return rule.notices(_sent_records(customer),
@@ -256,7 +257,7 @@ def proofs(customer):
 
 
 def dossier_zip(customer, as_of):
-    """The hand-over dossier of `customer` as of `as_of` (ZIP bytes, `portal.dossier`)."""
+    """The hand-over dossier of `customer` as of `as_of` (ZIP bytes, `portal.handover.dossier`)."""
     found = claim(customer, as_of)
     return build_zip(found, _letters_of(found, notice_letters(customer)), proofs(customer))
 

@@ -2,15 +2,15 @@
 (`portal.documents`: the creditor's colour and logo, Latin-1 text): who is owed what by whom,
 each invoice with its interest and indemnity to the day, the formal notice and its proofs,
 every reminder, the debtor's answers and broken promises, and the documents in the ZIP. In the
-debtor's language, as the letters are. Every figure comes from the Claim (`portal.handoff`):
+debtor's language, as the letters are. Every figure comes from the Claim (`portal.handover`):
 the formal notice's invoices and what it demanded on its day (as the letter and its e-mail
 said), the balance today apart where a payment changed it since, and the invoices still owed
-that the dossier leaves out, with why (`portal.notices`)."""
+that the dossier leaves out, with why (`portal.rules.notices`)."""
 from flask_babel import force_locale, gettext as _
 from fpdf import FPDF
 
-from .documents import draw_brand, pdf_text
-from .i18n import day, money
+from portal.documents import draw_brand, pdf_text
+from portal.i18n import day, money
 
 WORDS = {
     "fr": dict(

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import clock, tenancy
-from .changes import UNCHANGED
-from .extensions import db
-from .models import Allocation, BankCredit, Customer, Event, Hold, Invoice, Payment, utcnow
+from portal import clock, tenancy
+from portal.changes import UNCHANGED
+from portal.extensions import db
+from portal.models import Allocation, BankCredit, Customer, Event, Hold, Invoice, Payment, utcnow
 from portal.rules.allocation import allocate
 from portal.rules.payment_states import can_move
 
@@ -92,7 +92,7 @@ def settle(invoice):
 
 
 def close_handover_when_paid(customer_id):
-    """A debtor handed over (`portal.handoff`) whose claimed invoices are all paid (or
+    """A debtor handed over (`portal.handover`) whose claimed invoices are all paid (or
     cancelled) now: the case closes, with an event on the timeline. True if it closed."""
     customer = db.session.get(Customer, customer_id)
     if customer is None or customer.handed_over_on is None:

@@ -21,11 +21,11 @@ import hashlib
 
 from sqlalchemy import func, select
 
-from .. import clock
-from ..extensions import db
-from ..ledger import (compare_and_set, displace_books, lock_invoices, place_hold, record_event,
-                      release_hold, settle)
-from ..models import Allocation, Hold, Payment
+from portal import clock
+from portal.extensions import db
+from portal.bookkeeping import (compare_and_set, displace_books, lock_invoices, place_hold,
+                                record_event, release_hold, settle)
+from portal.models import Allocation, Hold, Payment
 from portal.rules.allocation import fit, take_back
 from portal.rules.payment_states import HOLDING, can_move
 
@@ -55,7 +55,7 @@ def start_checkout(customer, invoices_and_amounts, source, external_id, plan_id=
                    received_on=None, checkout=True, discounts=()):
     """A payment the debtor is about to make: its amount and allocations are computed here, on
     the server, from the balances (never from the form). `discounts`: [(invoice, cents)] of
-    early-payment discount (portal.discounts) granted with it, each its own allocation of kind
+    early-payment discount (portal.rules.discount) granted with it, each its own allocation of kind
     "discount", not part of the amount charged. For a checkout (not a debit by the run), an
     open checkout for any of these invoices is cancelled first: two checkouts never both charge
     one invoice (the caller also closes it at the provider)."""
@@ -187,7 +187,7 @@ def _fit_allocations(payment):
 def _displace_books_for(payment, money, owed, budget):
     """The money of this checkout replaces the books' figure where the books already counted
     it (imported as paid before the provider's event came): it settles the invoice instead of
-    becoming the debtor's credit (`portal.ledger.displace_books`)."""
+    becoming the debtor's credit (`portal.bookkeeping.displace_books`)."""
     asked = {}
     for allocation in money:
         asked[allocation.invoice_id] = asked.get(allocation.invoice_id, 0) + \

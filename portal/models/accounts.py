@@ -5,8 +5,8 @@ from sqlalchemy.orm import column_property
 
 from flask import g, has_app_context
 
-from ..extensions import db
-from .base import TENANT_KEY, Money, UTCDateTime, utcnow
+from portal.extensions import db
+from portal.models.base import TENANT_KEY, Money, UTCDateTime, utcnow
 
 
 def _scope_creditor(context):
@@ -43,7 +43,7 @@ class Customer(db.Model):
     # The debtor asked for no more text messages (a STOP reply, or the accountant): when, and how.
     sms_opt_out_at = db.Column(UTCDateTime)
     sms_opt_out_by = db.Column(db.String(16))  # debtor (STOP), accountant, provider
-    # Handed over to a bailiff or for an injonction de payer (portal.handoff): the day, while the
+    # Handed over to a bailiff or for an injonction de payer (portal.handover): the day, while the
     # case is open (no reminder goes out); None otherwise. `handover` keeps to whom, by whom,
     # the invoices claimed, the dossier's attachment and, once they are paid, the day it closed.
     handed_over_on = db.Column(db.Date)
@@ -51,11 +51,11 @@ class Customer(db.Model):
     # Its personal data erased (portal.privacy): when; amounts, dates and numbers stay.
     erased_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
-    # The account's current reminder cycle (reminders.schedule.AccountFacts), kept when a message
+    # The account's current reminder cycle (portal.rules.schedule.AccountFacts), kept when a message
     # is recorded so that the run reads one row per debtor, never the reminders' history: the
     # highest level sent in the cycle, the run date and time of the last message, and the day
     # the cycle's delays count from. All None outside a cycle (the run clears them when it sees
-    # nothing late: reminders.plan.clear_cycles).
+    # nothing late: reminders.scan.clear_cycles).
     cycle_level = db.Column(db.Integer)
     cycle_sent_on = db.Column(db.Date)
     cycle_sent_at = db.Column(UTCDateTime)
@@ -160,7 +160,7 @@ class Allocation(db.Model):
     invoice_id = db.Column(db.ForeignKey("invoice.id"), nullable=False, index=True)
     amount_cents = db.Column(Money, nullable=False)
     # "payment": money of the payment; "discount": the early-payment discount (escompte) granted
-    # with it, which settles the invoice with the money but was never received (portal.discounts).
+    # with it, which settles the invoice with the money but was never received (portal.rules.discount).
     kind = db.Column(db.String(16), nullable=False, default="payment", server_default="payment")
 
     payment = db.relationship("Payment", back_populates="allocations")
