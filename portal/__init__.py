@@ -43,9 +43,9 @@ def create_app(config=None, overrides=None):
     from .api import bp as api_bp
     from .debtor import bp as debtor_bp
     from .backoffice import bp as backoffice_bp
-    from portal.webhooks.payments import bp as payments_bp
-    from portal.webhooks.sms import bp as sms_bp
-    from portal.webhooks.post import bp as post_bp
+    from .webhooks.payments import bp as payments_bp
+    from .webhooks.sms import bp as sms_bp
+    from .webhooks.post import bp as post_bp
     from .health import bp as health_bp
 
     app.register_blueprint(debtor_bp)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from .settings import policy_for
 
 from .extensions import db
-from portal.bookkeeping import place_hold, record_event, release_hold
+from .bookkeeping import place_hold, record_event, release_hold
 from .models import Event, Hold, Invoice, utcnow
 
 MESSAGE_REASONS = {

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import clock, tenancy
-from portal.changes import UNCHANGED
-from portal.extensions import db
-from portal.models import Allocation, BankCredit, Customer, Event, Hold, Invoice, Payment, utcnow
-from portal.rules.allocation import allocate
-from portal.rules.payment_states import can_move
+from . import clock, tenancy
+from .changes import UNCHANGED
+from .extensions import db
+from .models import Allocation, BankCredit, Customer, Event, Hold, Invoice, Payment, utcnow
+from .rules.allocation import allocate
+from .rules.payment_states import can_move
 
 HOLD_KINDS = ("promise", "not_received", "instalment_request", "plan", "dispute",
               "payment_pending", "payment_failed", "manual_pause")

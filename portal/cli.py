@@ -199,7 +199,7 @@ def import_command(path, dry_run, payment_term_days, creditor_slug):
 def import_payments_command(path, dry_run, creditor_slug):
     """Record bank transfers from a CSV file (invoice_number, amount, date, external_id) or a
     CAMT.053 bank statement (credits matched to invoices; the others wait in the back office)."""
-    from portal.imports.camt import import_camt, looks_like_camt
+    from .imports.camt import import_camt, looks_like_camt
     enter_creditor(creditor_slug)
     with open(path, "rb") as f:
         data = f.read()
@@ -445,7 +445,7 @@ def list_creditors_command():
         sms = (f"; SMS by {row.sms_provider} (callbacks {base}/sms/twilio/{row.slug}/status, "
                f"replies {base}/sms/twilio/{row.slug}/inbound)" if row.sms_provider else "")
         if row.post_provider or (row.id == first and current_app.config.get("POST_PROVIDER")):
-            from portal.webhooks.post import callback_url
+            from .webhooks.post import callback_url
             sms += f"; registered letters by Maileva (callbacks {callback_url(row.slug)})"
         click.echo(f"{row.slug}\t{row.name}\t{customers} customer(s), {open_invoices} open "
                    f"invoice(s)\t{stripe}; webhook {base}/stripe/webhook/{row.slug}{sms}")

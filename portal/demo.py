@@ -14,17 +14,17 @@ from datetime import date, datetime, time, timedelta, timezone
 from flask_migrate import upgrade
 
 from reminders.run import run
-from portal.rules.schedule import calendar_for
+from .rules.schedule import calendar_for
 
 from . import clock, settings, tenancy
 from .extensions import db
 from .imports import InvoiceRow, import_rows
-from portal.bookkeeping import place_hold, record_event, record_payment
+from .bookkeeping import place_hold, record_event, record_payment
 from .links import portal_url
 from .models import (Creditor, Customer, Event, Hold, Invoice, Payment, Reminder, SentMessage,
                      SettingsRevision, Task, utcnow)
 from .settings import creditor_from_config
-from portal.instalments import propose, request_plan
+from .instalments import propose, request_plan
 from .users import create_user
 
 DEMO_USER, DEMO_PASSWORD = "compta@demo.example", "relance-demo-password"  # demo database only
@@ -218,7 +218,7 @@ def _offer_discount(creditor_id):
 def _hand_over_one(today, customers):
     """The first debtor whose formal notice went unanswered past its deadline is handed over
     for an injonction de payer: its status, the dossier and the closed reminders show."""
-    from portal.handover import eligible, hand_over
+    from .handover import eligible, hand_over
     for customer in customers[1:]:
         if eligible(customer, today).ok:
             hand_over(customer, today, DEMO_USER, "injonction")

@@ -18,16 +18,16 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 
-from portal.rules.instalments import (MIN_INSTALMENT_CENTS, covered_in_order, monthly_dates,
+from .rules.instalments import (MIN_INSTALMENT_CENTS, covered_in_order, monthly_dates,
                                       split_amounts)
-from portal.settings import policy_for
+from .settings import policy_for
 
-from portal.answers import AnswerError
-from portal.extensions import db
-from portal.i18n import current_lang, money
-from portal.bookkeeping import compare_and_set, place_hold, record_event, release_hold
-from portal.models import Hold, Instalment, InstalmentPlan, Invoice, utcnow
-from portal.rules.allocation import allocate
+from .answers import AnswerError
+from .extensions import db
+from .i18n import current_lang, money
+from .bookkeeping import compare_and_set, place_hold, record_event, release_hold
+from .models import Hold, Instalment, InstalmentPlan, Invoice, utcnow
+from .rules.allocation import allocate
 
 ACTIVE = ("requested", "countered", "approved")
 NEXT = {

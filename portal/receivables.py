@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import BigInteger, and_, case, cast, exists, func, or_, select
 
 from .extensions import db
-from portal.bookkeeping import HOLD_KINDS
+from .bookkeeping import HOLD_KINDS
 from .models import (Allocation, Customer, Hold, InstalmentPlan, Invoice, Payment, Reminder,
                      SentMessage)
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from . import clock, tenancy
 from .extensions import db
 from .models import Creditor, RunLog, utcnow
-from portal.rules.schedule import calendar_for
+from .rules.schedule import calendar_for
 
 ONE_DAY = timedelta(days=1)
 

@@ -6,7 +6,7 @@ Columns: invoice_number, amount, date, external_id (the bank's reference), curre
 from dataclasses import dataclass, field
 
 from .imports import RowError, clean_text, parse_amount, parse_date, read_csv, width_error
-from portal.bookkeeping import ReplayConflict, invoice_by_number, record_payment
+from .bookkeeping import ReplayConflict, invoice_by_number, record_payment
 
 REQUIRED = ("invoice_number", "amount", "date", "external_id")
 OPTIONAL = ("currency",)

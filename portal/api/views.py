@@ -9,9 +9,9 @@ from .. import clock
 from ..extensions import db
 from ..i18n import plain_amount
 from ..imports import clean_text, import_rows, parse_amount, parse_date, validate
-from portal.bookkeeping import LedgerError, ReplayConflict, invoice_by_number, record_payment
+from ..bookkeeping import LedgerError, ReplayConflict, invoice_by_number, record_payment
 from ..models import Customer, Event
-from portal.payments.lifecycle import invoice_allocations
+from ..payments.lifecycle import invoice_allocations
 from . import api_error, bp
 
 # Invoices per POST: a batch is written in one transaction, which holds SQLite's write lock

@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.imports.camt import CHUNK, SOURCE, WAITING, assign
+from ..imports.camt import CHUNK, SOURCE, WAITING, assign
 from ..extensions import db
 from ..imports import clean_text
-from portal.bookkeeping import (LedgerError, ReplayConflict, compare_and_set, id_space,
+from ..bookkeeping import (LedgerError, ReplayConflict, compare_and_set, id_space,
                                 invoice_by_number)
 from ..models import BankCredit, Payment
 from . import bp

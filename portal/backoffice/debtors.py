@@ -10,19 +10,19 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from reminders.scan import upcoming_of
-from portal.rules.schedule import calendar_for, promise_status
+from ..rules.schedule import calendar_for, promise_status
 from reminders.transport import DeliveryError, MessageRejected
 
 from .. import clock
 from ..answers import AnswerError, promise_payment
 from ..debtor.mailer import send_fresh_link
 from ..extensions import db
-from portal.bookkeeping import lock_customer, place_hold, record_event, release_hold
+from ..bookkeeping import lock_customer, place_hold, record_event, release_hold
 from ..models import Attachment, Customer, Event, Hold, Invoice, Payment, SentMessage, Task
-from portal.payments.lifecycle import customer_credit_cents, resolve_review
-from portal.instalments import active_plan
+from ..payments.lifecycle import customer_credit_cents, resolve_review
+from ..instalments import active_plan
 from ..documents import invoice_copy_pdf
-from portal.handover.dossier import safe_name
+from ..handover.dossier import safe_name
 from ..imports import clean_text, parse_emails
 from ..settings import creditor, logo
 from ..settings import current as current_settings, outside_parts

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from .. import clock
 from ..extensions import db
-from portal.handover import HandoffRefused, eligible, hand_over, status
+from ..handover import HandoffRefused, eligible, hand_over, status
 from ..models import Customer
 from . import bp
 from .forms import HandoffForm

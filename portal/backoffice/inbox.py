@@ -13,13 +13,13 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy import select
 
 from reminders.scan import upcoming_of
-from portal.rules.schedule import calendar_for, promise_broken_on, promise_status
+from ..rules.schedule import calendar_for, promise_broken_on, promise_status
 
 from .. import settings as relance_settings
 from ..extensions import db
 from ..i18n import current_lang, money
 from ..models import BankCredit, Customer, Event, Hold, Invoice, InstalmentPlan, Payment, Task
-from portal.rules.story import CLOSED, holds_back, task_state
+from ..rules.story import CLOSED, holds_back, task_state
 
 LABELS = {
     "plan": _l("Instalment plan to decide"),

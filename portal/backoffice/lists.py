@@ -8,7 +8,7 @@ from reminders.scan import upcoming_of
 from .. import clock
 from ..extensions import db
 from ..i18n import plain_amount
-from portal.bookkeeping import HOLD_KINDS
+from ..bookkeeping import HOLD_KINDS
 from ..receivables import (BUCKETS, DEBTOR_TYPES, TIERS, Filters, debtors_query, invoices_query,
                            page_of)
 from . import bp

@@ -6,7 +6,7 @@ from typing import NamedTuple
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, case, cast, func, select
 
-from portal.rules.schedule import calendar_for, promise_status
+from ..rules.schedule import calendar_for, promise_status
 from reminders.status import outcome_of
 
 from .. import run_log

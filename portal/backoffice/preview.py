@@ -10,13 +10,13 @@ from flask_login import current_user
 from sqlalchemy import select, update
 
 from reminders.run import preview
-from portal.rules.schedule import calendar_for
+from ..rules.schedule import calendar_for
 
 from .. import changes, clock, tenancy
 from ..extensions import db
 from ..i18n import current_lang
 from ..imports import parse_date
-from portal.bookkeeping import place_hold, release_hold
+from ..bookkeeping import place_hold, release_hold
 from ..models import Customer, Hold, Instalment, Invoice, Reminder
 from ..settings import review_before_sending, set_review_before_sending
 from ..settings import creditor, current as current_settings, forget as forget_settings

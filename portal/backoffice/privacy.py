@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from .. import clock, settings
 from ..extensions import db
-from portal.bookkeeping import record_event
+from ..bookkeeping import record_event
 from ..models import Customer
 from ..privacy import export_name, export_zip, verdict
 from ..privacy.erase import ErasureRefused, erase, inventory

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..i18n import current_lang, money
-from portal.bookkeeping import ReplayConflict, record_payment
+from ..bookkeeping import ReplayConflict, record_payment
 from ..models import Customer, Invoice
 from . import bp
 from .bank import conflict_message, recorded_message

@@ -22,10 +22,10 @@ from ..links import portal_url
 from ..models import PAID_CENTS, Customer, Invoice
 from ..settings.defaults import default_template
 from ..settings.document import SettingsInvalid, parse
-from portal.rules.policies import CHANNELS, POLICY_ATTRIBUTES, TIERS, Policy
+from ..rules.policies import CHANNELS, POLICY_ATTRIBUTES, TIERS, Policy
 from ..settings.templates import LANGUAGES, PARTS, VARIABLES, TemplateProblem, render
 from ..web import parse_id
-from portal.rules.sms_length import length as sms_length
+from ..rules.sms_length import length as sms_length
 from . import bp
 from .forms import PostForm
 from .preview import next_run_day

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..i18n import plain_amount
 from ..models import CreditorGrant, Customer, Event, InstalmentPlan, Invoice, User
 from ..answers import AnswerError
-from portal.instalments import PlanConflict, approve, counter, reject
+from ..instalments import PlanConflict, approve, counter, reject
 from ..users import (authenticate, end_sessions, granted_creditors, start_attempt,
                      too_many_failures)
 from . import admin_required, bp, page_of

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from .. import clock
 from ..extensions import db
-from portal.instalments import PlanConflict, accept_counter, active_plan, decline_counter
+from ..instalments import PlanConflict, accept_counter, active_plan, decline_counter
 from . import bp
 from .forms import ActionForm
 from .views import _landing

@@ -25,17 +25,17 @@ from flask import current_app
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Date, Integer, and_, bindparam, func, select, true
 
-from portal.rules.schedule import calendar_for, promise_status
+from ..rules.schedule import calendar_for, promise_status
 
 from ..changes import Kept
-from portal.rules.discount import discount_for
+from ..rules.discount import discount_for
 from ..extensions import db
 from ..models import (PAID_CENTS, BooksVersion, Event, Hold, Instalment, InstalmentPlan,
                       Invoice, Payment, plan_invoice)
-from portal.payments.lifecycle import credit_cents_of
-from portal.instalments import ACTIVE, covered_in_order
+from ..payments.lifecycle import credit_cents_of
+from ..instalments import ACTIVE, covered_in_order
 from ..settings import creditor
-from portal.rules.story import card_state
+from ..rules.story import card_state
 
 KEEP = 256  # pages per worker process (~40 KB each for 20 invoices)
 RECENT_PAYMENTS_DAYS = 30  # a payment received this many days ago or less is told on the page

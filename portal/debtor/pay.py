@@ -8,16 +8,16 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
-from portal.rules.discount import invoice_discount
+from ..rules.discount import invoice_discount
 from ..i18n import current_lang
 from ..settings import creditor, policy_for
 from ..extensions import db
 from ..models import Payment, utcnow
 from ..payments.events import handle
 from ..payments.gateways import DemoGateway, GatewayError, gateway_for
-from portal.payments.lifecycle import (checkout_key, open_checkouts, overlapping_checkouts,
+from ..payments.lifecycle import (checkout_key, open_checkouts, overlapping_checkouts,
                                        start_checkout)
-from portal.instalments import active_plan, instalment_allocations, next_unpaid
+from ..instalments import active_plan, instalment_allocations, next_unpaid
 from . import bp
 from .forms import ActionForm, PayForm, invoice_choices
 from .views import _landing, _open_invoices, _refuse_foreign_ids, payable_invoices

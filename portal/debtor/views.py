@@ -11,7 +11,7 @@ from flask_babel import refresh
 from sqlalchemy import func, select
 
 from ..settings import policy_for
-from portal.rules.schedule import calendar_for
+from ..rules.schedule import calendar_for
 from reminders.transport import DeliveryError, MessageRejected
 
 from .. import clock
@@ -21,12 +21,12 @@ from ..settings import creditor, loaded as settings_loaded, seed as settings_see
 from ..settings import logo as logo_bytes
 from ..documents import invoice_copy_pdf
 from ..extensions import db
-from portal.bookkeeping import lock_customer, record_event
+from ..bookkeeping import lock_customer, record_event
 from .. import tenancy
 from ..links import LinkExpired, LinkInvalid, verify_token
 from ..payments.gateways import gateway_for
 from ..i18n import current_lang
-from portal.instalments import propose, repeated_request, request_plan
+from ..instalments import propose, repeated_request, request_plan
 from ..models import Customer, Event, Hold, Invoice
 from ..web import parse_id
 from . import bp

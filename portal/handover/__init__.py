@@ -22,16 +22,16 @@ from datetime import date
 from flask_babel import lazy_gettext as _
 from sqlalchemy import func, select
 
-from portal.rules.penalties import penalty_for
+from ..rules.penalties import penalty_for
 
-from portal.rules import notices as rule
-from portal import settings as relance_settings
-from portal.handover.dossier import build_zip, zip_name
-from portal.extensions import db
-from portal.bookkeeping import lock_customer, record_event
-from portal.models import (Allocation, Attachment, Event, Invoice, Payment, Reminder,
+from ..rules import notices as rule
+from .. import settings as relance_settings
+from .dossier import build_zip, zip_name
+from ..extensions import db
+from ..bookkeeping import lock_customer, record_event
+from ..models import (Allocation, Attachment, Event, Invoice, Payment, Reminder,
                            Task)
-from portal.settings.templates import LANGUAGES
+from ..settings.templates import LANGUAGES
 
 RECIPIENTS = ("bailiff", "injonction")  # a bailiff, or the injonction de payer procedure
 

@@ -19,11 +19,11 @@ import zipfile
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from portal import settings as relance_settings
-from portal.documents import invoice_copy_pdf
-from portal.handover.facts import history
-from portal.handover.pdf import summary_pdf
-from portal.i18n import plain_amount
+from .. import settings as relance_settings
+from ..documents import invoice_copy_pdf
+from .facts import history
+from .pdf import summary_pdf
+from ..i18n import plain_amount
 
 RECIPIENT_WORDS = {"bailiff": "commissaire de justice (huissier)",
                    "injonction": "procédure d'injonction de payer"}

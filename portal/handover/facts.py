@@ -7,11 +7,11 @@ from datetime import date
 
 from sqlalchemy import select
 
-from portal.rules.schedule import calendar_for, promise_broken_on
+from ..rules.schedule import calendar_for, promise_broken_on
 
-from portal import clock, settings as relance_settings
-from portal.extensions import db
-from portal.models import Event, Hold, Invoice, Reminder, SentMessage, SmsMessage, Task
+from .. import clock, settings as relance_settings
+from ..extensions import db
+from ..models import Event, Hold, Invoice, Reminder, SentMessage, SmsMessage, Task
 
 # The debtor's answers (portal or phone): the kinds the dossier lists, with their words.
 ANSWERS = {

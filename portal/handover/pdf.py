@@ -9,8 +9,8 @@ that the dossier leaves out, with why (`portal.rules.notices`)."""
 from flask_babel import force_locale, gettext as _
 from fpdf import FPDF
 
-from portal.documents import draw_brand, pdf_text
-from portal.i18n import day, money
+from ..documents import draw_brand, pdf_text
+from ..i18n import day, money
 
 WORDS = {
     "fr": dict(

@@ -22,11 +22,11 @@ from datetime import date
 from defusedxml import ElementTree
 from sqlalchemy import select
 
-from portal import tenancy
-from portal.extensions import db
-from portal.imports.rows import FIRST_DAY, LAST_DAY, parse_amount
-from portal.bookkeeping import id_space, record_payment, same_money
-from portal.models import PAID_CENTS, BankCredit, Customer, Invoice, Payment
+from .. import tenancy
+from ..extensions import db
+from .rows import FIRST_DAY, LAST_DAY, parse_amount
+from ..bookkeeping import id_space, record_payment, same_money
+from ..models import PAID_CENTS, BankCredit, Customer, Invoice, Payment
 
 SOURCE = "bank"
 WAITING = BankCredit.WAITING  # the states of a credit the accountant has to decide

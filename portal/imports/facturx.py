@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 import facturx
 from lxml import etree
 
-from portal.imports.rows import InvoiceRow, in_range
+from .rows import InvoiceRow, in_range
 
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
       "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",

@@ -14,7 +14,7 @@ with their lines; it never writes."""
 from collections import OrderedDict
 from datetime import date, timedelta
 
-from portal.imports.rows import InvoiceRow, in_range, parse_amount
+from .rows import InvoiceRow, in_range, parse_amount
 
 COLUMNS = ("JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib",
            "CompAuxNum", "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit",

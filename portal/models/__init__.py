@@ -3,7 +3,7 @@ dates; times are aware UTC. Business rules live elsewhere: `portal.bookkeeping`,
 `portal.payments`, `reminders/`."""
 from .base import Money, UTCDateTime, utcnow
 from .books import BooksVersion
-from portal.models.accounts import (PAID_CENTS, Allocation, Attachment, BankCredit, Customer,
+from .accounts import (PAID_CENTS, Allocation, Attachment, BankCredit, Customer,
                                     Event, Hold, Invoice, Payment, ProcessedEvent)
 from .plans import Instalment, InstalmentPlan, plan_invoice
 from .reminders import Reminder, SentMessage, Task

@@ -5,8 +5,8 @@ from sqlalchemy.orm import column_property
 
 from flask import g, has_app_context
 
-from portal.extensions import db
-from portal.models.base import TENANT_KEY, Money, UTCDateTime, utcnow
+from ..extensions import db
+from .base import TENANT_KEY, Money, UTCDateTime, utcnow
 
 
 def _scope_creditor(context):

@@ -8,9 +8,9 @@ malformed object raises `Malformed`, which the webhook records as "ignored: malf
 from sqlalchemy import select
 
 from ..extensions import db
-from portal.bookkeeping import record_event
+from ..bookkeeping import record_event
 from ..models import InstalmentPlan, Payment, utcnow
-from portal.payments.lifecycle import hold_for_review, refund, transition
+from .lifecycle import hold_for_review, refund, transition
 
 ONLINE_SOURCES = ("stripe", "demo")  # the payments a provider event may speak of
 MAX_CENTS = 10**12

@@ -9,7 +9,7 @@ from flask import current_app, has_app_context, url_for
 from ..extensions import db
 from ..settings import outside_parts
 from ..models import Payment
-from portal.payments.lifecycle import transition
+from .lifecycle import transition
 
 
 @dataclass

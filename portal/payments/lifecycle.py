@@ -21,13 +21,13 @@ import hashlib
 
 from sqlalchemy import func, select
 
-from portal import clock
-from portal.extensions import db
-from portal.bookkeeping import (compare_and_set, displace_books, lock_invoices, place_hold,
+from .. import clock
+from ..extensions import db
+from ..bookkeeping import (compare_and_set, displace_books, lock_invoices, place_hold,
                                 record_event, release_hold, settle)
-from portal.models import Allocation, Hold, Payment
-from portal.rules.allocation import fit, take_back
-from portal.rules.payment_states import HOLDING, can_move
+from ..models import Allocation, Hold, Payment
+from ..rules.allocation import fit, take_back
+from ..rules.payment_states import HOLDING, can_move
 
 
 

@@ -15,8 +15,8 @@ from flask import current_app
 
 from .. import settings
 from ..extensions import db
-from portal.bookkeeping import record_event
-from portal.handover.dossier import safe_name
+from ..bookkeeping import record_event
+from ..handover.dossier import safe_name
 from ..models import Attachment
 from .maileva import FINAL, Maileva, PostUnavailable
 

@@ -17,8 +17,8 @@ from sqlalchemy import delete, func, select, update
 
 from ..answers import MESSAGE_REASONS
 from ..extensions import db
-from portal.handover import RECIPIENTS
-from portal.bookkeeping import lock_customer, record_event
+from ..handover import RECIPIENTS
+from ..bookkeeping import lock_customer, record_event
 from ..models import (Attachment, BankCredit, Event, Hold, InstalmentPlan, Invoice, Payment,
                       SentMessage, ShortLink, SmsMessage, Task, utcnow)
 from .rules import ERASED, verdict

@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from .. import settings as relance_settings
 from ..documents import invoice_copy_pdf
-from portal.handover.dossier import _Zip, eml, safe_name
+from ..handover.dossier import _Zip, eml, safe_name
 from ..extensions import db
-from portal.handover import language_of
+from ..handover import language_of
 from ..i18n import plain_amount
 from ..models import (Attachment, Event, InstalmentPlan, Invoice, Payment, SentMessage,
                       SmsMessage, Task)

@@ -21,8 +21,8 @@ from .. import clock
 from ..extensions import db
 from ..i18n import plain_amount
 from ..models import Customer, InstalmentPlan, Invoice, Payment
-from portal.payments.lifecycle import HOLDING, customer_credit_cents
-from portal.instalments import ACTIVE
+from ..payments.lifecycle import HOLDING, customer_credit_cents
+from ..instalments import ACTIVE
 
 ERASED = "[effacé]"  # what replaces a name or a text
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from portal.rules.policies import discount_rate
+from .policies import discount_rate
 
 CENT = Decimal(1)
 

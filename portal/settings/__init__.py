@@ -32,7 +32,7 @@ from ..models import Creditor, Customer, SettingsRevision
 from .defaults import default_document
 from .document import Settings, SettingsInvalid, load, parse
 from .history import changes_between
-from portal.rules.policies import CHANNELS, TIERS, Level, Policy, habit_shift
+from ..rules.policies import CHANNELS, TIERS, Level, Policy, habit_shift
 
 __all__ = ["CHANNELS", "TIERS", "Level", "Policy", "Settings", "SettingsInvalid", "current",
            "creditor", "habit_shift", "policy_for", "save", "revert", "revisions",

@@ -7,7 +7,7 @@ import copy
 import os
 from functools import lru_cache
 
-from portal.rules.penalties import DEFAULT_RATES
+from ..rules.penalties import DEFAULT_RATES
 
 from .templates import LANGUAGES
 

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 
-from portal.rules.penalties import RateTable, SemesterRates
+from ..rules.penalties import RateTable, SemesterRates
 
-from portal.rules.policies import (LADDERS, POLICY_ATTRIBUTES, TIER_ATTRIBUTES, TIERS, Level,
+from ..rules.policies import (LADDERS, POLICY_ATTRIBUTES, TIER_ATTRIBUTES, TIERS, Level,
                                    Policy, discount_rate, for_tier, level_problems)
 from .templates import EMAIL_PARTS, LANGUAGES, PARTS, TemplateProblem, render, samples
 
@@ -423,7 +423,7 @@ def template_errors(key, lang, part, source, trial=True):
 def sms_problem(source, lang):
     """Why an SMS template cannot be used as it is: empty, or longer than MAX_SEGMENTS segments
     on the examples (each segment is billed; a long SMS also reads badly)."""
-    from portal.rules.sms_length import MAX_SEGMENTS, length
+    from ..rules.sms_length import MAX_SEGMENTS, length
     for context in samples(lang):
         text = render(source, "sms", dict(context, link=SAMPLE_SHORT_LINK))
         if not text:

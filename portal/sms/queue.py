@@ -8,9 +8,9 @@ from sqlalchemy import select, update
 
 from .. import clock, settings
 from ..extensions import db
-from portal.bookkeeping import record_event
+from ..bookkeeping import record_event
 from ..models import Customer, SmsMessage
-from portal.rules.sms_hours import mobile_number, next_allowed
+from ..rules.sms_hours import mobile_number, next_allowed
 
 
 

@@ -12,11 +12,11 @@ from flask import Blueprint, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal import clock, tenancy
-from portal.extensions import db
-from portal.models import Creditor, ProcessedEvent
-from portal.settings import outside_parts
-from portal.payments.events import Malformed, handle, text_id
+from .. import clock, tenancy
+from ..extensions import db
+from ..models import Creditor, ProcessedEvent
+from ..settings import outside_parts
+from ..payments.events import Malformed, handle, text_id
 
 bp = Blueprint("payments", __name__)
 TOLERANCE = 300  # seconds: an older signature is a replay, a later one a forged clock

@@ -11,11 +11,11 @@ import hmac
 from flask import Blueprint, abort, current_app, request
 from sqlalchemy import select
 
-from portal import tenancy
-from portal.extensions import csrf, db
-from portal.models import Creditor, Task
-from portal.post import tracking
-from portal.post.maileva import PostUnavailable
+from .. import tenancy
+from ..extensions import csrf, db
+from ..models import Creditor, Task
+from ..post import tracking
+from ..post.maileva import PostUnavailable
 
 bp = Blueprint("post", __name__)
 csrf.exempt(bp)

@@ -10,14 +10,14 @@ unknown message changes nothing either (200: the provider must not retry forever
 from flask import Blueprint, Response, abort, redirect, request
 from sqlalchemy import select
 
-from portal import clock, tenancy
-from portal.debtor.link_pages import invalid_page
-from portal.extensions import csrf, db
-from portal.bookkeeping import record_event
-from portal.links import short_token
-from portal.models import Creditor, SmsMessage
-from portal.sms.providers import SmsUnavailable, TwilioProvider, callback_url, provider_for
-from portal.sms.queue import delivery_report, opt_in, opt_out
+from .. import clock, tenancy
+from ..debtor.link_pages import invalid_page
+from ..extensions import csrf, db
+from ..bookkeeping import record_event
+from ..links import short_token
+from ..models import Creditor, SmsMessage
+from ..sms.providers import SmsUnavailable, TwilioProvider, callback_url, provider_for
+from ..sms.queue import delivery_report, opt_in, opt_out
 
 bp = Blueprint("sms", __name__)
 csrf.exempt(bp)  # the provider signs its callbacks instead
