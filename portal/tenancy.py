@@ -72,6 +72,14 @@ def unscoped():
         yield
 
 
+def own(session, model, ident):
+    """The row `ident` of `model` when the creditor this context works for may see it, else
+    None. A SELECT every time, never `Session.get`: an object already in the session's identity
+    map (loaded while working for another creditor) comes back from `get` without a statement,
+    hence without the creditor's criteria."""
+    return session.scalars(select(model).where(model.id == ident)).first()
+
+
 OWN_COLUMN = (Customer, Invoice, Payment, SettingsRevision, ApiToken, BankCredit)
 VIA_CUSTOMER = (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan, Attachment, SmsMessage,
                 ShortLink)

@@ -13,7 +13,7 @@ from reminders.scan import upcoming_of
 from ..rules.schedule import calendar_for, promise_status
 from reminders.transport import DeliveryError, MessageRejected
 
-from .. import clock
+from .. import clock, tenancy
 from ..answers import AnswerError, promise_payment
 from ..debtor.mailer import send_fresh_link
 from ..extensions import db
@@ -35,7 +35,7 @@ from .next_step import next_per_debtor, next_words
 
 
 def _customer(customer_id):
-    return db.session.get(Customer, customer_id) or abort(404)
+    return tenancy.own(db.session, Customer, customer_id) or abort(404)
 
 
 def _facts(customer):
@@ -226,7 +226,7 @@ def add_note(customer_id):
 def invoice_pdf(invoice_id):
     """The invoice as the debtor gets it: its own PDF (a Factur-X, an accounting tool's), else
     the copy made from the ledger."""
-    invoice = db.session.get(Invoice, invoice_id) or abort(404)
+    invoice = tenancy.own(db.session, Invoice, invoice_id) or abort(404)
     data = invoice_copy_pdf(invoice, creditor(), invoice.customer.language, logo=logo())
     return send_file(io.BytesIO(data), mimetype="application/pdf",
                      download_name=safe_name(invoice.number, f"facture-{invoice.id}") + ".pdf")
@@ -296,7 +296,7 @@ def resend(customer_id):
 
 @bp.route("/tasks/<id:task_id>", methods=["GET", "POST"])
 def call(task_id):
-    task = db.session.get(Task, task_id) or abort(404)
+    task = tenancy.own(db.session, Task, task_id) or abort(404)
     found = _customer(task.customer_id)
     if request.method == "POST":
         lock_customer(found.id)  # a promise by phone and one from the portal, one at a time
@@ -336,7 +336,7 @@ def _record_call(task, found, invoices, form):
 @bp.get("/tasks/<id:task_id>/letter.pdf")
 def letter(task_id):
     """The formal-notice letter the run prepared, to print and send by registered mail."""
-    task = db.session.get(Task, task_id) or abort(404)
+    task = tenancy.own(db.session, Task, task_id) or abort(404)
     if task.kind != "letter" or not task.pdf:
         abort(404)
     filename = _("formal-notice-%(id)s.pdf", id=task.id)  # ASCII in every language
@@ -346,7 +346,7 @@ def letter(task_id):
 
 @bp.post("/tasks/<id:task_id>/done")
 def task_done(task_id):
-    task = db.session.get(Task, task_id) or abort(404)
+    task = tenancy.own(db.session, Task, task_id) or abort(404)
     if not PostForm().validate_on_submit():
         abort(400)
     task.state = "done"
@@ -360,7 +360,7 @@ def task_done(task_id):
 @bp.post("/payments/<id:payment_id>/review")
 def review_payment(payment_id):
     """The accountant's decision on an online payment whose amount or currency differed."""
-    payment = db.session.get(Payment, payment_id) or abort(404)
+    payment = tenancy.own(db.session, Payment, payment_id) or abort(404)
     if not PostForm().validate_on_submit() or request.form.get("decision") not in ("accept",
                                                                                    "refuse"):
         abort(400)

@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import clock
+from .. import clock, tenancy
 from ..extensions import db
 from ..handover import HandoffRefused, eligible, hand_over, status
 from ..models import Customer
@@ -24,7 +24,7 @@ def handoff_facts(found):
 @bp.post("/customers/<id:customer_id>/handoff")
 def handoff(customer_id):
     """Hand over and offer the dossier (kept as an attachment, downloadable from then on)."""
-    found = db.session.get(Customer, customer_id) or abort(404)
+    found = tenancy.own(db.session, Customer, customer_id) or abort(404)
     form = HandoffForm()
     back = redirect(url_for(".customer", customer_id=found.id))
     if not form.validate_on_submit():

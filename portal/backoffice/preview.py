@@ -144,7 +144,7 @@ def _checked():
 def hold_reminder(invoice_id):
     """Keep this invoice out of the runs until the accountant lifts the hold."""
     _checked()
-    invoice = db.session.get(Invoice, invoice_id) or abort(404)
+    invoice = tenancy.own(db.session, Invoice, invoice_id) or abort(404)
     place_hold(invoice, "manual_pause", clock.today(), actor="accountant",
                by=current_user.email, number=invoice.number)
     db.session.commit()

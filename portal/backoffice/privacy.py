@@ -6,7 +6,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import clock, settings
+from .. import clock, settings, tenancy
 from ..extensions import db
 from ..bookkeeping import record_event
 from ..models import Customer
@@ -19,7 +19,7 @@ from .timeline import describe
 
 
 def _customer(customer_id):
-    return db.session.get(Customer, customer_id) or abort(404)
+    return tenancy.own(db.session, Customer, customer_id) or abort(404)
 
 
 def _checked():

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import tenancy
 from ..extensions import db
 from ..i18n import current_lang, money
 from ..bookkeeping import ReplayConflict, record_payment
@@ -20,7 +21,7 @@ from .forms import ReceivedForm
 
 @bp.post("/customers/<id:customer_id>/payments")
 def record_received(customer_id):
-    customer = db.session.get(Customer, customer_id) or abort(404)
+    customer = tenancy.own(db.session, Customer, customer_id) or abort(404)
     back = redirect(url_for(".customer", customer_id=customer.id))
     form = ReceivedForm()
     if not form.validate_on_submit():

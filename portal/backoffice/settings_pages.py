@@ -16,7 +16,7 @@ from sqlalchemy import select
 from reminders.compose import Item, compose
 from reminders.scan import due_reminders
 
-from .. import clock, settings
+from .. import clock, settings, tenancy
 from ..extensions import db
 from ..links import portal_url
 from ..models import PAID_CENTS, Customer, Invoice
@@ -217,7 +217,7 @@ def _sample_debtor(customer_id):
     invoice; with its open invoices (balances summed by the database)."""
     query = (select(Customer).join(Invoice, Invoice.customer_id == Customer.id)
              .where(Invoice.status == "open"))
-    customer = db.session.get(Customer, customer_id) if customer_id else None
+    customer = tenancy.own(db.session, Customer, customer_id) if customer_id else None
     if customer is None:
         customer = db.session.scalar(query.order_by(Invoice.due_date).limit(1))
     if customer is None:

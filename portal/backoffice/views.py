@@ -137,13 +137,13 @@ def inbox():
 
 @bp.get("/plans/<id:plan_id>")
 def plan(plan_id):
-    found = db.session.get(InstalmentPlan, plan_id) or abort(404)
+    found = tenancy.own(db.session, InstalmentPlan, plan_id) or abort(404)
     return render_template("backoffice/plan.html", plan=found, form=DecisionForm())
 
 
 @bp.post("/plans/<id:plan_id>/decision")
 def decide(plan_id):
-    found = db.session.get(InstalmentPlan, plan_id) or abort(404)
+    found = tenancy.own(db.session, InstalmentPlan, plan_id) or abort(404)
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -255,7 +255,7 @@ def aging_csv():
 
 @bp.get("/customers/<id:customer_id>/timeline.csv")
 def timeline_csv(customer_id):
-    found = db.session.get(Customer, customer_id) or abort(404)
+    found = tenancy.own(db.session, Customer, customer_id) or abort(404)
     rows = [["at", "actor", "what", "kind", "details"]]
     events = db.session.execute(
         select(Event, Invoice.number).outerjoin(Invoice, Invoice.id == Event.invoice_id)

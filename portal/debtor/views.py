@@ -14,7 +14,7 @@ from ..settings import policy_for
 from ..rules.schedule import calendar_for
 from reminders.transport import DeliveryError, MessageRejected
 
-from .. import clock
+from .. import clock, tenancy
 from ..answers import (AnswerError, MAX_MESSAGE, MESSAGE_REASONS, customer_invoice,
                        flag_not_received, promise_payment, send_message)
 from ..settings import creditor, loaded as settings_loaded, seed as settings_seed
@@ -22,7 +22,6 @@ from ..settings import logo as logo_bytes
 from ..documents import invoice_copy_pdf
 from ..extensions import db
 from ..bookkeeping import lock_customer, record_event
-from .. import tenancy
 from ..links import LinkExpired, LinkInvalid, verify_token
 from ..payments.gateways import gateway_for
 from ..i18n import current_lang
@@ -355,7 +354,7 @@ def renew():
     sent = False
     if customer_id:
         lock_customer(customer_id)  # the limit is counted by one request at a time
-        customer = db.session.get(Customer, customer_id)
+        customer = tenancy.own(db.session, Customer, customer_id)
         now = datetime.now(timezone.utc)
         recent = db.session.execute(
             select(func.count(Event.id), func.max(Event.at))

@@ -119,7 +119,7 @@ def test_a_user_switches_to_english_and_sees_every_page_in_english(client, staff
     assert "7 days after the due date" in settings_page
     policy = text(client, "/admin/settings/policies/default")
     assert "← Settings" in policy and "See the impact" in policy and "Key account" in policy
-    assert "Minimum gap between two reminders for one invoice (days)" in policy
+    assert "Minimum gap between two reminders to one debtor (days)" in policy
     template = text(client, "/admin/settings/templates/cordial/fr")
     assert "Show the preview" in template and "Back to the default text" in template
 
