@@ -103,16 +103,32 @@ def propose(customer, invoices, count, first_date, as_of):
     total = sum(i.balance_cents for i in invoices)
     check_count(total, count)
     amounts = split_amounts(total, count)
-    why_not = []
-    if count > policy.instalment_max_count:
-        why_not.append(f"more than {policy.instalment_max_count} instalments")
-    if total > policy.instalment_max_total_cents:
-        why_not.append(f"more than {policy.instalment_max_total_cents // 100} EUR in all")
-    if amounts[0] * 100 < total * policy.instalment_min_first_percent:
-        why_not.append(f"first instalment under {policy.instalment_min_first_percent} %")
-    if customer.tier not in policy.instalment_auto_tiers:
-        why_not.append(f"customer tier {customer.tier}")
+    why_not = [WHY_NOT[code].format(**values) for code, values in
+               waiting_rules(policy, customer.tier, count, total, amounts[0])]
     return Proposal(total, monthly_dates(first_date, count), amounts, not why_not, why_not)
+
+
+# How the plan_waiting event records each rule (the back office words the codes itself).
+WHY_NOT = {"count": "more than {max} instalments", "total": "more than {max_eur} EUR in all",
+           "first_share": "first instalment under {percent} %", "tier": "customer tier {tier}"}
+
+
+def waiting_rules(policy, tier, count, total_cents, first_cents):
+    """Which rules of `policy` keep a request of `count` instalments for `total_cents` (the
+    first of `first_cents`) by a debtor of `tier` from being approved without a human:
+    [(code, values)], empty when the policy approves it by itself."""
+    found = []
+    if count > policy.instalment_max_count:
+        found.append(("count", {"count": count, "max": policy.instalment_max_count}))
+    if total_cents > policy.instalment_max_total_cents:
+        found.append(("total", {"total": total_cents, "max": policy.instalment_max_total_cents,
+                                "max_eur": policy.instalment_max_total_cents // 100}))
+    if first_cents * 100 < total_cents * policy.instalment_min_first_percent:
+        found.append(("first_share", {"first": first_cents,
+                                      "percent": policy.instalment_min_first_percent}))
+    if tier not in policy.instalment_auto_tiers:
+        found.append(("tier", {"tier": tier}))
+    return found
 
 
 def plan_for_invoices(invoices):

@@ -29,7 +29,7 @@ from .models.base import TENANT_KEY
 from .models import (Allocation, ApiToken, Attachment, BankCredit, Customer, Event, Hold,
                      Instalment,
                      InstalmentPlan, Invoice, Payment, Reminder, SentMessage, SettingsRevision,
-                     ShortLink, SmsMessage, Task)
+                     ShortLink, SmsMessage, Task, WorkItem)
 
 KEY = TENANT_KEY
 NOBODY = 0  # a scope that sees no creditor's rows (an invalid link)
@@ -80,7 +80,7 @@ def own(session, model, ident):
     return session.scalars(select(model).where(model.id == ident)).first()
 
 
-OWN_COLUMN = (Customer, Invoice, Payment, SettingsRevision, ApiToken, BankCredit)
+OWN_COLUMN = (Customer, Invoice, Payment, SettingsRevision, ApiToken, BankCredit, WorkItem)
 VIA_CUSTOMER = (Event, Hold, Reminder, SentMessage, Task, InstalmentPlan, Attachment, SmsMessage,
                 ShortLink)
 

@@ -87,4 +87,4 @@ def admin_required(view):
 
 
 from . import (bank, debtors, effectiveness, handoff, lists, preview, privacy,  # noqa: E402,F401
-               received, settings_pages, upload, views)
+               received, settings_pages, upload, views, work)

@@ -32,6 +32,8 @@ from .timeline import GROUPS, describe
 from .forms import CallOutcomeForm, HoldForm, NoteForm, PauseForm, PostForm, TierForm
 from .handoff import handoff_facts
 from .next_step import next_per_debtor, next_words
+from .account import standing
+from .worklist import users_here
 
 
 def _customer(customer_id):
@@ -42,13 +44,15 @@ def _facts(customer):
     today = clock.today()
     holds = db.session.scalars(select(Hold).where(Hold.customer_id == customer.id,
                                                   Hold.released_at.is_(None))).all()
+    invoices = db.session.scalars(select(Invoice).where(Invoice.customer_id == customer.id)
+                                  .order_by(Invoice.due_date)).all()
+    payments = db.session.scalars(select(Payment).where(Payment.customer_id == customer.id)
+                                  .order_by(Payment.received_on.desc())).all()
     return dict(
         customer=customer, **story_of(customer, holds, today),
-        invoices=db.session.scalars(select(Invoice).where(Invoice.customer_id == customer.id)
-                                    .order_by(Invoice.due_date)).all(),
+        invoices=invoices, account=standing(invoices, payments, today),
         credit_cents=customer_credit_cents(customer.id), plan=active_plan(customer),
-        payments=db.session.scalars(select(Payment).where(Payment.customer_id == customer.id)
-                                    .order_by(Payment.received_on.desc())).all(),
+        payments=payments,
         messages=db.session.scalars(select(SentMessage).where(
             SentMessage.customer_id == customer.id).order_by(SentMessage.sent_at.desc())).all(),
         timeline=timeline_of(customer.id, request.args.get("show")),
@@ -87,7 +91,10 @@ def timeline_of(customer_id, group=None):
 @bp.get("/customers/<id:customer_id>")
 def customer(customer_id):
     found = _customer(customer_id)
+    users = users_here()
     return render_template("backoffice/customer.html", **_facts(found), pause_form=PauseForm(),
+                           users=users, collector=next(
+                               (u for u in users if u.id == found.collector_id), None),
                            hold_form=hold_form(found), note_form=NoteForm(),
                            groups=GROUPS, shown=request.args.get("show") or "",
                            tier_form=TierForm(tier=found.tier, debtor_type=found.debtor_type,
@@ -125,6 +132,25 @@ def _sms_switch(customer_id, allow):
     flash(_("SMS allowed again for this debtor.") if allow else
           _("No more SMS to this debtor."), "success")
     return redirect(url_for(".customer", customer_id=found.id))
+
+
+@bp.post("/customers/<id:customer_id>/collector")
+def set_collector(customer_id):
+    """Who chases this debtor: a user of its creditor (their worklist shows it as theirs),
+    or nobody."""
+    found = _act(customer_id)[0]
+    chosen = request.form.get("collector", "")
+    users = {str(u.id): u for u in users_here()}
+    if chosen and chosen not in users:
+        flash(_("Choose a user of this creditor."), "warning")
+        return redirect(url_for(".customer", customer_id=found.id))
+    before = found.collector_id
+    found.collector_id = users[chosen].id if chosen else None
+    if before == found.collector_id:
+        flash(_("Nothing changed."), "success")
+        return redirect(url_for(".customer", customer_id=found.id))
+    return _done(found, "collector_changed", _("Collector saved."),
+                 collector=users[chosen].email if chosen else None)
 
 
 @bp.get("/messages/<path:message_id>")

@@ -18,7 +18,9 @@ from ..rules.schedule import calendar_for, promise_broken_on, promise_status
 from .. import settings as relance_settings
 from ..extensions import db
 from ..i18n import current_lang, money
-from ..models import BankCredit, Customer, Event, Hold, Invoice, InstalmentPlan, Payment, Task
+from ..answers import DISPUTES
+from ..models import (BankCredit, Customer, Event, Hold, Invoice, InstalmentPlan, Payment, Task,
+                      WorkItem)
 from ..rules.story import CLOSED, holds_back, task_state
 
 LABELS = {
@@ -35,7 +37,16 @@ LABELS = {
     "hold_ended": _l("Hold over: reminders start again"),
     "bank_credit": _l("Bank credit to reconcile"),
     "no_email": _l("No e-mail address: reminders cannot go out"),
+    "handover": _l("Hand-over due: the formal notice's deadline has passed"),
 }
+# What came of a task done on the worklist (`worklist.act`), as the accountant chooses it.
+OUTCOMES = {"done": _l("Done"), "reached": _l("Reached"), "not_reached": _l("Not reached"),
+            "answered": _l("Answered"), "nothing_to_do": _l("Nothing to do")}
+
+
+def task_label(kind):
+    """The words for a kind of task (the code itself if unknown)."""
+    return str(LABELS[kind]) if kind in LABELS else kind
 
 
 @dataclass
@@ -46,6 +57,8 @@ class Item:
     facts: dict = field(default_factory=dict)  # what the summary says, as data
     target: tuple = ()  # (endpoint, kwargs) of the page that deals with it
     waiting: object = None  # the schedule's Upcoming that holds it back (a waiting task)
+    ref: int = 0  # the id of the row it comes from: (kind, ref) names the task (worklist)
+    also: tuple = ()  # other (kind, ref) it stands for: the message that opened a dispute
 
     @property
     def label(self):
@@ -61,6 +74,8 @@ class Item:
         if self.kind == "message":
             if not facts.get("number"):  # a message about no invoice in particular
                 return _("Message: %(text)s", text=facts["text"])
+            return _("Invoice %(number)s: %(text)s", number=facts["number"], text=facts["text"])
+        if self.kind == "dispute" and facts.get("text"):
             return _("Invoice %(number)s: %(text)s", number=facts["number"], text=facts["text"])
         if self.kind == "no_email":
             return _("Add the customer's address on their page")
@@ -94,31 +109,30 @@ def inbox(as_of):
             .where(InstalmentPlan.state == "requested")):
         items.append(Item("plan", plan.requested_at, customer,
                           {"count": plan.count, "cents": plan.total_cents},
-                          ("backoffice.plan", {"plan_id": plan.id})))
+                          ("backoffice.plan", {"plan_id": plan.id}), ref=plan.id))
     holds = db.session.execute(
-        select(Hold.kind, Hold.created_at, Invoice.number, Customer)
+        select(Hold.kind, Hold.created_at, Invoice.number, Customer, Hold.id)
         .join(Invoice, Invoice.id == Hold.invoice_id)
         .join(Customer, Customer.id == Invoice.customer_id)
         .where(Hold.released_at.is_(None), Invoice.status == "open",
                Hold.kind.in_(("not_received", "dispute", "payment_failed"))))
-    for kind, created_at, number, customer in holds:
-        items.append(Item(kind, created_at, customer, {"number": number}))
-    for event, customer in db.session.execute(
-            select(Event, Customer).join(Customer, Customer.id == Event.customer_id)
-            .where(Event.kind == "message").order_by(Event.at.desc()).limit(200)):
-        items.append(Item("message", event.at, customer, {"number": event.details.get("number"),
-                                                          "text": event.details.get("text")}))
+    for kind, created_at, number, customer, hold_id in holds:
+        items.append(Item(kind, created_at, customer, {"number": number},
+                          ("backoffice.customer", {"customer_id": customer.id}), ref=hold_id))
+    items.extend(_messages(items))
     for payment, customer in db.session.execute(
             select(Payment, Customer).join(Customer, Customer.id == Payment.customer_id)
             .where(Payment.state == "review")):
         items.append(Item("payment_review", payment.created_at, customer,
                           {"cents": payment.amount_cents, "reason": payment.review_reason},
-                          ("backoffice.customer", {"customer_id": payment.customer_id})))
+                          ("backoffice.customer", {"customer_id": payment.customer_id}),
+                          ref=payment.id))
     for credit in db.session.scalars(select(BankCredit).where(
             BankCredit.state.in_(BankCredit.WAITING))):
         items.append(Item("bank_credit", _at(credit.booked_on), None,
                               {"cents": credit.amount_cents, "name": credit.debtor_name,
-                               "text": credit.remittance}, ("backoffice.bank", {})))
+                               "text": credit.remittance}, ("backoffice.bank", {}),
+                              ref=credit.id))
     # A manual hold whose end date has passed: its reminders resume; say so until it is lifted.
     for hold, number, customer in db.session.execute(
             select(Hold, Invoice.number, Customer)
@@ -128,14 +142,15 @@ def inbox(as_of):
                    Invoice.status == "open")):
         items.append(Item("hold_ended", _at(hold.until + timedelta(days=1)), customer,
                           {"number": number, "reason": (hold.details or {}).get("reason")},
-                          ("backoffice.customer", {"customer_id": customer.id})))
+                          ("backoffice.customer", {"customer_id": customer.id}), ref=hold.id))
     for customer in db.session.scalars(select(Customer).where(
             Customer.email == "", Customer.id.in_(select(Invoice.customer_id).where(
                 Invoice.status == "open")))):
         items.append(Item("no_email", _at(as_of), customer, {},
-                          ("backoffice.customer", {"customer_id": customer.id})))
+                          ("backoffice.customer", {"customer_id": customer.id}),
+                          ref=customer.id))
     promises, tasks = _promises(as_of), _tasks()
-    upcoming = upcoming_of(sorted({c.id for *_r, c in promises} | {c.id for _t, c in tasks}),
+    upcoming = upcoming_of(sorted({p[3].id for p in promises} | {c.id for _t, c in tasks}),
                            as_of)
     items.extend(_broken_promises(promises, upcoming, as_of))
     waiting = []
@@ -155,11 +170,40 @@ def inbox_items(as_of):
     return inbox(as_of).todo
 
 
+# A debtor's message not yet answered stays on the worklist until it is done: the newest ones.
+MESSAGES = 500
+
+
+def _messages(items):
+    """The debtors' messages not marked done on the worklist, newest first. A message that
+    opened a dispute (its reason one of `answers.DISPUTES`, about an invoice disputed now) is
+    told by the dispute's task, with its words: one task, not two."""
+    done = select(WorkItem.id).where(WorkItem.kind == "message", WorkItem.ref == Event.id,
+                                     WorkItem.state == "done")
+    disputes = {(item.customer.id, item.facts["number"]): item for item in items
+                if item.kind == "dispute"}
+    found = []
+    for event, customer in db.session.execute(
+            select(Event, Customer).join(Customer, Customer.id == Event.customer_id)
+            .where(Event.kind == "message", ~done.exists())
+            .order_by(Event.at.desc()).limit(MESSAGES)):
+        number = event.details.get("number")
+        dispute = disputes.get((customer.id, number))
+        if dispute is not None and event.details.get("reason") in DISPUTES:
+            dispute.facts.setdefault("text", event.details.get("text"))
+            dispute.also += (("message", event.id),)
+            continue
+        found.append(Item("message", event.at, customer, {"number": number,
+                                                          "text": event.details.get("text")},
+                          ("backoffice.customer", {"customer_id": customer.id}), ref=event.id))
+    return found
+
+
 def _promises(as_of):
     """(invoice id, promised date, number, customer) of the promises in force whose date has
     passed (only those can be broken: the schedule decides which are)."""
     return db.session.execute(
-        select(Hold.invoice_id, Hold.until, Invoice.number, Customer)
+        select(Hold.invoice_id, Hold.until, Invoice.number, Customer, Hold.id)
         .join(Invoice, Invoice.id == Hold.invoice_id)
         .join(Customer, Customer.id == Invoice.customer_id)
         .where(Hold.kind == "promise", Hold.released_at.is_(None), Hold.until < as_of,
@@ -173,14 +217,15 @@ def _broken_promises(promises, upcoming, as_of):
         return
     settings = relance_settings.current()
     calendar = calendar_for(relance_settings.creditor().holiday_country)
-    for invoice_id, until, number, customer in promises:
+    for invoice_id, until, number, customer, hold_id in promises:
         policy = settings.policy_for(customer.tier, customer.policy)
         if promise_status(until, policy, calendar, as_of, settled=False) != "broken":
             continue
         if holds_back(upcoming.get(invoice_id, (None, None))[1]):
             continue
         since = promise_broken_on(until, policy, calendar) + timedelta(days=1)
-        yield Item("broken_promise", _at(since), customer, {"number": number})
+        yield Item("broken_promise", _at(since), customer, {"number": number},
+                   ("backoffice.customer", {"customer_id": customer.id}), ref=hold_id)
 
 
 def _tasks():
@@ -212,4 +257,4 @@ def _task_items(tasks, upcoming):
         yield Item(kind, task.created_at, customer,
                    {"invoices": list(task.details.get("invoices", []))},
                    ("backoffice.call" if task.kind == "call" else "backoffice.letter",
-                    {"task_id": task.id}), decided.until)
+                    {"task_id": task.id}), decided.until, ref=task.id)

@@ -9,6 +9,7 @@ from flask import url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from ..i18n import current_lang, day, money
+from .inbox import OUTCOMES, task_label
 
 GROUPS = {
     "messages": _l("Messages"), "answers": _l("Customer's answers"),
@@ -179,6 +180,10 @@ def _other(kind, d, number):
         if d.get("notes"):
             text += " — “%s”" % d["notes"]
         return text, []
+    if kind == "collector_changed":
+        return _("Collector: %(user)s", user=d.get("collector") or _("nobody")), []
+    if kind == "work_done":
+        return _work_done(d), []
     texts = {
         "call_task_queued": _l("Phone call to make — %(invoices)s"),
         "letter_task_queued": _l("Letter to post — %(invoices)s"),
@@ -282,6 +287,13 @@ def _letter(kind, d, number):
         "invoices": _invoices(d, number), "reason": d.get("reason", ""),
         "number": d.get("registered_number") or "", "status": str(LETTER_STATUS.get(
             status, status))}, links
+
+
+def _work_done(d):
+    """A task of the worklist done, with its outcome and the accountant's note."""
+    text = _("Task done: %(task)s — %(outcome)s", task=task_label(d.get("task") or ""),
+             outcome=OUTCOMES.get(d.get("outcome"), d.get("outcome") or "—"))
+    return text + (" — “%s”" % d["note"] if d.get("note") else "")
 
 
 def _group(kind, actor):

@@ -1,4 +1,4 @@
-"""Back-office pages: login, inbox, instalment decisions, users, dashboard and exports."""
+"""Back-office pages: login, instalment decisions, users, dashboard and exports."""
 import csv
 import io
 import json
@@ -23,17 +23,14 @@ from ..answers import AnswerError
 from ..instalments import PlanConflict, approve, counter, reject
 from ..users import (authenticate, end_sessions, granted_creditors, start_attempt,
                      too_many_failures)
-from . import admin_required, bp, page_of
+from . import admin_required, bp
 from .forms import (LANGUAGE_NAMES, CreditorForm, DecisionForm, LanguageForm, LoginForm,
                     PostForm)
-from .inbox import inbox as inbox_of, inbox_items
-from .next_step import next_words
+from .plan_facts import plan_facts
+from .worklist import tasks_of
 from .timeline import describe
 from .metrics import (BUCKET_LABELS, BUCKETS, aging, bucket, csv_safe, dashboard,
                       last_run, open_balances)
-
-
-INBOX_PAGE = 100
 
 
 @bp.app_context_processor
@@ -124,21 +121,10 @@ def logout():
     return redirect(url_for("backoffice.login"))
 
 
-@bp.get("/")
-def inbox():
-    """What waits for a human, oldest first, INBOX_PAGE items a page; below, the calls and
-    letters the schedule holds back (promised, disputed, in a plan), with why and until when."""
-    found = inbox_of(clock.today())
-    shown, page, pages = page_of(found.todo, INBOX_PAGE)
-    return render_template("backoffice/inbox.html", total=len(found.todo), page=page,
-                           pages=pages, items=shown, waiting=found.waiting,
-                           next_words=next_words)
-
-
 @bp.get("/plans/<id:plan_id>")
 def plan(plan_id):
     found = tenancy.own(db.session, InstalmentPlan, plan_id) or abort(404)
-    return render_template("backoffice/plan.html", plan=found, form=DecisionForm())
+    return render_template("backoffice/plan.html", **plan_facts(found), form=DecisionForm())
 
 
 @bp.post("/plans/<id:plan_id>/decision")
@@ -153,13 +139,13 @@ def decide(plan_id):
     note = (form.note.data or "").strip() or None
     if form.decision.data == "reject" and not note:
         form.note.errors.append(_("Tell the customer why (they will receive this message)."))
-        return render_template("backoffice/plan.html", plan=found, form=form), 422
+        return render_template("backoffice/plan.html", **plan_facts(found), form=form), 422
     if form.decision.data == "counter" and not (
             form.count.data and form.first_date.data
             and clock.today() < form.first_date.data <= clock.today() + timedelta(days=366)):
         form.count.errors.append(_("Give the number of instalments and a first date within "
                                    "the coming year."))
-        return render_template("backoffice/plan.html", plan=found, form=form), 422
+        return render_template("backoffice/plan.html", **plan_facts(found), form=form), 422
     try:
         if form.decision.data == "approve":
             approve(found, clock.today(), by=current_user.email, note=note)
@@ -175,7 +161,7 @@ def decide(plan_id):
     except AnswerError as exc:
         db.session.rollback()
         form.count.errors.append(str(exc))
-        return render_template("backoffice/plan.html", plan=found, form=form), 422
+        return render_template("backoffice/plan.html", **plan_facts(found), form=form), 422
     db.session.commit()
     try:
         send_plan_decision(found.customer, found)
@@ -226,7 +212,7 @@ def overview():
             owed = aging(today)
             rows.append({"creditor": creditor, "outstanding": sum(owed.values()),
                          "overdue": sum(v for k, v in owed.items() if k != "not_due"),
-                         "waiting": len(inbox_items(today)),
+                         "waiting": len(tasks_of(today)[0]),
                          "role": g.grants[creditor.id]})
     return render_template("backoffice/overview.html", rows=rows,
                            chosen=session.get("creditor"), form=CreditorForm())

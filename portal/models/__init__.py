@@ -11,10 +11,11 @@ from .runs import RunAlert, RunLog
 from .sms import ShortLink, SmsMessage
 from .settings import ApiToken, Creditor, CreditorGrant, SettingsRevision
 from .staff import LoginAttempt, User
+from .work import WorkItem
 
 __all__ = ["BooksVersion", "Money", "UTCDateTime", "utcnow", "PAID_CENTS", "Allocation", "Attachment",
            "BankCredit",
            "Customer", "Event",
            "Hold", "Invoice", "Payment", "ProcessedEvent", "Instalment", "InstalmentPlan",
            "plan_invoice", "Reminder", "RunAlert", "RunLog", "SentMessage", "Task", "ShortLink", "SmsMessage", "ApiToken", "Creditor", "CreditorGrant", "SettingsRevision",
-           "LoginAttempt", "User"]
+           "LoginAttempt", "User", "WorkItem"]

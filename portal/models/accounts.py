@@ -60,6 +60,8 @@ class Customer(db.Model):
     cycle_sent_on = db.Column(db.Date)
     cycle_sent_at = db.Column(UTCDateTime)
     cycle_started_on = db.Column(db.Date)
+    # Who chases this debtor: a user of its creditor (the worklist's "mine"); None: anyone.
+    collector_id = db.Column(db.ForeignKey("user_account.id"))
 
     # Loaded only when asked for: a link check loads the customer, not every invoice.
     invoices = db.relationship("Invoice", back_populates="customer", order_by="Invoice.due_date")

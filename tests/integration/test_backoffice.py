@@ -247,11 +247,11 @@ def test_counter_proposal_accepted_by_the_debtor(app, client, smtp, accountant):
         == {"plan"}
 
 
-def test_the_inbox_shows_a_hundred_items_a_page_oldest_first(app, client, accountant):
+def test_the_worklist_shows_fifty_debtors_a_page(app, client, accountant):
     from portal.models import Hold
-    customer = make_customer(name="Garage Lemaire")
-    for n in range(120):
-        invoice = make_invoice(customer, clock.today() - timedelta(days=40), 10_000,
+    for n in range(60):
+        customer = make_customer(name=f"Garage {n:02d}")
+        invoice = make_invoice(customer, clock.today() - timedelta(days=40), 10_000 + n,
                                number=f"IB-{n}")
         db.session.add(Hold(customer_id=customer.id, invoice_id=invoice.id, kind="dispute",
                             starts_on=clock.today()))
@@ -259,9 +259,10 @@ def test_the_inbox_shows_a_hundred_items_a_page_oldest_first(app, client, accoun
     login(client)
     first = client.get("/admin/").get_data(as_text=True)
     second = client.get("/admin/?page=2").get_data(as_text=True)
-    assert "120 élément(s)" in first and "page 1 sur 2" in first
-    assert first.count('class="inbox-dispute"') == 100
-    assert second.count('class="inbox-dispute"') == 20 and "Page précédente" in second
+    assert "60 débiteurs, 60 tâches" in first and "page 1 sur 2" in first
+    assert first.count('class="task-row task-dispute"') == 50
+    assert second.count('class="task-row task-dispute"') == 10 and "Page précédente" in second
+    assert "Garage 59" in first and "Garage 00" in second  # the largest amounts first
     assert client.get("/admin/?page=99").status_code == 200  # the last page, not an error
 
 

@@ -85,7 +85,7 @@ def test_a_user_switches_to_english_and_sees_every_page_in_english(client, staff
     inbox = text(client, "/admin/")
     assert '<html lang="en">' in inbox
     assert "To do today" in inbox and "Instalment plan to decide" in inbox
-    assert "9 instalments, €1,500.00" in inbox and "1 item, oldest first" in inbox
+    assert "9 instalments, €1,500.00" in inbox and "1 debtor, 1 task" in inbox
     assert ">Settings</a>" in inbox and "Réglages" not in inbox and "À traiter" not in inbox
     assert "Log out" in inbox and 'lang="fr" class="linklike">Français</button>' in inbox
 

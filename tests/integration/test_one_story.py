@@ -169,7 +169,7 @@ def test_one_debtor_one_story_on_every_page(any_app, any_client, smtp):
     broken = last_day + timedelta(days=1)
     with clock.pin(broken):
         todo, waiting = pages.inbox()
-        assert todo.count("Promesse non tenue") == 3
+        assert todo.count("Promesse non tenue — Facture") == 3  # one task per invoice
         assert "Mise en demeure à envoyer" in todo and "Mise en demeure à envoyer" not in waiting
         assert not pages.agree().startswith("en attente")
         assert "Promesse non tenue : paiement annoncé pour le" in pages.debtor_page()
@@ -192,7 +192,7 @@ def test_one_debtor_one_story_on_every_page(any_app, any_client, smtp):
             assert card.startswith("Échéancier demandé") and "Paiement annoncé" not in card
         assert "non reçu" in pages.card("CL-3", page)
         todo, waiting = pages.inbox()
-        assert "Échéancier à décider" in todo and todo.count("Promesse non tenue") == 1
+        assert "Échéancier à décider" in todo and todo.count("Promesse non tenue — Facture") == 1
         assert "Facture CL-3" in todo and "Mise en demeure à envoyer" in todo
         debtor_page = pages.debtor_page()
         assert "(facture CL-1)" not in debtor_page.split("Promesse non tenue")[1].split("</li>")[0]
