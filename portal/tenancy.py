@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from flask import g, has_app_context
-from sqlalchemy import event, exists, select
+from sqlalchemy import event, exists, inspect, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from .models.base import TENANT_KEY
@@ -77,7 +77,8 @@ def own(session, model, ident):
     None. A SELECT every time, never `Session.get`: an object already in the session's identity
     map (loaded while working for another creditor) comes back from `get` without a statement,
     hence without the creditor's criteria."""
-    return session.scalars(select(model).where(model.id == ident)).first()
+    key = inspect(model).primary_key[0]
+    return session.scalars(select(model).where(key == ident)).first()
 
 
 OWN_COLUMN = (Customer, Invoice, Payment, SettingsRevision, ApiToken, BankCredit, WorkItem)

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..imports.camt import CHUNK, SOURCE, WAITING, assign
+from .. import tenancy
 from ..extensions import db
 from ..imports import clean_text
 from ..bookkeeping import (LedgerError, ReplayConflict, compare_and_set, id_space,
@@ -42,7 +43,7 @@ def _known_under(references):
 
 @bp.post("/bank/<id:credit_id>")
 def assign_credit(credit_id):
-    found = db.session.get(BankCredit, credit_id) or abort(404)
+    found = tenancy.own(db.session, BankCredit, credit_id) or abort(404)
     if not PostForm().validate_on_submit():
         abort(400)
     ignore = request.form.get("decision") == "ignore"

@@ -155,7 +155,7 @@ def set_collector(customer_id):
 
 @bp.get("/messages/<path:message_id>")
 def message(message_id):
-    sent = db.session.get(SentMessage, message_id) or abort(404)
+    sent = tenancy.own(db.session, SentMessage, message_id) or abort(404)
     return render_template("backoffice/message.html", sent=sent)
 
 
@@ -260,7 +260,7 @@ def invoice_pdf(invoice_id):
 
 @bp.get("/attachments/<id:attachment_id>")
 def attachment(attachment_id):
-    kept = db.session.get(Attachment, attachment_id) or abort(404)
+    kept = tenancy.own(db.session, Attachment, attachment_id) or abort(404)
     return send_file(io.BytesIO(kept.data), mimetype="application/octet-stream",
                      as_attachment=True, download_name=kept.filename)
 

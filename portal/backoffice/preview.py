@@ -155,7 +155,7 @@ def hold_reminder(invoice_id):
 @bp.post("/holds/<id:hold_id>/release")
 def release(hold_id):
     _checked()
-    hold = db.session.get(Hold, hold_id) or abort(404)
+    hold = tenancy.own(db.session, Hold, hold_id) or abort(404)
     if hold.kind != "manual_pause" or hold.released_at is not None:
         abort(404)
     release_hold(hold, actor="accountant", reason=f"lifted by {current_user.email}")

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from portal import clock
 from portal.extensions import db
-from portal.ledger import place_hold
+from portal.bookkeeping import place_hold
 from portal.models import Task
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice

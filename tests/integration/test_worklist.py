@@ -13,9 +13,9 @@ from sqlalchemy import select
 from portal import clock, tenancy
 from portal.answers import send_message
 from portal.extensions import db
-from portal.ledger import place_hold, record_event
+from portal.bookkeeping import place_hold, record_event
 from portal.models import Creditor, Event, Hold, InstalmentPlan, Invoice, Task, WorkItem, utcnow
-from portal.plans import propose, request_plan
+from portal.instalments import propose, request_plan
 from portal.users import create_user
 from tests.conftest import make_customer, make_invoice
 from tests.helpers import PASSWORD, csrf, login
