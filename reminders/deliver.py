@@ -3,7 +3,7 @@ all in the transaction committed right after the mail server accepted the messag
 import re
 from email.utils import parseaddr
 
-from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -252,6 +252,7 @@ def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
                  invoices=[i.number for i in items])
     if as_of is not None:
         _keep_cycle(customer, composed, items, as_of, utcnow())
+    keep_invoices(rows, utcnow())
     report.rejected += 1
     _queue_sms(customer, composed, msg_id, report)  # the e-mail failed: the SMS still goes
 
@@ -269,10 +270,39 @@ _KEEP_CYCLE = (update(Customer).where(Customer.id == bindparam("cid"))
                        cycle_sent_at=bindparam("at"), cycle_started_on=bindparam("start")))
 
 
+
+
+def _kept(column, value):
+    """`column` after a reminder of cycle `cyc` recorded `value`: the highest of the two within
+    one cycle, `value` alone in a new one (a "never received" started it)."""
+    new = bindparam(value, type_=column.type)
+    return case((and_(Invoice.reminder_cycle == bindparam("cyc"), column >= new), column),
+                else_=new)
+
+
+# One invoice's kept reminders (schedule.InvoiceFacts) as a reminder about it leaves them; a
+# reminder of an older cycle (planned before a "never received") changes nothing.
+_KEEP_INVOICE = (update(Invoice)
+                 .where(Invoice.id == bindparam("iid"), Invoice.reminder_cycle <= bindparam("cyc"))
+                 .values(reminder_level=_kept(Invoice.reminder_level, "lvl"),
+                         reminder_sent_on=_kept(Invoice.reminder_sent_on, "on"),
+                         reminder_sent_at=_kept(Invoice.reminder_sent_at, "at"),
+                         reminder_cycle=bindparam("cyc"), updated_at=Invoice.updated_at))
+
+
 def _pending():
     """What `_record` has to write, kept on the session until it commits (see below)."""
     return db.session.info.setdefault(_RECORDS, {"messages": [], "marks": [], "events": [],
-                                                 "cycles": []})
+                                                 "cycles": [], "invoices": []})
+
+
+def keep_invoices(rows, at):
+    """Each invoice's kept reminders as these reminder rows (claimed: id, invoice_id, cycle,
+    level, scheduled_for), recorded sent or attempted at `at`, leave them: the highest level
+    of its cycle, the latest run date and time; written with the round's other records."""
+    _pending()["invoices"].extend(
+        dict(iid=r.invoice_id, cyc=r.cycle, lvl=r.level, on=r.scheduled_for, at=at)
+        for r in rows if getattr(r, "invoice_id", None) is not None)
 
 
 def _keep_cycle(customer, composed, items, as_of, at):
@@ -312,6 +342,8 @@ def _write_records(session):
         connection.execute(INSERT_EVENT, pending["events"])
     if pending["cycles"]:
         connection.execute(_KEEP_CYCLE, pending["cycles"])
+    if pending["invoices"]:  # in id order: two runs at once lock invoices in the same order
+        connection.execute(_KEEP_INVOICE, sorted(pending["invoices"], key=lambda r: r["iid"]))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -338,6 +370,7 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
     pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id, var=variant, ch=channel)
                             for r in rows)
     _keep_cycle(customer, composed, items, as_of, now)
+    keep_invoices(rows, now)
     numbers = [i.number for i in items]
     if emailed:
         _pending_event(customer.id, "reminder_sent", now, channel="email",
