@@ -244,15 +244,16 @@ def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
                      kind="reminder_rejected", as_of=None):
     """The address does not work: the reminders count as attempted (the schedule escalates, and
     level 3 brings a phone call) and the accountant sees why on the timeline."""
+    now = utcnow()
     db.session.execute(update(Reminder).where(Reminder.id.in_([r.id for r in rows]))
-                       .values(state="failed", claimed_by=None, sent_at=utcnow(),
+                       .values(state="failed", claimed_by=None, sent_at=now,
                                message_id=msg_id))
     record_event(customer.id, kind, level=composed.level, message_id=msg_id,
                  recipients=customer.email, reason=reason,
                  invoices=[i.number for i in items])
     if as_of is not None:
-        _keep_cycle(customer, composed, items, as_of, utcnow())
-    keep_invoices(rows, utcnow())
+        _keep_cycle(customer, composed, items, as_of, now)
+    keep_invoices(rows, now)
     report.rejected += 1
     _queue_sms(customer, composed, msg_id, report)  # the e-mail failed: the SMS still goes
 
