@@ -124,8 +124,9 @@ def deliver_instalments(sender, customer, rows, as_of, report):
     _send_and_record(sender, customer, keep, items, composed, as_of, report)
 
 
-def deliver_group(sender, customer, rows, as_of, report, holds):
-    """Send `customer` one e-mail for `rows` (claimed reminders); `holds` is active_holds()."""
+def deliver_group(sender, customer, rows, as_of, report, holds, riders=None):
+    """Send `customer` one e-mail for `rows` (claimed reminders); `holds` is active_holds(),
+    `riders` not_yet_due() of the batch (None: read here)."""
     blocked, promised = holds
     policy = current_settings().policy_for(customer.tier, customer.policy)
     rows = _still_due(rows, blocked, report, policy)
@@ -139,7 +140,8 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
     level = policy.level_for(max(r.level for r in rows))
     if policy.ladder == "account" and policy.heads_up and not level.before_due:
         # A statement of account: the invoices not yet due ride along, named apart.
-        items += _riders(customer.id, {r.invoice_id for r in rows}, as_of, blocked, level.number)
+        items += _riders(customer.id, {r.invoice_id for r in rows}, as_of, blocked, level.number,
+                         riders)
     link = portal_url(customer)
     settings = current_settings()
     try:
@@ -183,16 +185,28 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
         db.session.commit()
 
 
-def _riders(customer_id, planned, as_of, blocked, level):
+def not_yet_due(customer_ids, as_of):
+    """{customer id: its open invoices not yet due on `as_of`} for a batch of debtors, in one
+    query (not one per message: a round trip each on PostgreSQL)."""
+    found = {}
+    for row in db.session.execute(
+            select(Invoice.customer_id, Invoice.id, Invoice.number, Invoice.issue_date,
+                   Invoice.due_date, Invoice.total_cents, Invoice.currency,
+                   (Invoice.total_cents - PAID_CENTS).label("balance"))
+            .where(Invoice.customer_id.in_(customer_ids), Invoice.status == "open",
+                   Invoice.due_date >= as_of)
+            .order_by(Invoice.customer_id, Invoice.due_date, Invoice.number)):
+        found.setdefault(row.customer_id, []).append(row)
+    return found
+
+
+def _riders(customer_id, planned, as_of, blocked, level, found=None):
     """The debtor's open invoices not yet due (nothing holding them, not planned already), as
-    Items that a reminder names "pour information", never in what it demands."""
-    found = db.session.execute(
-        select(Invoice.id, Invoice.number, Invoice.issue_date, Invoice.due_date,
-               Invoice.total_cents, Invoice.currency,
-               (Invoice.total_cents - PAID_CENTS).label("balance"))
-        .where(Invoice.customer_id == customer_id, Invoice.status == "open",
-               Invoice.due_date >= as_of)
-        .order_by(Invoice.due_date, Invoice.number)).all()
+    Items that a reminder names "pour information", never in what it demands. `found`:
+    not_yet_due() of its batch."""
+    if found is None:
+        found = not_yet_due([customer_id], as_of)
+    found = found.get(customer_id, ())
     return [Item(number=r.number, issue_date=r.issue_date, due_date=r.due_date,
                  total_cents=r.total_cents, balance_cents=r.balance, level=level,
                  currency=r.currency, rider=True)

@@ -31,6 +31,8 @@ def build(rng):
         customer = make_customer(name=f"Debtor {n}", email="" if n == 7 else f"d{n}@example.org")
         for k in range(rng.randint(1, 4)):
             due = START + timedelta(days=rng.randrange(-40, 45))
+            if n == 7 and k == 0:  # the debtor without an address is reminded at least once
+                due = START - timedelta(days=20)
             make_invoice(customer, due, rng.randrange(20_000, 300_000), number=f"N{n}-{k}")
     db.session.commit()
 
