@@ -157,3 +157,4 @@ def test_kept_state_is_what_the_history_says(any_db_url, smtp, seed):
         assert db.session.scalar(select(db.func.count(Reminder.id)).where(
             Reminder.state == "failed")) >= 1
         db.session.remove()
+        db.engine.dispose()
