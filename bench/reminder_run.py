@@ -5,6 +5,7 @@
     .venv/bin/python bench/reminder_run.py --invoices 1000000 --schedule-only --creditors 100
     .venv/bin/python bench/reminder_run.py --postgres           # also on PostgreSQL
     .venv/bin/python bench/reminder_run.py --invoices 15000 --relay-ms 30 --connections 32
+    .venv/bin/python bench/reminder_run.py --history 365 --schedule-only  # a year of runs first
 
 Generates N open invoices over N/5 debtors (all overdue, so every debtor gets an e-mail), shared
 among `--creditors` creditors, then
@@ -38,6 +39,7 @@ from portal import create_app, tenancy  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Creditor, Customer, Invoice  # noqa: E402
 from reminders.scan import book, due_reminders_of  # noqa: E402
+from bench.history import play  # noqa: E402
 
 AS_OF = date(2026, 3, 2)  # a Monday
 PG_URL = os.environ.get("RELANCE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -67,7 +69,9 @@ def start_sink(relay_ms=0):
     raise SystemExit("the aiosmtpd sink did not start")
 
 
-def generate(n_invoices, n_creditors=1):
+def generate(n_invoices, n_creditors=1, history=0):
+    """N open invoices over N/5 debtors; with `history` (days), the same open invoices at the
+    end of that many days of runs, answers and payments (bench/history.py)."""
     rng = random.Random(7)
     n_customers = max(1, n_invoices // 5)
     started = time.perf_counter()
@@ -83,19 +87,20 @@ def generate(n_invoices, n_creditors=1):
             for i in range(1, n_customers + 1)]
     for start in range(0, len(rows), 20_000):
         db.session.execute(insert(Customer), rows[start:start + 20_000])
-    chunk = []
+    current = []
     for i in range(1, n_invoices + 1):
         due = AS_OF - timedelta(days=rng.randrange(8, 90))
         customer_id = (i - 1) % n_customers + 1
-        chunk.append(dict(id=i, number=f"F{i:08d}", customer_id=customer_id,
-                          creditor_id=creditor_of(customer_id),
-                          issue_date=due - timedelta(days=30), due_date=due, currency="EUR",
-                          total_cents=rng.randrange(5_000, 900_000), status="open"))
-        if len(chunk) == 50_000:
-            db.session.execute(insert(Invoice), chunk)
-            chunk = []
-    if chunk:
-        db.session.execute(insert(Invoice), chunk)
+        current.append(dict(id=i, number=f"F{i:08d}", customer_id=customer_id,
+                            creditor_id=creditor_of(customer_id),
+                            issue_date=due - timedelta(days=30), due_date=due, currency="EUR",
+                            total_cents=rng.randrange(5_000, 900_000), status="open"))
+    if history:
+        db.session.commit()
+        play(n_invoices, n_creditors, AS_OF, history, current)
+    else:
+        for start in range(0, len(current), 50_000):
+            db.session.execute(insert(Invoice), current[start:start + 50_000])
     db.session.commit()
     print(f"  generated {n_invoices:,} invoices over {n_customers:,} debtors of "
           f"{n_creditors} creditor(s) in "
@@ -106,12 +111,12 @@ def app_for(url):
     return create_app("test", {"SQLALCHEMY_DATABASE_URI": url})
 
 
-def setup_database(url, n_invoices, n_creditors=1):
+def setup_database(url, n_invoices, n_creditors=1, history=0):
     """In a child process, so that the parent's peak memory is the schedule step's own."""
     with app_for(url).app_context():
         db.drop_all()
         db.create_all()
-        generate(n_invoices, n_creditors)
+        generate(n_invoices, n_creditors, history)
         if db.engine.dialect.name == "postgresql":
             db.session.execute(db.text("ANALYZE"))  # as autovacuum would on a live database
             db.session.commit()
@@ -119,7 +124,18 @@ def setup_database(url, n_invoices, n_creditors=1):
         db.engine.dispose()
 
 
-def schedule_step(url, n_invoices):
+def in_child(target, *args):
+    """Run `target(*args)` in a fresh process: its own peak memory, nothing cached."""
+    child = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    child.start()
+    child.join()
+    if child.exitcode:
+        raise SystemExit(f"{target.__name__} failed")
+
+
+def schedule_step(url, n_invoices, label=""):
+    if label:
+        print(f"  {label}:", end="")
     with app_for(url).app_context():
         before = rss_mib()
         started = time.perf_counter()
@@ -198,13 +214,32 @@ def whole_run(url, senders, batch, relay_ms=0, connections=8):
           f"{ceiling:,.0f} messages/s; the run reaches {rate / ceiling:.2f} x the ceiling")
 
 
+def with_and_without(url, plain_url, n_invoices, n_creditors, history, rounds=2):
+    """The schedule step on the same open invoices without a past (`plain_url`, or `url` before
+    the history is played when it is the same database) and with `history` days of it, each
+    measure in its own process, alternately when there are two databases."""
+    if plain_url != url:
+        in_child(setup_database, plain_url, n_invoices, n_creditors)
+        in_child(setup_database, url, n_invoices, n_creditors, history)
+        for _ in range(rounds):
+            in_child(schedule_step, plain_url, n_invoices, "without history")
+            in_child(schedule_step, url, n_invoices, f"with {history} days of history")
+        return
+    in_child(setup_database, url, n_invoices, n_creditors)
+    for _ in range(rounds):
+        in_child(schedule_step, url, n_invoices, "without history")
+    in_child(setup_database, url, n_invoices, n_creditors, history)
+    for _ in range(rounds):
+        in_child(schedule_step, url, n_invoices, f"with {history} days of history")
+
+
 def bench(url, n_invoices, schedule_only, batch, senders, relay_ms=0, connections=8,
-          n_creditors=1):
-    child = multiprocessing.get_context("spawn").Process(target=setup_database,
-                                                         args=(url, n_invoices, n_creditors))
-    child.start()
-    child.join()
-    schedule_step(url, n_invoices)
+          n_creditors=1, history=0, plain_url=None):
+    if history:
+        with_and_without(url, plain_url or url, n_invoices, n_creditors, history)
+    else:
+        in_child(setup_database, url, n_invoices, n_creditors)
+        schedule_step(url, n_invoices)
     if not schedule_only:
         for count in senders:
             if count != senders[0]:
@@ -237,17 +272,21 @@ def main():
                         help="MAIL_CONNECTIONS of each run process (default 8)")
     parser.add_argument("--creditors", type=int, default=1,
                         help="creditors sharing the debtors (default 1)")
+    parser.add_argument("--history", type=int, default=0, metavar="DAYS",
+                        help="play DAYS days of runs, answers and payments before measuring, "
+                        "and measure the schedule step with and without them (bench/history.py)")
     args = parser.parse_args()
     senders = [int(n) for n in args.senders.split(",")]
     total = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         print(f"SQLite ({args.invoices:,} invoices)")
         bench(f"sqlite:///{tmp}/bench.db", args.invoices, args.schedule_only, args.batch, senders,
-              args.relay_ms, args.connections, args.creditors)
+              args.relay_ms, args.connections, args.creditors, args.history,
+              f"sqlite:///{tmp}/plain.db")
     if args.postgres:
         print(f"PostgreSQL ({args.invoices:,} invoices)")
         bench(PG_URL, args.invoices, args.schedule_only, args.batch, senders, args.relay_ms,
-              args.connections, args.creditors)
+              args.connections, args.creditors, args.history)
     print(f"total {time.perf_counter() - total:.1f} s on {os.cpu_count()} cores")
 
 

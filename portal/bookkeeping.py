@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal.rules.schedule import current_cycle
+
 from . import clock, tenancy
 from .changes import UNCHANGED
 from .extensions import db
@@ -308,10 +310,21 @@ def place_hold(invoice, kind, starts_on, until=None, actor="system", **details):
     hold = Hold(customer_id=invoice.customer_id, invoice_id=invoice.id, kind=kind,
                 starts_on=starts_on, until=until, details=details)
     db.session.add(hold)
+    if kind == "not_received":
+        _new_cycle(invoice)
     record_event(invoice.customer_id, f"hold_{kind}", actor=actor, invoice_id=invoice.id,
                  starts_on=starts_on.isoformat(), until=until.isoformat() if until else None,
                  **details)
     return hold
+
+
+def _new_cycle(invoice):
+    """A "never received" restarts the invoice's reminders: what its kept reminders knew
+    (`Invoice.reminder_*`) was of the cycle that ends; the new one knows nothing yet."""
+    db.session.flush()
+    invoice.reminder_cycle = current_cycle(db.session.scalars(select(Hold).where(
+        Hold.invoice_id == invoice.id, Hold.kind == "not_received")))
+    invoice.reminder_level = invoice.reminder_sent_on = invoice.reminder_sent_at = None
 
 
 def release_hold(hold, actor="system", reason=None):

@@ -88,7 +88,7 @@ def load_claimed(owner):
     at each commit)."""
     rows = db.session.execute(
         select(Reminder.id, Reminder.customer_id, Reminder.level, Reminder.reason,
-               Invoice.id.label("invoice_id"), Invoice.number, Invoice.issue_date,
+               Reminder.cycle, Reminder.scheduled_for, Invoice.id.label("invoice_id"), Invoice.number, Invoice.issue_date,
                Invoice.due_date, Invoice.total_cents, Invoice.currency, Invoice.status,
                (Invoice.total_cents - PAID_CENTS).label("balance_cents"))
         .join(Invoice, Invoice.id == Reminder.invoice_id)

@@ -3,7 +3,7 @@ all in the transaction committed right after the mail server accepted the messag
 import re
 from email.utils import parseaddr
 
-from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -124,8 +124,9 @@ def deliver_instalments(sender, customer, rows, as_of, report):
     _send_and_record(sender, customer, keep, items, composed, as_of, report)
 
 
-def deliver_group(sender, customer, rows, as_of, report, holds):
-    """Send `customer` one e-mail for `rows` (claimed reminders); `holds` is active_holds()."""
+def deliver_group(sender, customer, rows, as_of, report, holds, riders=None):
+    """Send `customer` one e-mail for `rows` (claimed reminders); `holds` is active_holds(),
+    `riders` not_yet_due() of the batch (None: read here)."""
     blocked, promised = holds
     policy = current_settings().policy_for(customer.tier, customer.policy)
     rows = _still_due(rows, blocked, report, policy)
@@ -139,7 +140,8 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
     level = policy.level_for(max(r.level for r in rows))
     if policy.ladder == "account" and policy.heads_up and not level.before_due:
         # A statement of account: the invoices not yet due ride along, named apart.
-        items += _riders(customer.id, {r.invoice_id for r in rows}, as_of, blocked, level.number)
+        items += _riders(customer.id, {r.invoice_id for r in rows}, as_of, blocked, level.number,
+                         riders)
     link = portal_url(customer)
     settings = current_settings()
     try:
@@ -183,16 +185,28 @@ def deliver_group(sender, customer, rows, as_of, report, holds):
         db.session.commit()
 
 
-def _riders(customer_id, planned, as_of, blocked, level):
+def not_yet_due(customer_ids, as_of):
+    """{customer id: its open invoices not yet due on `as_of`} for a batch of debtors, in one
+    query (not one per message: a round trip each on PostgreSQL)."""
+    found = {}
+    for row in db.session.execute(
+            select(Invoice.customer_id, Invoice.id, Invoice.number, Invoice.issue_date,
+                   Invoice.due_date, Invoice.total_cents, Invoice.currency,
+                   (Invoice.total_cents - PAID_CENTS).label("balance"))
+            .where(Invoice.customer_id.in_(customer_ids), Invoice.status == "open",
+                   Invoice.due_date >= as_of)
+            .order_by(Invoice.customer_id, Invoice.due_date, Invoice.number)):
+        found.setdefault(row.customer_id, []).append(row)
+    return found
+
+
+def _riders(customer_id, planned, as_of, blocked, level, found=None):
     """The debtor's open invoices not yet due (nothing holding them, not planned already), as
-    Items that a reminder names "pour information", never in what it demands."""
-    found = db.session.execute(
-        select(Invoice.id, Invoice.number, Invoice.issue_date, Invoice.due_date,
-               Invoice.total_cents, Invoice.currency,
-               (Invoice.total_cents - PAID_CENTS).label("balance"))
-        .where(Invoice.customer_id == customer_id, Invoice.status == "open",
-               Invoice.due_date >= as_of)
-        .order_by(Invoice.due_date, Invoice.number)).all()
+    Items that a reminder names "pour information", never in what it demands. `found`:
+    not_yet_due() of its batch."""
+    if found is None:
+        found = not_yet_due([customer_id], as_of)
+    found = found.get(customer_id, ())
     return [Item(number=r.number, issue_date=r.issue_date, due_date=r.due_date,
                  total_cents=r.total_cents, balance_cents=r.balance, level=level,
                  currency=r.currency, rider=True)
@@ -244,14 +258,16 @@ def _record_rejected(customer, rows, items, composed, msg_id, reason, report,
                      kind="reminder_rejected", as_of=None):
     """The address does not work: the reminders count as attempted (the schedule escalates, and
     level 3 brings a phone call) and the accountant sees why on the timeline."""
+    now = utcnow()
     db.session.execute(update(Reminder).where(Reminder.id.in_([r.id for r in rows]))
-                       .values(state="failed", claimed_by=None, sent_at=utcnow(),
+                       .values(state="failed", claimed_by=None, sent_at=now,
                                message_id=msg_id))
     record_event(customer.id, kind, level=composed.level, message_id=msg_id,
                  recipients=customer.email, reason=reason,
                  invoices=[i.number for i in items])
     if as_of is not None:
-        _keep_cycle(customer, composed, items, as_of, utcnow())
+        _keep_cycle(customer, composed, items, as_of, now)
+    keep_invoices(rows, now)
     report.rejected += 1
     _queue_sms(customer, composed, msg_id, report)  # the e-mail failed: the SMS still goes
 
@@ -269,10 +285,39 @@ _KEEP_CYCLE = (update(Customer).where(Customer.id == bindparam("cid"))
                        cycle_sent_at=bindparam("at"), cycle_started_on=bindparam("start")))
 
 
+
+
+def _kept(column, value):
+    """`column` after a reminder of cycle `cyc` recorded `value`: the highest of the two within
+    one cycle, `value` alone in a new one (a "never received" started it)."""
+    new = bindparam(value, type_=column.type)
+    return case((and_(Invoice.reminder_cycle == bindparam("cyc"), column >= new), column),
+                else_=new)
+
+
+# One invoice's kept reminders (schedule.InvoiceFacts) as a reminder about it leaves them; a
+# reminder of an older cycle (planned before a "never received") changes nothing.
+_KEEP_INVOICE = (update(Invoice)
+                 .where(Invoice.id == bindparam("iid"), Invoice.reminder_cycle <= bindparam("cyc"))
+                 .values(reminder_level=_kept(Invoice.reminder_level, "lvl"),
+                         reminder_sent_on=_kept(Invoice.reminder_sent_on, "on"),
+                         reminder_sent_at=_kept(Invoice.reminder_sent_at, "at"),
+                         reminder_cycle=bindparam("cyc"), updated_at=Invoice.updated_at))
+
+
 def _pending():
     """What `_record` has to write, kept on the session until it commits (see below)."""
     return db.session.info.setdefault(_RECORDS, {"messages": [], "marks": [], "events": [],
-                                                 "cycles": []})
+                                                 "cycles": [], "invoices": []})
+
+
+def keep_invoices(rows, at):
+    """Each invoice's kept reminders as these reminder rows (claimed: id, invoice_id, cycle,
+    level, scheduled_for), recorded sent or attempted at `at`, leave them: the highest level
+    of its cycle, the latest run date and time; written with the round's other records."""
+    _pending()["invoices"].extend(
+        dict(iid=r.invoice_id, cyc=r.cycle, lvl=r.level, on=r.scheduled_for, at=at)
+        for r in rows if getattr(r, "invoice_id", None) is not None)
 
 
 def _keep_cycle(customer, composed, items, as_of, at):
@@ -312,6 +357,8 @@ def _write_records(session):
         connection.execute(INSERT_EVENT, pending["events"])
     if pending["cycles"]:
         connection.execute(_KEEP_CYCLE, pending["cycles"])
+    if pending["invoices"]:  # in id order: two runs at once lock invoices in the same order
+        connection.execute(_KEEP_INVOICE, sorted(pending["invoices"], key=lambda r: r["iid"]))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -338,6 +385,7 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
     pending["marks"].extend(dict(rid=r.id, at=now, mid=msg_id, var=variant, ch=channel)
                             for r in rows)
     _keep_cycle(customer, composed, items, as_of, now)
+    keep_invoices(rows, now)
     numbers = [i.number for i in items]
     if emailed:
         _pending_event(customer.id, "reminder_sent", now, channel="email",

@@ -29,9 +29,9 @@ from portal.sms import queue as sms_queue
 
 from . import claims, records
 from .collect import collect_instalments
-from .deliver import active_holds, deliver_group, deliver_instalments
-from reminders.scan import (Due, book, clear_cycles, due_instalment_reminders, due_reminders,
-                            due_reminders_of)
+from .deliver import active_holds, deliver_group, deliver_instalments, not_yet_due
+from .scan import (Due, book, clear_cycles, due_instalment_reminders, due_reminders,
+                   due_reminders_of)
 from .profiles import refresh_profiles
 from .senders import SenderPool, Serial
 from .post import send_letters
@@ -318,9 +318,11 @@ def send_claimed(as_of, owner, report):
                 groups = claims.load_claimed(owner)
                 holds = active_holds([r.invoice_id for g in groups.values()
                                       for r in g.invoices], as_of)
+                riders = not_yet_due([c.id for c, g in groups.items() if g.invoices], as_of)
                 for customer, claimed in groups.items():
                     if claimed.invoices:
-                        deliver_group(sender, customer, claimed.invoices, as_of, report, holds)
+                        deliver_group(sender, customer, claimed.invoices, as_of, report, holds,
+                                      riders)
                     if claimed.instalments:
                         deliver_instalments(sender, customer, claimed.instalments, as_of,
                                             report)

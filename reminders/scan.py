@@ -88,27 +88,20 @@ def open_invoice_count():
 
 def _invoice_rows(creditor_ids, customer_ids=None):
     """Every open invoice of these creditors with its balance, its customer's profile and kept
-    cycle (the account ladder's state) and, per reminder cycle of the invoice, its last level and
-    date; ordered by creditor, debtor and invoice (a debtor's invoices, and the cycles of one
-    invoice, adjacent), which the index ix_invoice_account_scan gives without a sort.
-    `customer_ids`: only these debtors' (the back-office lists)."""
-    sent = select(Reminder.invoice_id, Reminder.cycle,
-                  func.max(Reminder.level).label("last_level"),
-                  func.max(Reminder.scheduled_for).label("last_on"),
-                  func.max(Reminder.sent_at).label("last_at"))
-    mine = Customer.__table__.alias("mine")  # these creditors' reminders only
-    sent = sent.join(mine, mine.c.id == Reminder.customer_id).where(
-        mine.c.creditor_id.in_(creditor_ids))
-    sent = sent.group_by(Reminder.invoice_id, Reminder.cycle).subquery()
+    cycle (the account ladder's state) and its own kept reminders (cycle, last level and
+    date: deliver.keep_invoice), one row per invoice, never a reminder read; ordered by
+    creditor, debtor and invoice (a debtor's invoices adjacent), which the index
+    ix_invoice_account_scan gives without a sort. `customer_ids`: only these debtors' (the
+    back-office lists)."""
     query = (
         select(Invoice.id, Invoice.customer_id, Invoice.due_date,
                Invoice.total_cents - PAID_CENTS, Customer.tier, Customer.policy,
                Customer.median_days_late, Customer.paused_until,
-               sent.c.cycle, sent.c.last_level, sent.c.last_on, sent.c.last_at,
+               Invoice.reminder_cycle, Invoice.reminder_level, Invoice.reminder_sent_on,
+               Invoice.reminder_sent_at,
                Invoice.creditor_id, Customer.handed_over_on, Customer.cycle_level,
                Customer.cycle_sent_on, Customer.cycle_sent_at, Customer.cycle_started_on)
         .join(Customer, Customer.id == Invoice.customer_id)
-        .outerjoin(sent, sent.c.invoice_id == Invoice.id)
         .where(Invoice.status == "open", Invoice.creditor_id.in_(creditor_ids))
         .order_by(Invoice.creditor_id, Invoice.customer_id, Invoice.id)
         .execution_options(yield_per=CHUNK)
@@ -131,7 +124,7 @@ class Account(NamedTuple):
 
 
 def _accounts(rows, holds, policies, books):
-    """Group the scan's rows (one per reminder cycle of an invoice) into (Book, Account)."""
+    """Group the scan's rows (one per invoice) into (Book, Account)."""
     for _, group in groupby(rows, key=lambda r: (r[12], r[1])):
         group = list(group)
         first = group[0]
@@ -140,12 +133,12 @@ def _accounts(rows, holds, policies, books):
         known = policies.setdefault(mine.creditor_id, {})
         policy = known.get(key) or known.setdefault(key, mine.settings.policy_for(*key))
         invoices = []
-        for invoice_id, cycles in groupby(group, key=lambda r: r[0]):
-            cycles = list(cycles)
-            row = cycles[0]
+        for row in group:
+            invoice_id = row[0]
             invoice_holds = holds.get(invoice_id, ())
             cycle = current_cycle(invoice_holds) if invoice_holds else 0
-            last = next(((r[9], r[10], r[11]) for r in cycles if r[8] == cycle), NEVER)
+            # What the invoice's kept reminders say, when they are of its current cycle.
+            last = (row[9], row[10], row[11]) if row[8] == cycle else NEVER
             invoices.append((invoice_id, InvoiceFacts(row[2], row[3], *last[:2], invoice_holds,
                                                       last[2]), cycle))
         yield mine, Account(first[1], policy, habit_shift(policy, first[6]), first[7],

@@ -95,14 +95,25 @@ class Invoice(db.Model):
     pdf = db.Column(db.LargeBinary)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # Its own reminders in its current cycle (schedule.InvoiceFacts), kept when a message about
+    # it is recorded (reminders.deliver) so that the run reads them here, never grouping the
+    # reminders' history: the cycle they belong to (how many "never received" there were when
+    # they went out: schedule.current_cycle), the highest level, the latest run date and time.
+    # A "never received" starts a new cycle (portal.bookkeeping.place_hold): level and dates None.
+    reminder_cycle = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    reminder_level = db.Column(db.Integer)
+    reminder_sent_on = db.Column(db.Date)
+    reminder_sent_at = db.Column(UTCDateTime)
 
     customer = db.relationship("Customer", back_populates="invoices")
     __table_args__ = (Index("ix_invoice_status_due", "status", "due_date"),
                       # The run's scan, creditor by creditor, debtor by debtor, from the index
                       # alone (a creditor's invoices are spread over the table): 3x faster
                       # than reading the rows on a million invoices of 100 creditors.
+                      # Its reminders' kept state too: the scan reads the index alone.
                       Index("ix_invoice_account_scan", "creditor_id", "status", "customer_id",
-                            "id", "due_date", "total_cents"),
+                            "id", "due_date", "total_cents", "reminder_cycle", "reminder_level",
+                            "reminder_sent_on", "reminder_sent_at"),
                       UniqueConstraint("creditor_id", "number", name="uq_invoice_creditor_number"))
 
     @property

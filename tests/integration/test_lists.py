@@ -29,6 +29,9 @@ def book(any_app):
     db.session.add(Reminder(customer_id=late.id, invoice_id=girard.id, level=2, state="sent",
                             scheduled_for=today - timedelta(days=40),
                             sent_at=utcnow() - timedelta(days=40)))
+    # ... and what the run keeps on the invoice when it records it (reminders.deliver)
+    girard.reminder_level, girard.reminder_sent_on = 2, today - timedelta(days=40)
+    girard.reminder_sent_at = utcnow() - timedelta(days=40)
     promised = make_customer(name="Garage Roux")
     roux = make_invoice(promised, today - timedelta(days=10), 50_000, number="GR-10")
     place_hold(roux, "promise", today, until=today + timedelta(days=6), actor="debtor")
