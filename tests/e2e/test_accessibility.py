@@ -130,7 +130,7 @@ def test_back_office_pages_pass_the_audit(live_app, browser):
                  "/admin/settings", "/admin/settings/policies/default",
                  "/admin/settings/templates/formal-notice/fr",
                  "/admin/settings/templates/legal-consumer/en", "/admin/creditors",
-                 # the pages of the back office's layout (tests/e2e/test_layout.py)
+                 # the pages of the back office's layout (tests/e2e/test_layout_walkthrough.py)
                  "/admin/debtors", "/admin/invoices", "/admin/effectiveness", "/admin/import",
                  "/admin/bank")
     for width, height in ((1366, 900), (390, 844)):  # a desktop (the header sticky), a phone
