@@ -105,8 +105,7 @@ def effectiveness_page():
     bars = [(r, None if r.share(30) is None else min(max(r.share(30), 0), 100)) for r in rows]
     return render_template("backoffice/effectiveness.html", rows=rows, bars=bars,
                            tests=ab_tests(rows), minimum=MIN_PER_VARIANT, label=labels(rows),
-                           since=since, until=until, windows=WINDOWS, follow_days=FOLLOW_DAYS,
-                           channel=_channel)
+                           since=since, until=until, windows=WINDOWS, follow_days=FOLLOW_DAYS)
 
 
 @bp.get("/effectiveness.csv")
