@@ -40,6 +40,7 @@ from sqlalchemy import select
 from . import clock
 from .extensions import db
 from .models import Allocation, Event, Invoice, Payment, Reminder, SettingsRevision
+from .settings.defaults import default_document
 
 WINDOWS = (7, 14, 30)  # days; the last is the longest
 FOLLOW_DAYS = 7  # a visit or an answer this many days after a reminder follows it
@@ -59,6 +60,7 @@ class Outcome:
     variant: str = ""  # "A", "B", or "" outside an A/B test
     shares_30: list = field(default_factory=list)  # paid / reminded of each mature reminder
     sent: int = 0
+    mature: int = 0  # reminders at least 30 days old: the sample of the shares
     reminded_cents: int = 0
     base_cents: dict = field(default_factory=lambda: {n: 0 for n in WINDOWS})
     paid_cents: dict = field(default_factory=lambda: {n: 0 for n in WINDOWS})
@@ -140,6 +142,7 @@ def outcomes(since, until, as_of):
         outcome.sent += 1
         outcome.reminded_cents += reminded
         if day + timedelta(days=max(WINDOWS)) <= as_of:  # old enough for every window
+            outcome.mature += 1
             for days in WINDOWS:
                 got = min(reminded, sum(
                     c for on, c in payments if day < on <= day + timedelta(days=days)))
@@ -157,6 +160,18 @@ def outcomes(since, until, as_of):
             outcome.visited += any(not answer for _at, answer in window)
             outcome.answered += any(answer for _at, answer in window)
     return [groups[k] for k in sorted(groups)]
+
+
+def revisions_of(rows):
+    """{settings revision number of `rows` (outcomes()): (when it was saved, its document)};
+    revision 0, the shipped settings, has no date."""
+    numbers = {r.revision for r in rows}
+    found = {0: (None, default_document())} if 0 in numbers else {}
+    for number, at, document in db.session.execute(
+            select(SettingsRevision.number, SettingsRevision.created_at,
+                   SettingsRevision.document).where(SettingsRevision.number.in_(numbers))):
+        found[number] = (at, document)
+    return found
 
 
 @dataclass

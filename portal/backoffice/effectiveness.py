@@ -1,12 +1,15 @@
 """What gets paid, per level, channel and settings revision (portal/effectiveness.py): a table,
 a chart drawn on the server and a CSV, for a period the accountant chooses."""
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, render_template, request
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from .. import clock
-from ..effectiveness import FOLLOW_DAYS, MIN_PER_VARIANT, WINDOWS, ab_tests, outcomes
-from ..i18n import plain_amount
+from ..effectiveness import (FOLLOW_DAYS, MIN_PER_VARIANT, WINDOWS, ab_tests, outcomes,
+                             revisions_of)
+from ..i18n import current_lang, day, plain_amount
 from ..imports import parse_date
 from . import bp
 from .preview import channels_label
@@ -33,16 +36,76 @@ def _channel(outcome):
     return channels_label(outcome.channel.split("+"))  # "email+sms": e-mail + SMS
 
 
+# The shipped templates by what they are; a template the accountant added keeps its own name.
+LEVEL_NAMES = {"heads-up": _l("heads-up"), "cordial": _l("friendly reminder"),
+               "firm": _l("firm reminder"), "penalties": _l("reminder with penalties"),
+               "formal-notice": _l("formal notice")}
+
+
+def level_name(document, number):
+    """What level `number` is in a settings document: "formal notice" where it is one, else its
+    template's name; the policies' names joined where they differ; "" when it has no such level."""
+    names = []
+    for policy in (document or {}).get("policies") or ():
+        for level in policy.get("levels") or ():
+            if level.get("number") == number:
+                key = "formal-notice" if level.get("formal_notice") else level.get("template", "")
+                name = str(LEVEL_NAMES.get(key, key))
+                if name and name not in names:
+                    names.append(name)
+    return " / ".join(names)
+
+
+@dataclass
+class Label:
+    """How a row of outcomes reads: "Level 2 — firm reminder", "e-mail + SMS", the settings
+    in force (said only when the period spans several revisions) and the A/B variant."""
+    level: str
+    name: str
+    channel: str
+    settings: str
+    variant: str
+
+    @property
+    def details(self):
+        return " · ".join(p for p in (self.channel, self.settings, self.variant) if p)
+
+    def __str__(self):
+        head = f"{self.level} — {self.name}" if self.name else self.level
+        return f"{head} · {self.details}"
+
+
+def labels(rows):
+    """The function that gives the Label of each row of outcomes() `rows`."""
+    revisions = revisions_of(rows)
+    several = len({r.revision for r in rows}) > 1
+    lang = current_lang()
+    found = {}
+    for r in rows:
+        saved_at, document = revisions.get(r.revision, (None, None))
+        settings = ""
+        if several and r.revision == 0:
+            settings = _("shipped settings")
+        elif several and saved_at is not None:
+            settings = _("settings of %(day)s",
+                         day=day(saved_at.astimezone(clock.zone()).date(), lang, "short"))
+        elif several:
+            settings = _("settings revision %(number)s", number=r.revision)
+        found[id(r)] = Label(_("Level %(level)s", level=r.level), level_name(document, r.level),
+                             _channel(r), settings,
+                             _("variant %(variant)s", variant=r.variant) if r.variant else "")
+    return lambda row: found[id(row)]
+
+
 @bp.get("/effectiveness")
 def effectiveness_page():
     since, until, today = _period()
     rows = outcomes(since, until, today)
-    # The chart: the share paid within 30 days, one bar per row; 100 % is 300 px of 520.
-    bars = [(r, int(r.share(30) * 3) if r.share(30) is not None else 0) for r in rows]
+    # The chart: one bar per row, its length the share paid within 30 days of a 0-100 % track.
+    bars = [(r, None if r.share(30) is None else min(max(r.share(30), 0), 100)) for r in rows]
     return render_template("backoffice/effectiveness.html", rows=rows, bars=bars,
-                           tests=ab_tests(rows), minimum=MIN_PER_VARIANT,
-                           since=since, until=until, windows=WINDOWS, follow_days=FOLLOW_DAYS,
-                           channel=_channel)
+                           tests=ab_tests(rows), minimum=MIN_PER_VARIANT, label=labels(rows),
+                           since=since, until=until, windows=WINDOWS, follow_days=FOLLOW_DAYS)
 
 
 @bp.get("/effectiveness.csv")

@@ -35,6 +35,16 @@
   if (document.documentElement.scrollWidth > window.innerWidth + 1)
     problems.push('sideways scroll: ' + document.documentElement.scrollWidth + 'px in ' + window.innerWidth + 'px');
 
+  // A header that stays on screen must not hide what gets the focus (WCAG 2.4.11): the page must
+  // scroll focused and linked-to elements clear of it (scroll-padding-top at least its height).
+  for (const el of document.querySelectorAll('body > header, body > nav')) {
+    const position = getComputedStyle(el).position;
+    if (position !== 'sticky' && position !== 'fixed') continue;
+    const padding = parseFloat(getComputedStyle(document.documentElement).scrollPaddingTop) || 0;
+    const height = el.getBoundingClientRect().height;
+    if (padding < height) problems.push('a ' + position + ' header of ' + Math.round(height)
+        + 'px hides the focus: scroll-padding-top ' + padding + 'px: ' + name(el));
+  }
   for (const el of document.querySelectorAll('input, select, textarea')) {
     if (el.type === 'hidden') continue;
     const labelled = (el.labels && el.labels.length) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');

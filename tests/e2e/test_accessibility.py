@@ -129,18 +129,23 @@ def test_back_office_pages_pass_the_audit(live_app, browser):
                  f"/admin/plans/{plan.id}", "/admin/dashboard", "/admin/preview", "/admin/users",
                  "/admin/settings", "/admin/settings/policies/default",
                  "/admin/settings/templates/formal-notice/fr",
-                 "/admin/settings/templates/legal-consumer/en", "/admin/creditors")
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-    page = context.new_page()
-    page.goto(f"{base}/admin/login")
-    audit(page, "login")
-    page.get_by_label("E-mail").fill("compta@atelier.example")
-    page.get_by_label("Mot de passe").fill("correct horse battery staple")
-    submit(page, page.get_by_role("button", name="Se connecter"))
-    for path in paths:
-        assert page.goto(base + path).status == 200, path
-        audit(page, path)
-    context.close()
+                 "/admin/settings/templates/legal-consumer/en", "/admin/creditors",
+                 # the pages of the back office's layout (tests/e2e/test_layout_walkthrough.py)
+                 "/admin/debtors", "/admin/invoices", "/admin/effectiveness", "/admin/import",
+                 "/admin/bank")
+    for width, height in ((1366, 900), (390, 844)):  # a desktop (the header sticky), a phone
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      locale="fr-FR")
+        page = context.new_page()
+        page.goto(f"{base}/admin/login")
+        audit(page, f"login at {width} px")
+        page.get_by_label("E-mail").fill("compta@atelier.example")
+        page.get_by_label("Mot de passe").fill("correct horse battery staple")
+        submit(page, page.get_by_role("button", name="Se connecter"))
+        for path in paths:
+            assert page.goto(base + path).status == 200, path
+            audit(page, f"{path} at {width} px")
+        context.close()
 
 
 def test_the_portal_works_with_javascript_turned_off(live_app, browser, smtp):
