@@ -13,6 +13,13 @@ from portal.rules.schedule import calendar_for
 from tests.conftest import make_customer, make_invoice
 from tests.e2e.conftest import shot, submit, waiting_plan
 
+
+def task_link(page, debtor, label):
+    """The link of `debtor`'s task called `label` on the worklist (one block per debtor)."""
+    body = page.locator("tbody.worklist-debtor", has=page.get_by_role("link", name=debtor,
+                                                                       exact=True))
+    return body.locator("tr.task-row", has_text=label).get_by_role("link")
+
 CAL = calendar_for("FR")
 PASSWORD = "correct horse battery staple"
 
@@ -42,14 +49,12 @@ def test_accountant_day(live_app, browser, smtp):
     expect(page.get_by_role("heading", level=1)).to_have_text("À traiter aujourd'hui")
     shot(page, "20-backoffice-inbox")
 
-    submit(page, page.get_by_role("row", name="Pâtisserie Lambert").get_by_role(
-        "link", name="Échéancier à décider"))
+    submit(page, task_link(page, "Pâtisserie Lambert", "Échéancier à décider"))
     page.get_by_label("Décision").select_option("approve")
     submit(page, page.get_by_role("button", name="Enregistrer et prévenir le client"))
     expect(page.locator(".flash-success")).to_contain_text("Décision enregistrée")
 
-    submit(page, page.get_by_role("row", name="Épicerie Fine Masson").get_by_role(
-        "link", name="Échéancier à décider"))
+    submit(page, task_link(page, "Épicerie Fine Masson", "Échéancier à décider"))
     page.get_by_label("Décision").select_option("counter")
     page.get_by_label("Contre-proposition : nombre d'échéances").fill("3")
     page.get_by_label("Contre-proposition : première échéance le").fill(
@@ -59,8 +64,7 @@ def test_accountant_day(live_app, browser, smtp):
     submit(page, page.get_by_role("button", name="Enregistrer et prévenir le client"))
     expect(page.locator(".flash-success")).to_contain_text("Décision enregistrée")
 
-    submit(page, page.get_by_role("row", name="Coiffure Rousseau").get_by_role(
-        "link", name="Appel à passer"))
+    submit(page, task_link(page, "Coiffure Rousseau", "Appel à passer"))
     expect(page.locator("#content")).to_contain_text("+33 4 72 00 00 01")
     page.get_by_label("Résultat").select_option("reached")
     page.get_by_label("Date de paiement promise").fill((clock.today() + timedelta(days=7)).isoformat())

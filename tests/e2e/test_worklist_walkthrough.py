@@ -18,16 +18,18 @@ WIDE = {"viewport": {"width": 1366, "height": 900}, "locale": "fr-FR"}
 
 
 def sixty_debtors(app):
-    """Debtor NN owes (NN + 1) x 100 EUR, (NN + 1) days late, and disputes it; every tenth also
-    has a call to make. Returns the names in priority order (amount x days late)."""
+    """Debtor NN owes (NN + 1) x 100 EUR, (NN + 1) days late, and disputes it; every tenth has a
+    call to make instead (a call about a disputed invoice would wait: the schedule holds it).
+    Returns the names in priority order (amount x days late)."""
     with app.app_context():
         today = clock.today()
         for n in range(60):
             customer = make_customer(name=f"Client {n:02d}", ref=f"W{n:02d}")
             invoice = make_invoice(customer, today - timedelta(days=n + 1), (n + 1) * 10_000,
                                    number=f"W-{n:02d}")
-            place_hold(invoice, "dispute", today, actor="debtor", number=invoice.number)
-            if n % 10 == 0:
+            if n % 10:
+                place_hold(invoice, "dispute", today, actor="debtor", number=invoice.number)
+            else:
                 db.session.add(Task(customer_id=customer.id, kind="call", level=3,
                                     due_on=today, message_id=f"<call.{n}@example>",
                                     details={"invoices": [invoice.number]}))
