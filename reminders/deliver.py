@@ -393,7 +393,7 @@ def _record(customer, rows, items, composed, msg_id, pdf, as_of, report, refused
                        subject=composed.subject, refused=refused or {})
         report.messages += 1
         report.by_level[(composed.level, composed.channel)] += 1
-    target = sum(i.balance_cents for i in items)
+    target = sum(i.balance_cents for i in items if not getattr(i, "rider", False))  # demanded
     _queue_sms(customer, composed, msg_id, report)
     if composed.call_invoices:
         _task(customer, "call", composed.call_level, msg_id, as_of, report,

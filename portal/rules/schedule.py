@@ -423,7 +423,9 @@ def account_next(account, invoices, policy, calendar, as_of, shift=0, missed_sin
     members = tuple((invoice_id, s.reason) for invoice_id, s in demanded)
     level = policy.next_level(account.level)
     if level is None:
-        return None
+        return _top_again(account, [(i, f, s) for i, f, s in standings
+                                    if s.state == "open" and s.late], policy, calendar, shift,
+                          started)
     news = [s for _, s in demanded if s.news_on is not None]
     if news:
         first = min(news, key=lambda s: s.news_on)
@@ -438,6 +440,25 @@ def account_next(account, invoices, policy, calendar, as_of, shift=0, missed_sin
                         InvoiceFacts(started, 1), policy, calendar, as_of,
                         started + timedelta(days=shift), missed_since)
     return AccountAction(action.level, action.on, action.reason, members, started)
+
+
+def _top_again(account, demanded, policy, calendar, shift, started):
+    """Every level of the cycle sent (the formal notice, in the shipped policies): an invoice
+    that fell due since and never reached that level gets it in the account's next message, at
+    the same level (never a gentler one), once it is `first_reminder.offset_days` late and at
+    least `min_gap_days` after the last message. Only those invoices: the others' notice stands,
+    its deadline running from its own day (`portal.rules.notices`)."""
+    top = account.level
+    fresh = [(invoice_id, s, s.anchor + timedelta(days=policy.first_reminder.offset_days + shift))
+             for invoice_id, facts, s in demanded
+             if facts.last_level is None or facts.last_level < top]
+    if not fresh:
+        return None
+    day = min(ready for _, _, ready in fresh)
+    if account.sent_on is not None:
+        day = max(day, account.sent_on + timedelta(days=policy.min_gap_days))
+    members = tuple((invoice_id, s.reason) for invoice_id, s, ready in fresh if ready <= day)
+    return AccountAction(top, calendar.next_business_day(day), None, members, started)
 
 
 def _with_history(account, late):
