@@ -84,8 +84,11 @@ def handover_items(as_of):
         level = formal_notice_level(customer)
         if level is None or customer.cycle_level < level.number:
             continue
-        if eligible(customer, as_of).ok:
-            found.append(Item("handover", datetime.combine(as_of, time(), tzinfo=clock.zone()), customer, {},
+        verdict = eligible(customer, as_of)
+        if verdict.ok:  # named: the invoices whose own notice's deadline has passed
+            found.append(Item("handover", datetime.combine(as_of, time(), tzinfo=clock.zone()),
+                              customer, {"invoices": [s.invoice.number
+                                                      for s in verdict.split.passed]},
                               ("backoffice.customer", {"customer_id": customer.id}),
                               ref=customer.id))
     return found

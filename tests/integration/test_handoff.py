@@ -181,3 +181,16 @@ def test_refused_before_the_deadline(any_app, smtp, noticed):
     assert db.session.get(Customer, customer.id).handed_over_on is None
     assert "Not handed over" in refused or "Dossier non transmis" in refused
     assert db.session.scalar(select(Event).where(Event.kind == "handed_over")) is None
+
+
+def test_the_worklist_names_the_invoices_a_hand_over_would_claim(any_app, smtp, noticed):
+    """Once a notice's deadline has passed, the worklist offers the hand-over and names the
+    invoices it would claim (the demo's worklist answered 500 on such a task: it had none)."""
+    client = any_app.test_client()
+    login(client)
+    page = client.get("/admin/?assignee=all")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    task = text[text.index("task-handover"):]
+    task = task[:task.index("</tr>")]
+    assert "H-1" in task and "H/2" not in task
